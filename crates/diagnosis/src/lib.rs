@@ -1,0 +1,68 @@
+//! Gmail's SMTP replies and connection failures, explained for people.
+//!
+//! Give [`diagnose`] a [`Failure`] (a server reply, or a failure to reach or trust the server)
+//! and get a [`Diagnosis`]: a title, what happened, the likely cause, fix steps in words, Google's
+//! help page where there is one, and whether retrying can help. [`explain`] does the same for a
+//! reply pasted as text; it is what `mailbridge explain "..."` runs.
+//!
+//! ```
+//! use diagnosis::{Retry, explain};
+//!
+//! let diagnosis = explain(
+//!     "535-5.7.8 Username and Password not accepted. For more information, go to\r\n\
+//!      535 5.7.8  https://support.google.com/mail/?p=BadCredentials a1-b2 - gsmtp",
+//! )?;
+//! assert_eq!(diagnosis.title, "Username and password not accepted");
+//! assert_eq!(diagnosis.retry, Retry::Permanent);
+//! # Ok::<(), diagnosis::ParseError>(())
+//! ```
+//!
+//! Replies are matched on reply code, enhanced status code and a text fragment, never on the
+//! session id Gmail appends, against a table of rules tried most specific first. A reply that no
+//! rule knows still gets an explanation built from what its codes mean (RFC 5321, RFC 3463).
+//!
+//! The crate does no IO, so the web app and the bridge share it; it builds for
+//! `wasm32-unknown-unknown`.
+//!
+//! # Layout
+//! - `reply`: parsing raw SMTP replies into [`Reply`], and printing them back in wire form.
+//! - `failure`: the input, [`Failure`]: a reply, or a DNS, TCP, TLS or timeout problem.
+//! - `diagnosis`: the output, [`Diagnosis`] and [`Retry`].
+//! - `rules`: the table of known Gmail replies, most specific first.
+//! - `generic`: explanations for replies no rule knows, from what their codes mean.
+//! - `connection`: explanations for failures before or around the SMTP conversation.
+//! - `oauth`: decoding and explaining the XOAUTH2 error challenge (`334 <base64 JSON>`).
+
+mod connection;
+mod diagnosis;
+mod failure;
+mod generic;
+mod oauth;
+mod reply;
+mod rules;
+
+pub use crate::diagnosis::{Diagnosis, Retry};
+pub use crate::failure::{CertProblem, Failure, Step};
+pub use crate::oauth::OAuthChallenge;
+pub use crate::reply::{EnhancedCode, MAX_LINE_LEN, MAX_LINES, ParseError, Reply};
+
+/// Explains a failure: what happened, why, how to fix it, and whether to retry.
+pub fn diagnose(failure: &Failure) -> Diagnosis {
+    match failure {
+        Failure::Reply { reply, step } => rules::diagnose_reply(reply, *step),
+        Failure::Dns { host, detail } => connection::dns(host, detail),
+        Failure::ConnectionRefused { host, port } => connection::connection_refused(host, *port),
+        Failure::Timeout { step, seconds } => connection::timeout(*step, *seconds),
+        Failure::TlsCertificate { problem, detail } => {
+            connection::tls_certificate(*problem, detail)
+        }
+        Failure::TlsHandshake { detail } => connection::tls_handshake(detail),
+        Failure::NoStartTls { host, port } => connection::no_starttls(host, *port),
+    }
+}
+
+/// Parses a raw reply, as copied from a log or a terminal, and explains it.
+pub fn explain(raw_reply: &str) -> Result<Diagnosis, ParseError> {
+    let reply = Reply::parse(raw_reply)?;
+    Ok(diagnose(&Failure::Reply { reply, step: None }))
+}

@@ -1,0 +1,186 @@
+use profile::{Conflict, Header, Profile, ProfileId};
+use serde::{Deserialize, Serialize};
+
+use crate::captured::{CapturedMessage, MessageSummary};
+use crate::report::{CheckReport, HistoryEntry, SendReport};
+use crate::secret::Secret;
+
+/// Chosen by the page, unique among its operations in flight; echoed on every reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestId(pub u64);
+
+/// One thing the page asks the bridge to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub id: RequestId,
+    pub operation: Operation,
+}
+
+/// What the user can ask for, named for what they do.
+///
+/// There is deliberately no operation that reads a secret back: secrets go into the bridge
+/// and stay there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Operation {
+    /// DNS, TCP, TLS, EHLO, AUTH and QUIT, like `swaks --quit-after AUTH`.
+    CheckConnection {
+        profile: ProfileId,
+    },
+    Send {
+        profile: ProfileId,
+        draft: Draft,
+    },
+    /// A short "SMTP test" message from the profile's account to itself.
+    SendTest {
+        profile: ProfileId,
+    },
+    /// The exact MIME the bridge would send, for the preview's "Raw" tab.
+    RenderMime {
+        profile: ProfileId,
+        draft: Draft,
+    },
+    ListProfiles,
+    SaveProfile {
+        profile: Profile,
+    },
+    DeleteProfile {
+        profile: ProfileId,
+    },
+    /// A team file in the `mailbridge-profiles` format.
+    ImportProfiles {
+        json: String,
+        conflict: Conflict,
+    },
+    /// Exports the named profiles, or all of them when the list is empty.
+    ExportProfiles {
+        profiles: Vec<ProfileId>,
+    },
+    SetSecret {
+        profile: ProfileId,
+        secret: Secret,
+    },
+    ClearSecret {
+        profile: ProfileId,
+    },
+    /// Announces an attachment; its bytes follow in [`Operation::UploadChunk`]s.
+    BeginUpload {
+        filename: String,
+        content_type: String,
+        size_bytes: u64,
+    },
+    UploadChunk {
+        upload: u64,
+        offset: u64,
+        data_base64: String,
+    },
+    ListSandboxMessages,
+    ReadSandboxMessage {
+        id: u64,
+    },
+    ReadHistory {
+        limit: u32,
+    },
+}
+
+/// A message as composed on the page. Addresses are as typed; the bridge parses them and names
+/// the field of any that does not parse.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Draft {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    /// Goes only into RCPT TO, never into the message.
+    pub bcc: Vec<String>,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    pub text: Option<String>,
+    pub html: Option<String>,
+    pub attachments: Vec<AttachmentRef>,
+    pub headers: Vec<Header>,
+}
+
+/// An attachment already uploaded with [`Operation::BeginUpload`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentRef {
+    pub upload: u64,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: u64,
+}
+
+/// Whether the bridge holds the secret a profile needs. The secret itself never leaves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretState {
+    Stored,
+    Missing,
+    /// The profile authenticates with nothing (auth: none).
+    NotNeeded,
+}
+
+/// A profile as the page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileView {
+    pub profile: Profile,
+    pub secret: SecretState,
+    /// Things that work but may surprise, such as Gmail rewriting a From that is not the account.
+    pub warnings: Vec<String>,
+}
+
+/// The successful result of an [`Operation`], one variant per operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    Checked(CheckReport),
+    Sent(SendReport),
+    Rendered {
+        raw: String,
+        warnings: Vec<String>,
+    },
+    Profiles {
+        profiles: Vec<ProfileView>,
+    },
+    Saved {
+        profile: ProfileView,
+    },
+    Deleted {
+        profile: ProfileId,
+    },
+    Imported {
+        added: Vec<String>,
+        overwritten: Vec<String>,
+        skipped: Vec<String>,
+        /// (name in the file, name it was given)
+        renamed: Vec<(String, String)>,
+    },
+    Exported {
+        json: String,
+        /// A suggested file name for the download.
+        filename: String,
+    },
+    SecretSet {
+        profile: ProfileId,
+    },
+    SecretCleared {
+        profile: ProfileId,
+    },
+    UploadStarted {
+        upload: u64,
+    },
+    ChunkAccepted {
+        upload: u64,
+        received_bytes: u64,
+    },
+    SandboxMessages {
+        messages: Vec<MessageSummary>,
+    },
+    SandboxMessage {
+        message: Box<CapturedMessage>,
+    },
+    History {
+        entries: Vec<HistoryEntry>,
+    },
+}

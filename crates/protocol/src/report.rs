@@ -1,0 +1,135 @@
+use diagnosis::{Diagnosis, Step};
+use serde::{Deserialize, Serialize};
+
+/// Who said a transcript line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Client,
+    Server,
+    /// The bridge's own remark, such as "TLS established (TLSv1.3)".
+    Note,
+}
+
+/// One line of an SMTP session, already redacted: AUTH payloads read `****` and message data is
+/// summarised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptLine {
+    /// Milliseconds since the operation started.
+    pub at_ms: u64,
+    pub direction: Direction,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Running,
+    Ok,
+    Failed,
+    Skipped,
+}
+
+/// One step of a check or send: DNS, TCP, TLS, EHLO, AUTH and so on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepReport {
+    pub step: Step,
+    pub status: StepStatus,
+    pub duration_ms: u64,
+    /// What the step found, in words: the addresses DNS returned, the TLS version, ...
+    pub detail: String,
+    /// The server's reply to this step, when it gave one.
+    pub reply: Option<String>,
+}
+
+/// Streamed while an operation runs, before its result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Progress {
+    Step(StepReport),
+    Transcript(TranscriptLine),
+    /// A transient failure is being retried.
+    Retry {
+        attempt: u32,
+        wait_ms: u64,
+        reason: String,
+    },
+    Upload {
+        received_bytes: u64,
+        total_bytes: u64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateInfo {
+    pub subject: String,
+    pub issuer: String,
+    /// Expiry, as RFC 3339 text.
+    pub not_after: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsInfo {
+    pub version: String,
+    pub cipher: String,
+    /// The server's certificates, leaf first.
+    pub chain: Vec<CertificateInfo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Ok,
+    Failed,
+}
+
+/// The result of checking a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub verdict: Verdict,
+    pub steps: Vec<StepReport>,
+    pub tls: Option<TlsInfo>,
+    /// The EHLO keywords after TLS, as the server sent them (`SIZE 35882577`, `PIPELINING`, ...).
+    pub capabilities: Vec<String>,
+    pub size_limit: Option<u64>,
+    pub auth_mechanisms: Vec<String>,
+    /// Present when the verdict is [`Verdict::Failed`].
+    pub diagnosis: Option<Diagnosis>,
+    pub warnings: Vec<String>,
+}
+
+/// The result of a send that the server accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendReport {
+    pub message_id: String,
+    /// The server's final reply, such as `250 2.0.0 OK ... - gsmtp`.
+    pub reply: String,
+    /// How many connection attempts it took (more than one after a transient failure).
+    pub attempts: u32,
+    pub recipients: Vec<String>,
+    pub warnings: Vec<String>,
+    /// The entry this send made in the history.
+    pub history_id: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum HistoryOutcome {
+    Sent { reply: String },
+    Failed { diagnosis: Diagnosis },
+}
+
+/// One past send, with its redacted transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub id: u64,
+    pub at_unix_ms: u64,
+    pub profile_id: String,
+    pub profile_name: String,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub message_id: Option<String>,
+    pub attempts: u32,
+    pub outcome: HistoryOutcome,
+    pub transcript: Vec<TranscriptLine>,
+}

@@ -1,0 +1,540 @@
+//! Round trips of every message, and the malformed inputs a page or an attacker can send.
+
+use std::collections::BTreeSet;
+
+use diagnosis::Step;
+use profile::{Conflict, Header, Preset, Profile, ProfileId};
+
+use crate::*;
+
+fn profile() -> Profile {
+    Profile::from_preset(
+        Preset::Gmail587,
+        ProfileId("work".into()),
+        "Work",
+        "ann@example.com",
+    )
+}
+
+fn draft() -> Draft {
+    Draft {
+        to: vec!["Bob <bob@example.com>".into()],
+        cc: vec!["carol@example.com".into()],
+        bcc: vec!["dave@example.com".into()],
+        reply_to: Some("ann+replies@example.com".into()),
+        subject: "Grüße".into(),
+        text: Some("Hello\r\n".into()),
+        html: Some("<p>Hello</p>".into()),
+        attachments: vec![AttachmentRef {
+            upload: 3,
+            filename: "report.pdf".into(),
+            content_type: "application/pdf".into(),
+            size_bytes: 1234,
+        }],
+        headers: vec![Header {
+            name: "X-Campaign".into(),
+            value: "spring".into(),
+        }],
+    }
+}
+
+fn diagnosis() -> diagnosis::Diagnosis {
+    diagnosis::explain("535-5.7.8 Username and Password not accepted. For more information, go to\r\n535 5.7.8  https://support.google.com/mail/?p=BadCredentials a1-2 - gsmtp")
+        .expect("a real Gmail reply parses")
+}
+
+fn step() -> StepReport {
+    StepReport {
+        step: Step::Tls,
+        status: StepStatus::Ok,
+        duration_ms: 12,
+        detail: "TLSv1.3".into(),
+        reply: None,
+    }
+}
+
+fn transcript() -> TranscriptLine {
+    TranscriptLine {
+        at_ms: 5,
+        direction: Direction::Client,
+        text: "AUTH PLAIN ****".into(),
+    }
+}
+
+fn captured() -> CapturedMessage {
+    CapturedMessage {
+        summary: summary(),
+        envelope: Envelope {
+            mail_from: "ann@example.com".into(),
+            rcpt_to: vec!["bob@example.com".into()],
+        },
+        tls_version: Some("TLSv1.3".into()),
+        auth_mechanism: Some("PLAIN".into()),
+        headers: vec![HeaderLine {
+            name: "Subject".into(),
+            value: "Hi".into(),
+        }],
+        text: Some("Hi".into()),
+        html: None,
+        attachments: vec![Attachment {
+            filename: Some("a.txt".into()),
+            content_type: "text/plain".into(),
+            size_bytes: 2,
+            content_base64: "aGk=".into(),
+        }],
+        raw: "Subject: Hi\r\n\r\nHi\r\n".into(),
+    }
+}
+
+fn summary() -> MessageSummary {
+    MessageSummary {
+        id: 9,
+        received_unix_ms: 1_700_000_000_000,
+        from: "ann@example.com".into(),
+        to: vec!["bob@example.com".into()],
+        subject: "Hi".into(),
+        size_bytes: 20,
+    }
+}
+
+fn request(operation: Operation) -> ClientMessage {
+    ClientMessage::Request(Request {
+        id: RequestId(7),
+        operation,
+    })
+}
+
+/// Index of each operation variant; the exhaustive match makes a new variant a compile error
+/// here until it has a sample below.
+fn operation_index(operation: &Operation) -> usize {
+    match operation {
+        Operation::CheckConnection { .. } => 0,
+        Operation::Send { .. } => 1,
+        Operation::SendTest { .. } => 2,
+        Operation::RenderMime { .. } => 3,
+        Operation::ListProfiles => 4,
+        Operation::SaveProfile { .. } => 5,
+        Operation::DeleteProfile { .. } => 6,
+        Operation::ImportProfiles { .. } => 7,
+        Operation::ExportProfiles { .. } => 8,
+        Operation::SetSecret { .. } => 9,
+        Operation::ClearSecret { .. } => 10,
+        Operation::BeginUpload { .. } => 11,
+        Operation::UploadChunk { .. } => 12,
+        Operation::ListSandboxMessages => 13,
+        Operation::ReadSandboxMessage { .. } => 14,
+        Operation::ReadHistory { .. } => 15,
+    }
+}
+const OPERATIONS: usize = 16;
+
+fn outcome_index(outcome: &Outcome) -> usize {
+    match outcome {
+        Outcome::Checked(_) => 0,
+        Outcome::Sent(_) => 1,
+        Outcome::Rendered { .. } => 2,
+        Outcome::Profiles { .. } => 3,
+        Outcome::Saved { .. } => 4,
+        Outcome::Deleted { .. } => 5,
+        Outcome::Imported { .. } => 6,
+        Outcome::Exported { .. } => 7,
+        Outcome::SecretSet { .. } => 8,
+        Outcome::SecretCleared { .. } => 9,
+        Outcome::UploadStarted { .. } => 10,
+        Outcome::ChunkAccepted { .. } => 11,
+        Outcome::SandboxMessages { .. } => 12,
+        Outcome::SandboxMessage { .. } => 13,
+        Outcome::History { .. } => 14,
+    }
+}
+const OUTCOMES: usize = 15;
+
+fn operations() -> Vec<Operation> {
+    let id = ProfileId("work".into());
+    vec![
+        Operation::CheckConnection {
+            profile: id.clone(),
+        },
+        Operation::Send {
+            profile: id.clone(),
+            draft: draft(),
+        },
+        Operation::SendTest {
+            profile: id.clone(),
+        },
+        Operation::RenderMime {
+            profile: id.clone(),
+            draft: Draft::default(),
+        },
+        Operation::ListProfiles,
+        Operation::SaveProfile { profile: profile() },
+        Operation::DeleteProfile {
+            profile: id.clone(),
+        },
+        Operation::ImportProfiles {
+            json: profile::export(&[profile()]),
+            conflict: Conflict::KeepBoth,
+        },
+        Operation::ExportProfiles {
+            profiles: vec![id.clone()],
+        },
+        Operation::SetSecret {
+            profile: id.clone(),
+            secret: Secret::new("abcd efgh ijkl mnop"),
+        },
+        Operation::ClearSecret {
+            profile: id.clone(),
+        },
+        Operation::BeginUpload {
+            filename: "report.pdf".into(),
+            content_type: "application/pdf".into(),
+            size_bytes: 20_000_000,
+        },
+        Operation::UploadChunk {
+            upload: 3,
+            offset: 32768,
+            data_base64: "AAEC".into(),
+        },
+        Operation::ListSandboxMessages,
+        Operation::ReadSandboxMessage { id: 9 },
+        Operation::ReadHistory { limit: 50 },
+    ]
+}
+
+fn outcomes() -> Vec<Outcome> {
+    let view = ProfileView {
+        profile: profile(),
+        secret: SecretState::Stored,
+        warnings: vec!["Gmail rewrites From".into()],
+    };
+    vec![
+        Outcome::Checked(CheckReport {
+            verdict: Verdict::Failed,
+            steps: vec![step()],
+            tls: Some(TlsInfo {
+                version: "TLSv1.3".into(),
+                cipher: "TLS13_AES_256_GCM_SHA384".into(),
+                chain: vec![CertificateInfo {
+                    subject: "CN=smtp.gmail.com".into(),
+                    issuer: "CN=WR2".into(),
+                    not_after: "2027-01-01T00:00:00Z".into(),
+                }],
+            }),
+            capabilities: vec!["SIZE 35882577".into(), "PIPELINING".into()],
+            size_limit: Some(35_882_577),
+            auth_mechanisms: vec!["PLAIN".into(), "XOAUTH2".into()],
+            diagnosis: Some(diagnosis()),
+            warnings: vec![],
+        }),
+        Outcome::Sent(SendReport {
+            message_id: "<1@mailbridge>".into(),
+            reply: "250 2.0.0 OK".into(),
+            attempts: 2,
+            recipients: vec!["bob@example.com".into()],
+            warnings: vec![],
+            history_id: 4,
+        }),
+        Outcome::Rendered {
+            raw: "From: a@b.c\r\n\r\nx".into(),
+            warnings: vec![],
+        },
+        Outcome::Profiles {
+            profiles: vec![view.clone()],
+        },
+        Outcome::Saved { profile: view },
+        Outcome::Deleted {
+            profile: ProfileId("work".into()),
+        },
+        Outcome::Imported {
+            added: vec!["A".into()],
+            overwritten: vec![],
+            skipped: vec!["B".into()],
+            renamed: vec![("C".into(), "C (2)".into())],
+        },
+        Outcome::Exported {
+            json: profile::export(&[profile()]),
+            filename: "mailbridge-profiles.json".into(),
+        },
+        Outcome::SecretSet {
+            profile: ProfileId("work".into()),
+        },
+        Outcome::SecretCleared {
+            profile: ProfileId("work".into()),
+        },
+        Outcome::UploadStarted { upload: 3 },
+        Outcome::ChunkAccepted {
+            upload: 3,
+            received_bytes: 65536,
+        },
+        Outcome::SandboxMessages {
+            messages: vec![summary()],
+        },
+        Outcome::SandboxMessage {
+            message: Box::new(captured()),
+        },
+        Outcome::History {
+            entries: vec![HistoryEntry {
+                id: 4,
+                at_unix_ms: 1_700_000_000_000,
+                profile_id: "work".into(),
+                profile_name: "Work".into(),
+                recipients: vec!["bob@example.com".into()],
+                subject: "Hi".into(),
+                message_id: None,
+                attempts: 1,
+                outcome: HistoryOutcome::Failed {
+                    diagnosis: diagnosis(),
+                },
+                transcript: vec![transcript()],
+            }],
+        },
+    ]
+}
+
+fn client_messages() -> Vec<ClientMessage> {
+    let mut messages = vec![ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        token: Secret::new("t".repeat(43)),
+    }];
+    messages.extend(operations().into_iter().map(request));
+    messages
+}
+
+fn server_messages() -> Vec<ServerMessage> {
+    let id = RequestId(7);
+    let mut messages = vec![
+        ServerMessage::Welcome {
+            protocol: PROTOCOL_VERSION,
+            bridge_version: "0.1.0".into(),
+            secret_store: "OS keyring".into(),
+        },
+        ServerMessage::Progress {
+            id,
+            progress: Progress::Step(step()),
+        },
+        ServerMessage::Progress {
+            id,
+            progress: Progress::Transcript(transcript()),
+        },
+        ServerMessage::Progress {
+            id,
+            progress: Progress::Retry {
+                attempt: 2,
+                wait_ms: 1000,
+                reason: "421 4.7.0 Try again later".into(),
+            },
+        },
+        ServerMessage::Progress {
+            id,
+            progress: Progress::Upload {
+                received_bytes: 1,
+                total_bytes: 2,
+            },
+        },
+        ServerMessage::Failed {
+            id: Some(id),
+            error: OperationError::smtp(diagnosis()),
+        },
+        ServerMessage::Failed {
+            id: None,
+            error: OperationError::version_mismatch(0),
+        },
+        ServerMessage::Notice {
+            notice: Notice::SandboxMessageArrived { summary: summary() },
+        },
+    ];
+    messages.extend(
+        outcomes()
+            .into_iter()
+            .map(|outcome| ServerMessage::Done { id, outcome }),
+    );
+    messages
+}
+
+#[test]
+fn samples_cover_every_operation_and_outcome() {
+    let ops: BTreeSet<usize> = operations().iter().map(operation_index).collect();
+    assert_eq!(
+        ops,
+        (0..OPERATIONS).collect(),
+        "an operation lacks a sample"
+    );
+    let outs: BTreeSet<usize> = outcomes().iter().map(outcome_index).collect();
+    assert_eq!(outs, (0..OUTCOMES).collect(), "an outcome lacks a sample");
+}
+
+#[test]
+fn every_client_message_round_trips() {
+    for message in client_messages() {
+        let json = encode(&message).expect("encodes");
+        assert!(json.len() <= MAX_FRAME_BYTES, "{json}");
+        let back = decode_client(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        assert_eq!(back, message, "{json}");
+    }
+}
+
+#[test]
+fn every_server_message_round_trips() {
+    for message in server_messages() {
+        let json = encode(&message).expect("encodes");
+        let back = decode_server(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        assert_eq!(back, message, "{json}");
+    }
+}
+
+#[test]
+fn the_wire_format_is_the_documented_one() {
+    // The page and third-party scripts rely on these exact shapes.
+    let hello = r#"{"type":"hello","protocol":1,"token":"abc"}"#;
+    assert_eq!(
+        decode_client(hello),
+        Ok(ClientMessage::Hello {
+            protocol: 1,
+            token: Secret::new("abc")
+        })
+    );
+    let list = r#"{"type":"request","id":1,"operation":{"op":"list_profiles"}}"#;
+    assert_eq!(
+        decode_client(list),
+        Ok(ClientMessage::Request(Request {
+            id: RequestId(1),
+            operation: Operation::ListProfiles
+        }))
+    );
+    let done = encode(&ServerMessage::Done {
+        id: RequestId(1),
+        outcome: Outcome::UploadStarted { upload: 2 },
+    })
+    .expect("encodes");
+    assert_eq!(
+        done,
+        r#"{"type":"done","id":1,"outcome":{"kind":"upload_started","upload":2}}"#
+    );
+}
+
+#[test]
+fn no_server_message_carries_a_secret() {
+    let secret = "abcd efgh ijkl mnop";
+    for message in server_messages() {
+        let json = encode(&message).expect("encodes");
+        assert!(!json.contains(secret), "{json}");
+    }
+    // The one message that carries a secret prints it masked.
+    let debug = format!(
+        "{:?}",
+        request(Operation::SetSecret {
+            profile: ProfileId("work".into()),
+            secret: Secret::new(secret),
+        })
+    );
+    assert!(!debug.contains(secret), "{debug}");
+}
+
+#[test]
+fn version_mismatch_names_both_versions() {
+    let error = OperationError::version_mismatch(PROTOCOL_VERSION + 1);
+    assert_eq!(error.kind, ErrorKind::VersionMismatch);
+    assert!(
+        error
+            .message
+            .contains(&format!("version {}", PROTOCOL_VERSION + 1))
+    );
+    assert!(
+        error
+            .message
+            .contains(&format!("version {PROTOCOL_VERSION}"))
+    );
+    assert!(error.fix.is_some());
+}
+
+/// Whether a decode error is the expected kind.
+type Expect = fn(&DecodeError) -> bool;
+
+fn check_malformed(input: &str, expected: Expect) {
+    let result = decode_client(input);
+    match &result {
+        Err(error) if expected(error) => {
+            // Every error reads as a sentence a person can act on.
+            assert!(error.to_string().len() > 20, "{error}");
+        }
+        other => panic!(
+            "input {:?} gave {other:?}",
+            input.chars().take(80).collect::<String>()
+        ),
+    }
+}
+
+#[test]
+fn malformed_input_gets_a_typed_error() {
+    use DecodeError as E;
+    let oversized_subject = format!(
+        r#"{{"type":"request","id":1,"operation":{{"op":"send","profile":"p","draft":{{"subject":"{}"}}}}}}"#,
+        "x".repeat(MAX_FRAME_BYTES)
+    );
+    let cases: &[(&str, Expect)] = &[
+        ("", |e| matches!(e, E::Truncated { .. })),
+        (r#"{"type":"hello","protocol":1,"tok"#, |e| {
+            matches!(e, E::Truncated { .. })
+        }),
+        (
+            r#"{"type":"request","id":1,"operation":{"op":"list_profiles"}"#,
+            |e| matches!(e, E::Truncated { .. }),
+        ),
+        ("not json", |e| matches!(e, E::Syntax { .. })),
+        ("{]", |e| matches!(e, E::Syntax { .. })),
+        (r#"{"type":"launch_missiles"}"#, |e| {
+            matches!(e, E::UnknownType { .. })
+        }),
+        (
+            r#"{"type":"request","id":1,"operation":{"op":"read_secret","profile":"p"}}"#,
+            |e| matches!(e, E::UnknownType { .. }),
+        ),
+        (r#"{"protocol":1,"token":"x"}"#, |e| {
+            matches!(e, E::MissingField { .. })
+        }),
+        (r#"{"type":"hello","protocol":1}"#, |e| {
+            matches!(e, E::MissingField { .. })
+        }),
+        (
+            r#"{"type":"request","operation":{"op":"list_profiles"}}"#,
+            |e| matches!(e, E::MissingField { .. }),
+        ),
+        (r#"{"type":"hello","protocol":"one","token":"x"}"#, |e| {
+            matches!(e, E::WrongType { .. })
+        }),
+        (
+            r#"{"type":"request","id":-1,"operation":{"op":"list_profiles"}}"#,
+            |e| matches!(e, E::WrongType { .. } | E::Invalid { .. }),
+        ),
+        (
+            r#"{"type":"request","id":1,"operation":{"op":"read_history","limit":true}}"#,
+            |e| matches!(e, E::WrongType { .. }),
+        ),
+        (
+            r#"{"type":"hello","protocol":1,"token":"x","admin":true}"#,
+            |e| matches!(e, E::Invalid { .. }),
+        ),
+        ("[1,2,3]", |e| {
+            matches!(e, E::WrongType { .. } | E::Invalid { .. })
+        }),
+        ("null", |e| matches!(e, E::WrongType { .. })),
+        (oversized_subject.as_str(), |e| {
+            matches!(e, E::TooLarge { .. })
+        }),
+    ];
+    for (input, expected) in cases {
+        check_malformed(input, *expected);
+    }
+}
+
+#[test]
+fn decode_errors_become_operation_errors() {
+    let error: OperationError = DecodeError::TooLarge {
+        bytes: 70_000,
+        limit: MAX_FRAME_BYTES,
+    }
+    .into();
+    assert_eq!(error.kind, ErrorKind::TooLarge);
+    let error: OperationError = DecodeError::Truncated { line: 1, column: 2 }.into();
+    assert_eq!(error.kind, ErrorKind::BadRequest);
+}

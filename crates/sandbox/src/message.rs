@@ -1,0 +1,214 @@
+//! What the sandbox reads out of a message body: Gmail's RFC 5322 checks, and the parsed view
+//! (headers, text, HTML, attachments) the inbox shows. Pure: no IO.
+
+use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders};
+
+use crate::store::{Attachment, HeaderLine};
+
+/// Why Gmail would refuse a message as not RFC 5322 compliant (`550 5.7.1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    MissingMessageId,
+    /// No From header, two of them, or one without an address.
+    BadFrom,
+}
+
+/// Checks the header rules Gmail enforces: exactly one From with an address, and a
+/// Message-ID.
+pub fn check(raw: &[u8]) -> Result<(), Problem> {
+    let Some(message) = MessageParser::new().parse_headers(raw) else {
+        return Err(Problem::MissingMessageId);
+    };
+    let has_message_id = message.message_id().is_some_and(|id| !id.trim().is_empty());
+    if !has_message_id {
+        return Err(Problem::MissingMessageId);
+    }
+    let from_count = message
+        .headers()
+        .iter()
+        .filter(|header| matches!(header.name, HeaderName::From))
+        .count();
+    let from_has_address = message
+        .from()
+        .and_then(Address::first)
+        .and_then(|addr| addr.address())
+        .is_some_and(|address| address.contains('@'));
+    if from_count != 1 || !from_has_address {
+        return Err(Problem::BadFrom);
+    }
+    Ok(())
+}
+
+/// The fields an inbox line shows: From as written, the To and Cc addresses, and the
+/// subject. Empty when the message lacks them (the caller falls back to the envelope).
+pub fn summary_fields(raw: &[u8]) -> (Option<String>, Vec<String>, String) {
+    let Some(message) = MessageParser::new().parse_headers(raw) else {
+        return (None, Vec::new(), String::new());
+    };
+    let from = message.from().and_then(Address::first).map(display_addr);
+    let to = message
+        .to()
+        .into_iter()
+        .chain(message.cc())
+        .flat_map(Address::iter)
+        .map(display_addr)
+        .collect();
+    let subject = message.subject().unwrap_or_default().to_owned();
+    (from, to, subject)
+}
+
+fn display_addr(addr: &mail_parser::Addr<'_>) -> String {
+    match (addr.name(), addr.address()) {
+        (Some(name), Some(address)) => format!("{name} <{address}>"),
+        (None, Some(address)) => address.to_owned(),
+        (Some(name), None) => name.to_owned(),
+        (None, None) => String::new(),
+    }
+}
+
+/// The parsed body of a message, as the inbox shows it.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub headers: Vec<HeaderLine>,
+    pub text: Option<String>,
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+}
+
+pub fn parse(raw: &[u8]) -> Parsed {
+    let Some(message) = MessageParser::new().parse(raw) else {
+        return Parsed::default();
+    };
+    // mail-parser converts between text and HTML when a message lacks one of them; the inbox
+    // should show only what the sender actually wrote, so only genuine parts count.
+    let text = message
+        .text_bodies()
+        .find(|part| part.is_text() && !part.is_text_html())
+        .and_then(|part| part.text_contents())
+        .map(str::to_owned);
+    let html = message
+        .html_bodies()
+        .find(|part| part.is_text_html())
+        .and_then(|part| part.text_contents())
+        .map(str::to_owned);
+    let attachments = message
+        .attachments()
+        .map(|part| {
+            let content_type = part
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(subtype) => format!("{}/{}", ct.ctype(), subtype),
+                    None => ct.ctype().to_owned(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".to_owned());
+            let content = part.contents().to_vec();
+            Attachment {
+                filename: part.attachment_name().map(str::to_owned),
+                content_type,
+                size_bytes: content.len() as u64,
+                content,
+            }
+        })
+        .collect();
+    Parsed {
+        headers: headers(&message),
+        text,
+        html,
+        attachments,
+    }
+}
+
+/// The top-level headers in order. Unstructured values (Subject and unknown headers) are
+/// shown decoded; structured ones as written, unfolded, so nothing is lost in a re-rendering.
+fn headers(message: &Message<'_>) -> Vec<HeaderLine> {
+    let raw = message.raw_message.as_ref();
+    message
+        .headers()
+        .iter()
+        .map(|header| {
+            let value = match &header.value {
+                HeaderValue::Text(text) => unfold(text),
+                _ => {
+                    let start = header.offset_start as usize;
+                    let end = header.offset_end as usize;
+                    let bytes = raw.get(start..end).unwrap_or_default();
+                    unfold(&String::from_utf8_lossy(bytes))
+                }
+            };
+            HeaderLine {
+                name: header.name().to_owned(),
+                value,
+            }
+        })
+        .collect()
+}
+
+fn unfold(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_headers(raw: &str, expected: Result<(), Problem>) {
+        assert_eq!(check(raw.as_bytes()), expected, "message:\n{raw}");
+    }
+
+    #[test]
+    fn gmail_header_rules() {
+        let good = "From: Ann <ann@example.com>\r\nMessage-ID: <1@example.com>\r\n\r\nHi\r\n";
+        check_headers(good, Ok(()));
+        check_headers("From: ann@example.com\r\nMessage-Id: <x@y>\r\n\r\n", Ok(()));
+        check_headers(
+            "From: ann@example.com\r\nSubject: no id\r\n\r\nHi\r\n",
+            Err(Problem::MissingMessageId),
+        );
+        check_headers(
+            "Message-ID: <1@example.com>\r\nSubject: no from\r\n\r\nHi\r\n",
+            Err(Problem::BadFrom),
+        );
+        check_headers(
+            "From: a@example.com\r\nFrom: b@example.com\r\nMessage-ID: <1@x>\r\n\r\nHi\r\n",
+            Err(Problem::BadFrom),
+        );
+        check_headers(
+            "From: Ann\r\nMessage-ID: <1@x>\r\n\r\nHi\r\n",
+            Err(Problem::BadFrom),
+        );
+        check_headers(
+            "just some text without headers",
+            Err(Problem::MissingMessageId),
+        );
+        check_headers("", Err(Problem::MissingMessageId));
+    }
+
+    #[test]
+    fn summary_prefers_headers() {
+        let raw = "From: =?utf-8?q?Ann_=C3=A9?= <ann@example.com>\r\nTo: bob@example.com, \
+                   Carl <carl@example.com>\r\nCc: dan@example.com\r\nSubject: =?utf-8?b?SGkg4pyT?=\r\n\r\nx";
+        let (from, to, subject) = summary_fields(raw.as_bytes());
+        assert_eq!(from.as_deref(), Some("Ann é <ann@example.com>"));
+        assert_eq!(
+            to,
+            [
+                "bob@example.com",
+                "Carl <carl@example.com>",
+                "dan@example.com"
+            ]
+        );
+        assert_eq!(subject, "Hi ✓");
+    }
+
+    #[test]
+    fn parse_keeps_header_order_and_only_real_parts() {
+        let raw = "Subject: plain\r\nFrom: a@b.c\r\nX-Long: one\r\n two\r\n\r\nbody text\r\n";
+        let parsed = parse(raw.as_bytes());
+        let names: Vec<_> = parsed.headers.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["Subject", "From", "X-Long"]);
+        assert_eq!(parsed.headers[2].value, "one two");
+        assert_eq!(parsed.text.as_deref(), Some("body text\r\n"));
+        assert_eq!(parsed.html, None);
+        assert!(parsed.attachments.is_empty());
+    }
+}

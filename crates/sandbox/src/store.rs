@@ -1,0 +1,481 @@
+//! The capture store: every accepted message, kept in SQLite in the data directory so the
+//! inbox and the daily quota survive a restart.
+//!
+//! The serde shapes of [`MessageSummary`] and [`CapturedMessage`] are the same JSON as the
+//! `protocol` crate's types of the same names, so the bridge can hand them to the web page
+//! as they are.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::Error;
+use crate::message;
+
+/// The length of Gmail's rolling quota window.
+pub const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// One line of the inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSummary {
+    pub id: u64,
+    /// When the sandbox accepted it, in milliseconds since the Unix epoch.
+    pub received_unix_ms: u64,
+    /// The From header as written (`Ann <ann@example.com>`); the envelope sender when the
+    /// message has none.
+    pub from: String,
+    /// The To and Cc addresses; the envelope recipients when the message names none.
+    pub to: Vec<String>,
+    /// The decoded Subject, empty when there is none.
+    pub subject: String,
+    pub size_bytes: u64,
+}
+
+/// The SMTP envelope, which can differ from the headers (Bcc recipients are only here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The `MAIL FROM` address; empty for the null sender.
+    pub mail_from: String,
+    pub rcpt_to: Vec<String>,
+}
+
+/// A header as it appears in the message, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderLine {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub size_bytes: u64,
+    /// The decoded content; base64 in JSON.
+    #[serde(rename = "content_base64", with = "base64_bytes")]
+    pub content: Vec<u8>,
+}
+
+/// A captured message, parsed for reading.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapturedMessage {
+    pub summary: MessageSummary,
+    pub envelope: Envelope,
+    /// The TLS version of the session that delivered it, such as `TLSv1.3`.
+    pub tls_version: Option<String>,
+    /// The AUTH mechanism the session used, such as `PLAIN` or `XOAUTH2`.
+    pub auth_mechanism: Option<String>,
+    pub headers: Vec<HeaderLine>,
+    /// The first text/plain part, decoded.
+    pub text: Option<String>,
+    /// The first text/html part, decoded.
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+    /// The message as received, lossily decoded as UTF-8; [`Store::raw`] has the exact bytes.
+    pub raw: String,
+}
+
+/// A message the SMTP session accepted, before it has an id.
+#[derive(Debug, Clone)]
+pub(crate) struct NewMessage {
+    pub envelope: Envelope,
+    pub raw: Vec<u8>,
+    pub tls_version: Option<String>,
+    pub auth_mechanism: Option<String>,
+}
+
+/// The capture store. Cheap to clone; all clones share one database connection.
+///
+/// Methods block on SQLite for a few milliseconds; async callers with many messages to read
+/// may prefer `tokio::task::spawn_blocking`.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    conn: Mutex<Connection>,
+    capacity: usize,
+    path: PathBuf,
+    arrivals: broadcast::Sender<MessageSummary>,
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`, keeping at most `capacity` messages: the oldest
+    /// are evicted first.
+    pub fn open(path: impl AsRef<Path>, capacity: usize) -> Result<Store, Error> {
+        let path = path.as_ref().to_owned();
+        let store_error = |source| Error::Store {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(store_error)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(store_error)?;
+        // WAL lets the inbox read while a session writes, and survives a crash mid-write.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(store_error)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS messages (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 received_ms INTEGER NOT NULL,
+                 header_from TEXT NOT NULL,
+                 header_to TEXT NOT NULL,
+                 subject TEXT NOT NULL,
+                 mail_from TEXT NOT NULL,
+                 rcpt_to TEXT NOT NULL,
+                 tls_version TEXT,
+                 auth_mechanism TEXT,
+                 raw BLOB NOT NULL
+             );
+             -- The quota counts sends, not stored messages: eviction must not give quota back.
+             CREATE TABLE IF NOT EXISTS sends (received_ms INTEGER NOT NULL);
+             CREATE INDEX IF NOT EXISTS sends_by_time ON sends (received_ms);",
+        )
+        .map_err(store_error)?;
+        let (arrivals, _) = broadcast::channel(64);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                capacity: capacity.max(1),
+                path,
+                arrivals,
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Every stored message, newest first.
+    pub fn list(&self) -> Result<Vec<MessageSummary>, Error> {
+        let conn = self.conn();
+        let mut statement = conn
+            .prepare(
+                "SELECT id, received_ms, header_from, header_to, subject, length(raw)
+                 FROM messages ORDER BY id DESC",
+            )
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map([], summary_from_row)
+            .map_err(|e| self.error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+
+    /// One message, parsed; `None` when there is no such id (never was, or evicted).
+    pub fn get(&self, id: u64) -> Result<Option<CapturedMessage>, Error> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT id, received_ms, header_from, header_to, subject, length(raw),
+                        mail_from, rcpt_to, tls_version, auth_mechanism, raw
+                 FROM messages WHERE id = ?1",
+                [id as i64],
+                |row| {
+                    Ok((
+                        summary_from_row(row)?,
+                        row.get::<_, String>(6)?,
+                        row.get::<_, String>(7)?,
+                        row.get::<_, Option<String>>(8)?,
+                        row.get::<_, Option<String>>(9)?,
+                        row.get::<_, Vec<u8>>(10)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.error(e))?;
+        let Some((summary, mail_from, rcpt_to, tls_version, auth_mechanism, raw)) = row else {
+            return Ok(None);
+        };
+        let parsed = message::parse(&raw);
+        Ok(Some(CapturedMessage {
+            summary,
+            envelope: Envelope {
+                mail_from,
+                rcpt_to: serde_json::from_str(&rcpt_to).unwrap_or_default(),
+            },
+            tls_version,
+            auth_mechanism,
+            headers: parsed.headers,
+            text: parsed.text,
+            html: parsed.html,
+            attachments: parsed.attachments,
+            raw: String::from_utf8_lossy(&raw).into_owned(),
+        }))
+    }
+
+    /// The exact bytes received after DATA (dot-unstuffed), for "show original" and
+    /// downloads.
+    pub fn raw(&self, id: u64) -> Result<Option<Vec<u8>>, Error> {
+        self.conn()
+            .query_row(
+                "SELECT raw FROM messages WHERE id = ?1",
+                [id as i64],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.error(e))
+    }
+
+    /// How many messages are stored.
+    pub fn count(&self) -> Result<usize, Error> {
+        self.conn()
+            .query_row("SELECT count(*) FROM messages", [], |row| {
+                row.get::<_, i64>(0)
+            })
+            .map(|n| n as usize)
+            .map_err(|e| self.error(e))
+    }
+
+    /// Deletes one message; `false` when there was none. The quota still counts it.
+    pub fn delete(&self, id: u64) -> Result<bool, Error> {
+        self.conn()
+            .execute("DELETE FROM messages WHERE id = ?1", [id as i64])
+            .map(|n| n > 0)
+            .map_err(|e| self.error(e))
+    }
+
+    /// Empties the inbox. The quota still counts what was sent, as Gmail's would.
+    pub fn clear(&self) -> Result<(), Error> {
+        self.conn()
+            .execute("DELETE FROM messages", [])
+            .map(drop)
+            .map_err(|e| self.error(e))
+    }
+
+    /// Messages accepted since `since_unix_ms`, deleted or evicted ones included: what the
+    /// daily limit counts.
+    pub fn sent_since(&self, since_unix_ms: u64) -> Result<u64, Error> {
+        self.conn()
+            .query_row(
+                "SELECT count(*) FROM sends WHERE received_ms >= ?1",
+                [since_unix_ms as i64],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.error(e))
+    }
+
+    /// A stream of every message accepted from now on. A receiver that falls more than 64
+    /// messages behind gets `RecvError::Lagged` and should re-read [`Store::list`].
+    pub fn subscribe(&self) -> broadcast::Receiver<MessageSummary> {
+        self.inner.arrivals.subscribe()
+    }
+
+    pub(crate) fn insert(&self, new: NewMessage) -> Result<MessageSummary, Error> {
+        self.insert_at(new, now_ms())
+    }
+
+    fn insert_at(&self, new: NewMessage, received_ms: u64) -> Result<MessageSummary, Error> {
+        let (header_from, header_to, subject) = message::summary_fields(&new.raw);
+        let from = header_from.unwrap_or_else(|| new.envelope.mail_from.clone());
+        let to = if header_to.is_empty() {
+            new.envelope.rcpt_to.clone()
+        } else {
+            header_to
+        };
+        let to_json = serde_json::to_string(&to).unwrap_or_else(|_| "[]".to_owned());
+        let rcpt_json =
+            serde_json::to_string(&new.envelope.rcpt_to).unwrap_or_else(|_| "[]".to_owned());
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.error(e))?;
+        tx.execute(
+            "INSERT INTO messages (received_ms, header_from, header_to, subject, mail_from,
+                                   rcpt_to, tls_version, auth_mechanism, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                received_ms as i64,
+                from,
+                to_json,
+                subject,
+                new.envelope.mail_from,
+                rcpt_json,
+                new.tls_version,
+                new.auth_mechanism,
+                new.raw,
+            ],
+        )
+        .map_err(|e| self.error(e))?;
+        let id = tx.last_insert_rowid() as u64;
+        tx.execute(
+            "DELETE FROM messages WHERE id NOT IN
+                 (SELECT id FROM messages ORDER BY id DESC LIMIT ?1)",
+            [self.inner.capacity as i64],
+        )
+        .map_err(|e| self.error(e))?;
+        tx.execute(
+            "INSERT INTO sends (received_ms) VALUES (?1)",
+            [received_ms as i64],
+        )
+        .map_err(|e| self.error(e))?;
+        tx.execute(
+            "DELETE FROM sends WHERE received_ms < ?1",
+            [received_ms.saturating_sub(DAY_MS) as i64],
+        )
+        .map_err(|e| self.error(e))?;
+        tx.commit().map_err(|e| self.error(e))?;
+        drop(conn);
+        let summary = MessageSummary {
+            id,
+            received_unix_ms: received_ms,
+            from,
+            to,
+            subject,
+            size_bytes: new.raw.len() as u64,
+        };
+        // Nobody listening is normal (no inbox open), not an error.
+        let _ = self.inner.arrivals.send(summary.clone());
+        Ok(summary)
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (every write is a
+        // transaction), so a poisoned lock is safe to keep using.
+        self.inner
+            .conn
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn error(&self, source: rusqlite::Error) -> Error {
+        Error::Store {
+            path: self.inner.path.clone(),
+            source,
+        }
+    }
+}
+
+fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageSummary> {
+    let to: String = row.get(3)?;
+    Ok(MessageSummary {
+        id: row.get::<_, i64>(0)? as u64,
+        received_unix_ms: row.get::<_, i64>(1)? as u64,
+        from: row.get(2)?,
+        to: serde_json::from_str(&to).unwrap_or_default(),
+        subject: row.get(4)?,
+        size_bytes: row.get::<_, i64>(5)? as u64,
+    })
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+mod base64_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_store(name: &str, capacity: usize) -> (Store, PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "sandbox-store-{name}-{}-{}",
+            std::process::id(),
+            now_ms()
+        ));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        let store = Store::open(dir.join("messages.sqlite3"), capacity).expect("open store");
+        (store, dir)
+    }
+
+    fn new_message(subject: &str) -> NewMessage {
+        NewMessage {
+            envelope: Envelope {
+                mail_from: "ann@example.com".into(),
+                rcpt_to: vec!["bob@example.com".into(), "hidden@example.com".into()],
+            },
+            raw: format!(
+                "From: Ann <ann@example.com>\r\nTo: bob@example.com\r\nSubject: {subject}\r\n\
+                 Message-ID: <{subject}@x>\r\n\r\nbody\r\n"
+            )
+            .into_bytes(),
+            tls_version: Some("TLSv1.3".into()),
+            auth_mechanism: Some("PLAIN".into()),
+        }
+    }
+
+    #[test]
+    fn oldest_messages_are_evicted_but_still_count_for_the_quota() {
+        let (store, dir) = temp_store("evict", 2);
+        for subject in ["one", "two", "three"] {
+            store.insert(new_message(subject)).expect("insert");
+        }
+        let subjects: Vec<_> = store
+            .list()
+            .expect("list")
+            .into_iter()
+            .map(|s| s.subject)
+            .collect();
+        assert_eq!(subjects, ["three", "two"]);
+        assert_eq!(store.sent_since(0).expect("count"), 3);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_quota_window_rolls() {
+        let (store, dir) = temp_store("window", 10);
+        let now = now_ms();
+        store
+            .insert_at(new_message("old"), now - DAY_MS - 1)
+            .expect("insert old");
+        store
+            .insert_at(new_message("recent"), now - 1000)
+            .expect("insert recent");
+        assert_eq!(store.sent_since(now - DAY_MS).expect("count"), 1);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn summary_and_envelope_round_trip_through_json() {
+        let (store, dir) = temp_store("json", 10);
+        let mut arrivals = store.subscribe();
+        let summary = store.insert(new_message("hello")).expect("insert");
+        assert_eq!(arrivals.try_recv().expect("notified"), summary);
+        assert_eq!(summary.from, "Ann <ann@example.com>");
+        assert_eq!(summary.to, ["bob@example.com"]);
+        let message = store.get(summary.id).expect("get").expect("exists");
+        assert_eq!(message.envelope.rcpt_to.len(), 2);
+        let json = serde_json::to_value(&message).expect("serialize");
+        assert_eq!(
+            json["summary"]["received_unix_ms"],
+            summary.received_unix_ms
+        );
+        assert_eq!(json["envelope"]["mail_from"], "ann@example.com");
+        let back: CapturedMessage = serde_json::from_value(json).expect("deserialize");
+        assert_eq!(back, message);
+        let attachment = Attachment {
+            filename: Some("a.txt".into()),
+            content_type: "text/plain".into(),
+            size_bytes: 2,
+            content: b"hi".to_vec(),
+        };
+        let json = serde_json::to_value(&attachment).expect("serialize");
+        assert_eq!(json["content_base64"], "aGk=");
+        assert!(store.delete(summary.id).expect("delete"));
+        assert_eq!(store.get(summary.id).expect("get"), None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

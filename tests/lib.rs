@@ -1,0 +1,1 @@
+//! Nothing here: see `main.rs`, the integration-test binary.

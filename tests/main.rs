@@ -1,0 +1,9 @@
+//! The integration tests: real binaries and servers over real sockets.
+//!
+//! # Layout
+//! - `support`: helpers for starting servers and clients; their panics dump context.
+//! - `sandbox`: the local smtp.gmail.com, driven by Python's smtplib, lettre and raw sockets.
+mod support;
+
+// The sandbox SMTP server as clients this project did not write see it.
+mod sandbox;

@@ -1,0 +1,18 @@
+//! The sandbox as clients see it. Python's `smtplib` (driven by `smtp_driver.py`) checks every
+//! reply's code, enhanced code and wording; lettre sends the way the product will; raw sockets
+//! send what no library would.
+
+/// AUTH PLAIN, LOGIN and XOAUTH2, and each way Gmail refuses a login.
+mod auth;
+/// Capture and read-back: multipart with attachment, dot-stuffing, live updates, restarts.
+mod capture;
+/// Quotas and faults, set at start and switched while running.
+mod faults;
+/// Greeting, EHLO before and after TLS, both ports, the simple commands, shutdown.
+mod greeting;
+/// Input meant to hurt: huge lines, stalled DATA, junk, many connections.
+mod hostile;
+/// The protocol rules Gmail enforces, each with its reply.
+mod rules;
+/// lettre, the client the product uses.
+mod with_lettre;

@@ -1,0 +1,340 @@
+//! Helpers shared by the integration tests. Their panics print what was going on (the plan
+//! given to Python, its results and stderr; the raw bytes a socket saw), so a failure explains
+//! itself without a rerun.
+
+#![allow(dead_code)]
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sandbox::{Config, Sandbox};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+pub use sandbox::{
+    DEFAULT_APP_PASSWORD as PASSWORD, DEFAULT_OAUTH_TOKEN as TOKEN, DEFAULT_USER as USER,
+};
+
+/// How long any single network wait in a test may take before the test fails instead of
+/// hanging.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A fresh directory under the system temp dir, removed when dropped.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let path = std::env::temp_dir().join(format!(
+            "mailbridge-test-{name}-{}-{}-{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running sandbox in its own temp dir (free ports, Gmail's defaults unless changed).
+#[derive(Debug)]
+pub struct Fixture {
+    pub sandbox: Sandbox,
+    pub dir: TempDir,
+}
+
+impl Deref for Fixture {
+    type Target = Sandbox;
+    fn deref(&self) -> &Sandbox {
+        &self.sandbox
+    }
+}
+
+pub async fn start(name: &str, configure: impl FnOnce(&mut Config)) -> Fixture {
+    let dir = TempDir::new(name);
+    let mut config = Config::new(dir.path());
+    configure(&mut config);
+    let sandbox = Sandbox::start(config).await.unwrap_or_else(|e| {
+        panic!(
+            "sandbox {name} did not start in {}: {e}",
+            dir.path().display()
+        )
+    });
+    Fixture { sandbox, dir }
+}
+
+/// One Python session on the STARTTLS port (plain until a `secure` or `starttls` step).
+pub fn on_starttls(sandbox: &Sandbox, steps: Vec<Value>) -> Value {
+    json!({"port": sandbox.starttls_addr().port(), "implicit_tls": false, "steps": steps})
+}
+
+/// One Python session on the implicit-TLS port.
+pub fn on_tls(sandbox: &Sandbox, steps: Vec<Value>) -> Value {
+    json!({"port": sandbox.tls_addr().port(), "implicit_tls": true, "steps": steps})
+}
+
+pub fn cmd(line: &str) -> Value {
+    json!(["cmd", line])
+}
+
+/// Log in with the sandbox's app password over AUTH PLAIN.
+pub fn login() -> Value {
+    json!(["auth", "PLAIN", USER, PASSWORD])
+}
+
+/// A minimal RFC 5322 message that Gmail accepts, with a fresh Message-ID.
+pub fn message(subject: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "From: Ann <ann@example.com>\r\nTo: bob@example.com\r\nSubject: {subject}\r\n\
+         Date: Mon, 1 Jan 2024 00:00:00 +0000\r\n\
+         Message-ID: <{unique}.{}@mailbridge.test>\r\n\r\nHello from the tests.\r\n",
+        std::process::id()
+    )
+}
+
+/// Python's `sendmail` of [`message`] to bob, after logging in.
+pub fn send_steps(subject: &str) -> Vec<Value> {
+    vec![
+        login(),
+        json!([
+            "sendmail",
+            "ann@example.com",
+            ["bob@example.com"],
+            message(subject)
+        ]),
+    ]
+}
+
+/// What Python's smtplib saw, session by session.
+#[derive(Debug)]
+pub struct PyRun {
+    pub plan: Value,
+    pub output: Value,
+    pub stderr: String,
+}
+
+/// Runs `sessions` (from [`on_starttls`]/[`on_tls`]) one after another in one Python process.
+pub async fn python(sandbox: &Sandbox, sessions: Vec<Value>) -> PyRun {
+    let plan = json!({
+        "host": "127.0.0.1",
+        "cafile": sandbox.ca_cert_path(),
+        "timeout": PATIENCE.as_secs(),
+        "sessions": sessions,
+    });
+    let input = plan.to_string();
+    let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/sandbox/smtp_driver.py");
+    // Blocking the runtime thread would stall the sandbox serving this very client.
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new("python3")
+            .arg(driver)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run python3 (run `cargo xtask setup`?): {e}"));
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(input.as_bytes())
+                .unwrap_or_else(|e| panic!("cannot write the plan to python3: {e}"));
+        }
+        child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("python3 did not finish: {e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("python3 runner panicked: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let parsed = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "python3 printed no JSON ({e}; status {})\nplan: {plan:#}\nstdout: {stdout}\nstderr: {stderr}",
+            output.status
+        )
+    });
+    PyRun {
+        plan,
+        output: parsed,
+        stderr,
+    }
+}
+
+impl PyRun {
+    /// The results of session `index`; result 0 is the greeting.
+    pub fn session(&self, index: usize) -> &[Value] {
+        self.output["sessions"][index]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_else(|| self.fail(&format!("no session {index}")))
+    }
+
+    pub fn result(&self, session: usize, step: usize) -> &Value {
+        self.session(session)
+            .get(step)
+            .unwrap_or_else(|| self.fail(&format!("no result {step} in session {session}")))
+    }
+
+    /// The reply to one step, with session ids replaced by `<id>`.
+    pub fn reply(&self, session: usize, step: usize) -> (u64, String) {
+        let result = self.result(session, step);
+        let code = result["code"].as_u64().unwrap_or_else(|| {
+            self.fail(&format!(
+                "session {session} step {step} got no reply: {result}"
+            ))
+        });
+        (
+            code,
+            without_ids(result["text"].as_str().unwrap_or_default()),
+        )
+    }
+
+    /// Asserts the exact reply (code, enhanced code, words) of one step. `text` is as
+    /// smtplib reports it: without the code, lines joined by `\n`, ids as `<id>`.
+    #[track_caller]
+    pub fn assert_reply(&self, session: usize, step: usize, code: u64, text: &str) {
+        let got = self.reply(session, step);
+        if got != (code, text.to_owned()) {
+            self.fail(&format!(
+                "session {session} step {step}: expected {code} {text:?}\n got {} {:?}",
+                got.0, got.1
+            ));
+        }
+    }
+
+    /// The error class smtplib raised for a step, if any.
+    pub fn error(&self, session: usize, step: usize) -> Option<&str> {
+        self.result(session, step)["error"].as_str()
+    }
+
+    #[track_caller]
+    pub fn fail(&self, what: &str) -> ! {
+        panic!(
+            "{what}\n--- plan ---\n{:#}\n--- results ---\n{:#}\n--- python stderr ---\n{}",
+            self.plan, self.output, self.stderr
+        )
+    }
+}
+
+/// Replaces what changes from run to run, so expected texts can be exact: each session id
+/// before ` - gsmtp` becomes `<id>`, and the time in `2.0.0 OK  <unix> ...` becomes `<unix>`.
+pub fn without_ids(text: &str) -> String {
+    let mut pieces: Vec<String> = text.split(" - gsmtp").map(str::to_owned).collect();
+    let last = pieces.len() - 1;
+    for piece in &mut pieces[..last] {
+        if let Some(space) = piece.rfind(' ') {
+            piece.truncate(space);
+            piece.push_str(" <id>");
+        }
+    }
+    let text = pieces.join(" - gsmtp");
+    match text
+        .strip_prefix("2.0.0 OK  ")
+        .and_then(|rest| rest.split_once(' '))
+    {
+        Some((time, rest)) if time.parse::<u64>().is_ok() => format!("2.0.0 OK  <unix> {rest}"),
+        _ => text,
+    }
+}
+
+/// A plain SMTP connection for input no SMTP library would send.
+#[derive(Debug)]
+pub struct Raw {
+    pub stream: BufReader<TcpStream>,
+    pub seen: String,
+}
+
+impl Raw {
+    pub async fn connect(addr: SocketAddr) -> Raw {
+        let stream = tokio::time::timeout(PATIENCE, TcpStream::connect(addr))
+            .await
+            .unwrap_or_else(|_| panic!("connecting to {addr} timed out"))
+            .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
+        Raw {
+            stream: BufReader::new(stream),
+            seen: String::new(),
+        }
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.stream
+            .get_mut()
+            .write_all(bytes)
+            .await
+            .unwrap_or_else(|e| panic!("sending failed: {e}; seen so far:\n{}", self.seen));
+    }
+
+    /// The next complete reply (all its lines), or `None` when the server closed the
+    /// connection.
+    pub async fn reply(&mut self) -> Option<String> {
+        let mut reply = String::new();
+        loop {
+            let mut line = Vec::new();
+            let read = tokio::time::timeout(PATIENCE, self.stream.read_until(b'\n', &mut line))
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("no reply within {PATIENCE:?}; seen so far:\n{}", self.seen)
+                });
+            match read {
+                Ok(0) | Err(_) if reply.is_empty() => return None,
+                Ok(0) | Err(_) => panic!("connection closed mid-reply: {reply:?}"),
+                Ok(_) => {}
+            }
+            let line = String::from_utf8_lossy(&line).into_owned();
+            self.seen.push_str(&line);
+            let last = line.as_bytes().get(3) != Some(&b'-');
+            reply.push_str(&line);
+            if last {
+                return Some(reply);
+            }
+        }
+    }
+
+    /// The next reply, which must exist and start with `prefix`.
+    pub async fn expect(&mut self, prefix: &str) -> String {
+        match self.reply().await {
+            Some(reply) if reply.starts_with(prefix) => reply,
+            other => panic!(
+                "expected a reply starting {prefix:?}, got {other:?}; seen so far:\n{}",
+                self.seen
+            ),
+        }
+    }
+}
+
+/// Deterministic bytes covering every value, so "byte-exact" means something.
+pub fn test_bytes(len: usize) -> Vec<u8> {
+    let mut state: u32 = 0x1234_5678;
+    (0..len)
+        .map(|index| {
+            if index < 256 {
+                return index as u8;
+            }
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect()
+}

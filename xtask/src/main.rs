@@ -1,0 +1,224 @@
+//! `cargo xtask`: the project's automation, in Rust rather than shell.
+//!
+//! # Layout
+//! - `main`: the task dispatcher (`test`, `run`, `bench`) and the steps each task runs.
+//! - `tools`: installs what a fresh machine lacks (the wasm target, Python for the tests).
+//!
+//! Every task installs what it needs first, so the two commands in `README.md` are all a fresh
+//! machine needs. The xtask itself depends only on `anyhow`, so it compiles in seconds.
+
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  test    the whole suite: fmt check, clippy -D warnings, unit and integration tests,
+          and a wasm32 build of the shared crates
+  run     build and start the product (the embedded sandbox; no Google account needed)
+  bench   benchmarks that print figures
+";
+
+/// The crates that the web app and the bridge share; they must build for the browser.
+const SHARED_CRATES: [&str; 3] = ["protocol", "profile", "diagnosis"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("run") => run(&args[1..]),
+        Some("bench") => bench(),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => {
+            eprint!("unknown task `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+        None => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test() -> Result<()> {
+    let root = project_root();
+    tools::ensure_wasm_target()?;
+    tools::ensure_python()?;
+
+    step(
+        "format check",
+        cargo(&root, &["fmt", "--all", "--", "--check"]),
+    )?;
+    step(
+        "clippy",
+        cargo(
+            &root,
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+    )?;
+    let mut wasm = vec!["build", "--target", "wasm32-unknown-unknown"];
+    for krate in SHARED_CRATES {
+        wasm.extend(["-p", krate]);
+    }
+    step("wasm32 build of the shared crates", cargo(&root, &wasm))?;
+
+    // The tests run last so that the suite's closing lines are the test counts.
+    let started = Instant::now();
+    println!("\n==> unit and integration tests");
+    let output = cargo(&root, &["test", "--workspace", "--no-fail-fast"])
+        .stderr(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .output()
+        .context("running `cargo test`")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    let counts = TestCounts::sum(&stdout);
+    println!("\n==> tests took {:.1} s", started.elapsed().as_secs_f64());
+    println!("tests: {} passed, {} failed", counts.passed, counts.failed);
+    if !output.status.success() || counts.failed > 0 {
+        bail!("tests failed ({} failed)", counts.failed);
+    }
+    if counts.passed == 0 {
+        bail!("no test ran: `cargo test` reported no passing test");
+    }
+    Ok(())
+}
+
+fn run(extra: &[String]) -> Result<()> {
+    let root = project_root();
+    step(
+        "build",
+        cargo(&root, &["build", "--release", "-p", "mailbridge"]),
+    )?;
+    let binary = target_dir(&root).join("release/mailbridge");
+    let mut command = Command::new(&binary);
+    if extra.is_empty() {
+        command.arg("sandbox");
+    } else {
+        command.args(extra);
+    }
+    println!("==> {}", describe(&command));
+    let status = command
+        .status()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    if !status.success() {
+        bail!("mailbridge exited with {status}");
+    }
+    Ok(())
+}
+
+fn bench() -> Result<()> {
+    bail!("no benchmarks yet: they arrive with the bridge (issue: the bridge)")
+}
+
+/// Passing and failing test counts summed over every `test result:` line of `cargo test`.
+#[derive(Default)]
+struct TestCounts {
+    passed: u64,
+    failed: u64,
+}
+
+impl TestCounts {
+    fn sum(output: &str) -> TestCounts {
+        let mut counts = TestCounts::default();
+        for line in output.lines() {
+            let Some(rest) = line.strip_prefix("test result: ") else {
+                continue;
+            };
+            // "ok. 12 passed; 0 failed; 0 ignored; ..."
+            for part in rest.split(';') {
+                let mut words = part.split_whitespace().rev();
+                let (Some(label), Some(number)) = (words.next(), words.next()) else {
+                    continue;
+                };
+                let Ok(number) = number.parse::<u64>() else {
+                    continue;
+                };
+                match label {
+                    "passed" => counts.passed += number,
+                    "failed" => counts.failed += number,
+                    _ => {}
+                }
+            }
+        }
+        counts
+    }
+}
+
+fn step(name: &str, mut command: Command) -> Result<()> {
+    println!("\n==> {name}: {}", describe(&command));
+    let started = Instant::now();
+    let status = command
+        .status()
+        .with_context(|| format!("starting {name}"))?;
+    if !status.success() {
+        bail!("{name} failed ({status})");
+    }
+    println!("==> {name}: ok in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn cargo(root: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(root).args(args);
+    command
+}
+
+fn describe(command: &Command) -> String {
+    let mut words = vec![command.get_program().to_string_lossy().into_owned()];
+    words.extend(command.get_args().map(|a| a.to_string_lossy().into_owned()));
+    words.join(" ")
+}
+
+fn project_root() -> PathBuf {
+    // xtask lives one level below the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestCounts;
+
+    #[test]
+    fn sums_every_test_binary() {
+        let output = "\
+running 3 tests
+test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s
+test result: FAILED. 10 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.00s
+";
+        let counts = TestCounts::sum(output);
+        assert_eq!((counts.passed, counts.failed), (13, 2));
+    }
+}

@@ -1,0 +1,57 @@
+//! Installs what a fresh machine lacks. Each function checks first, so a second run costs nothing.
+
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+/// The shared crates and the web app compile to `wasm32-unknown-unknown`.
+pub fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running `rustup target list --installed` (is rustup installed?)")?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|line| line.trim() == "wasm32-unknown-unknown")
+    {
+        return Ok(());
+    }
+    println!("==> installing the wasm32-unknown-unknown target");
+    run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+/// The sandbox tests drive it with Python's `smtplib`, a client this project did not write.
+pub fn ensure_python() -> Result<()> {
+    let found = Command::new("python3")
+        .args(["-c", "import smtplib, ssl, email"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|status| status.success())
+        .unwrap_or(false);
+    if found {
+        return Ok(());
+    }
+    println!("==> installing python3 (Debian package)");
+    apt_install(&["python3"])
+}
+
+/// Installs Debian packages; `apt-get update` runs first because a fresh machine has no lists.
+pub fn apt_install(packages: &[&str]) -> Result<()> {
+    run(Command::new("apt-get").args(["update", "-q"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn run(command: &mut Command) -> Result<()> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let status = command
+        .status()
+        .with_context(|| format!("starting `{program}`"))?;
+    if !status.success() {
+        bail!("`{program}` failed ({status})");
+    }
+    Ok(())
+}
