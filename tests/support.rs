@@ -2,8 +2,6 @@
 //! given to Python, its results and stderr; the raw bytes a socket saw), so a failure explains
 //! itself without a rerun.
 
-#![allow(dead_code)]
-
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::ops::Deref;

@@ -37,7 +37,9 @@ pub enum Command {
     /// Run the local SMTP sandbox that behaves like smtp.gmail.com.
     Sandbox(sandbox::Args),
     /// Explain an SMTP server reply pasted from a log, with the fix.
-    #[command(after_help = "The exit code tells what kind of reply it was: 0 success, 1 permanent, 75 transient.")]
+    #[command(
+        after_help = "The exit code tells what kind of reply it was: 0 success, 1 permanent, 75 transient."
+    )]
     Explain {
         /// The reply, such as "535-5.7.8 Username and Password not accepted...". Reads standard
         /// input when absent or "-".

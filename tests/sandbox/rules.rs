@@ -451,3 +451,40 @@ async fn an_idle_session_expires() {
         "expired after {waited} ms, before the idle timeout"
     );
 }
+
+#[tokio::test]
+async fn pipelined_commands_are_answered_in_order() {
+    let fixture = start("pipelining", |_| {}).await;
+    let batch =
+        "MAIL FROM:<ann@example.com>\r\nRCPT TO:<bob@example.com>\r\nRCPT TO:<bad@>\r\nDATA\r\n";
+    let run = python(
+        &fixture,
+        vec![on_tls(
+            &fixture,
+            vec![
+                login(),
+                json!(["raw", batch]),
+                json!(["reply"]),
+                json!(["reply"]),
+                json!(["reply"]),
+                json!(["reply"]),
+                json!(["raw", format!("{}.\r\n", message("pipelined"))]),
+                json!(["reply"]),
+            ],
+        )],
+    )
+    .await;
+    run.assert_reply(0, 3, 250, "2.1.0 OK <id> - gsmtp");
+    run.assert_reply(0, 4, 250, "2.1.5 OK <id> - gsmtp");
+    assert_eq!(run.reply(0, 5).0, 553, "the bad recipient alone is refused");
+    run.assert_reply(0, 6, 354, "Go ahead <id> - gsmtp");
+    run.assert_reply(0, 8, 250, "2.0.0 OK  <unix> <id> - gsmtp");
+    let message = &fixture.store().list().expect("list")[0];
+    let envelope = fixture
+        .store()
+        .get(message.id)
+        .expect("get")
+        .expect("exists")
+        .envelope;
+    assert_eq!(envelope.rcpt_to, ["bob@example.com"]);
+}

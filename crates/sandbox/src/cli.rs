@@ -119,7 +119,7 @@ pub fn default_data_dir() -> Option<PathBuf> {
 }
 
 /// Starts a sandbox, prints how to reach it and each message it captures, and stops cleanly
-/// on Ctrl-C.
+/// on Ctrl-C (or SIGTERM).
 pub async fn run_cli(args: Args) -> anyhow::Result<()> {
     let config = args.config()?;
     let sandbox = Sandbox::start(config)
@@ -128,10 +128,12 @@ pub async fn run_cli(args: Args) -> anyhow::Result<()> {
     print!("{}", sandbox.banner());
     println!("Press Ctrl-C to stop.");
     let mut arrivals = sandbox.store().subscribe();
+    let stop = stop_requested();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
-            signal = tokio::signal::ctrl_c() => {
-                signal.context("listening for Ctrl-C")?;
+            stopped = &mut stop => {
+                stopped?;
                 break;
             }
             arrival = arrivals.recv() => match arrival {
@@ -151,6 +153,25 @@ pub async fn run_cli(args: Args) -> anyhow::Result<()> {
     println!("stopping the sandbox");
     sandbox.shutdown().await;
     Ok(())
+}
+
+/// Ctrl-C, or on Unix also SIGTERM (how service managers and the bridge stop a process).
+async fn stop_requested() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        tokio::select! {
+            signal = tokio::signal::ctrl_c() => signal.context("listening for Ctrl-C"),
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .context("listening for Ctrl-C")
+    }
 }
 
 #[cfg(test)]

@@ -339,7 +339,11 @@ mod tests {
 
     #[test]
     fn reuses_the_ca_and_renews_an_expired_server_certificate() {
-        let dir = std::env::temp_dir().join(format!("sandbox-tls-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "sandbox-tls-{}-{}",
+            std::process::id(),
+            crate::store::now_ms()
+        ));
         std::fs::create_dir_all(&dir).expect("dir");
         let first = load_or_create(&dir).expect("first");
         let server_pem = std::fs::read(dir.join(SERVER_CERT_FILE)).expect("server cert");
