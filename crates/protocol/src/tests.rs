@@ -80,7 +80,7 @@ fn captured() -> CapturedMessage {
             filename: Some("a.txt".into()),
             content_type: "text/plain".into(),
             size_bytes: 2,
-            content_base64: "aGk=".into(),
+            content: b"hi".to_vec(),
         }],
         raw: "Subject: Hi\r\n\r\nHi\r\n".into(),
     }
