@@ -3,7 +3,11 @@
 //! # Layout
 //! - `support`: helpers for starting servers and clients; their panics dump context.
 //! - `sandbox`: the local smtp.gmail.com, driven by Python's smtplib, lettre and raw sockets.
+//! - `bridge`: the bridge over a real WebSocket, the `mailbridge` binary, and aiosmtpd.
 mod support;
 
 // The sandbox SMTP server as clients this project did not write see it.
 mod sandbox;
+
+// The bridge as the web app and scripts see it.
+mod bridge;

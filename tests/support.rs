@@ -143,7 +143,10 @@ pub async fn python(sandbox: &Sandbox, sessions: Vec<Value>) -> PyRun {
         "sessions": sessions,
     });
     let input = plan.to_string();
-    let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/sandbox/smtp_driver.py");
+    let driver = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/sandbox/smtp_driver.py"
+    );
     // Blocking the runtime thread would stall the sandbox serving this very client.
     let output = tokio::task::spawn_blocking(move || {
         let mut child = Command::new("python3")

@@ -1,10 +1,28 @@
-//! The command line, for people and scripts.
+//! The command line, for people and scripts. Every command goes through [`crate::ops::Bridge`],
+//! so the terminal and the web page behave the same.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use anyhow::{Context as _, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use diagnosis::Retry;
+use profile::{Conflict, ProfileId};
+use protocol::{
+    AttachmentRef, Direction, Draft, ErrorKind, Operation, OperationError, Outcome, Progress,
+    Secret, StepStatus, Verdict,
+};
+use tokio::sync::mpsc;
+
+use crate::ops::{Bridge, Parts};
+use crate::server::{self, ServeConfig};
+use crate::smtp::{RetryPolicy, Timeouts};
+use crate::store::{self, HistoryStore, ProfileStore, SecretOptions};
 
 /// Exit codes, so scripts can tell a mistake in the command from a failure worth retrying.
 pub mod exit {
@@ -12,7 +30,7 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// A permanent failure: something must change before trying again.
     pub const PERMANENT: u8 = 1;
-    /// The command line itself was wrong (clap uses the same code).
+    /// The command line or its input was wrong (clap uses the same code).
     pub const USAGE: u8 = 2;
     /// A transient failure: the same command may work later (`EX_TEMPFAIL` in sysexits.h).
     pub const TRANSIENT: u8 = 75;
@@ -22,20 +40,92 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0   success
   1   permanent failure: something must change before trying again
-  2   usage error: the command line is wrong
-  75  transient failure: try again later";
+  2   usage error: the command line or its input is wrong
+  75  transient failure: the same command may work later";
+
+/// The port `mailbridge serve` listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 4590;
 
 #[derive(Debug, Parser)]
-#[command(name = "mailbridge", version, about = "Compose, test and send mail through Gmail's SMTP servers, and understand why it fails.", after_help = EXIT_CODES)]
+#[command(
+    name = "mailbridge",
+    version,
+    about = "Compose, test and send mail through Gmail's SMTP servers, and understand why it fails.",
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Where mailbridge keeps its state.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Where profiles are kept [default: $XDG_CONFIG_HOME/mailbridge or ~/.config/mailbridge].
+    #[arg(long, global = true, value_name = "DIR", env = "MAILBRIDGE_CONFIG_DIR")]
+    pub config_dir: Option<PathBuf>,
+    /// Where the history and the sandbox live [default: $XDG_DATA_HOME/mailbridge or
+    /// ~/.local/share/mailbridge].
+    #[arg(long, global = true, value_name = "DIR", env = "MAILBRIDGE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep secrets in this file (mode 0600) instead of the OS keyring. For machines with no
+    /// keyring service, such as servers, containers and CI.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "MAILBRIDGE_SECRETS_FILE"
+    )]
+    pub secrets_file: Option<PathBuf>,
+    /// Keep secrets in this file (mode 0600) only when no keyring service answers.
+    /// `cargo xtask run` sets it.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "MAILBRIDGE_SECRETS_FILE_FALLBACK"
+    )]
+    pub secrets_file_fallback: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the local SMTP sandbox that behaves like smtp.gmail.com.
-    Sandbox(sandbox::Args),
+    /// Serve the web app and its WebSocket on 127.0.0.1, with the sandbox.
+    Serve(ServeArgs),
+    /// Check a profile's connection: DNS, TCP, TLS, EHLO, AUTH, QUIT.
+    Check {
+        /// The profile's name or id.
+        #[arg(long)]
+        profile: String,
+        /// Print the redacted SMTP transcript.
+        #[arg(long)]
+        transcript: bool,
+    },
+    /// Send a message.
+    Send(SendArgs),
+    /// Send a short "SMTP test" message from the profile's account to itself.
+    Test {
+        #[arg(long)]
+        profile: String,
+        #[arg(long)]
+        transcript: bool,
+    },
+    /// List, show, import and export sending profiles.
+    #[command(subcommand)]
+    Profiles(ProfilesCommand),
+    /// Store or clear a profile's app password or OAuth token.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Print the pairing URL again, or make a new token with --reset.
+    Pair {
+        /// Replace the pairing token; pages paired with the old one must pair again.
+        #[arg(long)]
+        reset: bool,
+        #[arg(long, default_value_t = DEFAULT_PORT)]
+        port: u16,
+    },
     /// Explain an SMTP server reply pasted from a log, with the fix.
     #[command(
         after_help = "The exit code tells what kind of reply it was: 0 success, 1 permanent, 75 transient."
@@ -45,16 +135,108 @@ pub enum Command {
         /// input when absent or "-".
         reply: Option<String>,
     },
+    /// Run the local SMTP sandbox that behaves like smtp.gmail.com, on its own.
+    Sandbox(sandbox::Args),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The port to listen on.
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Listen on this address instead of 127.0.0.1. Anything but loopback needs
+    /// --allow-non-loopback.
+    #[arg(long, value_name = "ADDRESS", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Allow binding to a non-loopback address. Other machines could then reach the bridge.
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+    /// Another origin allowed to open the WebSocket, such as a `trunk serve` dev server
+    /// (exact match, e.g. http://127.0.0.1:8080). Repeatable.
+    #[arg(long, value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+    /// Open the pairing URL in a browser.
+    #[arg(long)]
+    pub open: bool,
+    /// Do not start the embedded sandbox.
+    #[arg(long)]
+    pub no_sandbox: bool,
+    /// The sandbox's STARTTLS port; 0 picks a free one.
+    #[arg(long, value_name = "PORT", default_value_t = 2587)]
+    pub sandbox_starttls_port: u16,
+    /// The sandbox's implicit-TLS port; 0 picks a free one.
+    #[arg(long, value_name = "PORT", default_value_t = 2465)]
+    pub sandbox_tls_port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    #[arg(long)]
+    pub profile: String,
+    /// A recipient; repeatable.
+    #[arg(long, required = true)]
+    pub to: Vec<String>,
+    #[arg(long)]
+    pub cc: Vec<String>,
+    /// Only in the envelope, never in the message.
+    #[arg(long)]
+    pub bcc: Vec<String>,
+    #[arg(long)]
+    pub reply_to: Option<String>,
+    #[arg(long)]
+    pub subject: String,
+    #[arg(long, conflicts_with = "body_file", required_unless_present_any = ["body_file", "html_file"])]
+    pub body: Option<String>,
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub html_file: Option<PathBuf>,
+    /// A file to attach; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub attach: Vec<PathBuf>,
+    #[arg(long)]
+    pub transcript: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    List,
+    Show {
+        name: String,
+    },
+    /// Import a team file (mailbridge-profiles JSON).
+    Import {
+        file: PathBuf,
+        /// What to do when a name already exists.
+        #[arg(long, value_enum, default_value_t = ConflictArg::Skip)]
+        conflict: ConflictArg,
+    },
+    /// Export profiles as a team file, to FILE or standard output. Never contains a secret.
+    Export {
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ConflictArg {
+    Skip,
+    Overwrite,
+    KeepBoth,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store the profile's secret: prompts without echo, or reads standard input when it is
+    /// not a terminal. Google's spaced app passwords are fine.
+    Set {
+        name: String,
+    },
+    Clear {
+        name: String,
+    },
 }
 
 pub fn run(cli: Cli) -> ExitCode {
-    match cli.command {
-        Command::Sandbox(args) => run_sandbox(args),
-        Command::Explain { reply } => explain(reply),
-    }
-}
-
-fn run_sandbox(args: sandbox::Args) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -65,41 +247,679 @@ fn run_sandbox(args: sandbox::Args) -> ExitCode {
             return ExitCode::from(exit::PERMANENT);
         }
     };
-    match runtime.block_on(sandbox::run_cli(args)) {
-        Ok(()) => ExitCode::from(exit::OK),
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(exit::PERMANENT)
+            ExitCode::from(exit_code_of(&error))
         }
     }
 }
 
-fn explain(reply: Option<String>) -> ExitCode {
+async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    let global = cli.global;
+    match cli.command {
+        Command::Explain { reply } => explain(reply),
+        Command::Sandbox(args) => sandbox::run_cli(args).await.map(|()| exit::OK),
+        Command::Serve(args) => serve(&global, args).await.map(|()| exit::OK),
+        Command::Pair { reset, port } => pair(&global, reset, port),
+        Command::Check {
+            profile,
+            transcript,
+        } => {
+            let bridge = open_bridge(&global, None)?;
+            let profile = find_profile(&bridge, &profile).await?;
+            let outcome =
+                run_operation(&bridge, Operation::CheckConnection { profile }, transcript).await?;
+            Ok(print_outcome(&outcome))
+        }
+        Command::Test {
+            profile,
+            transcript,
+        } => {
+            let bridge = open_bridge(&global, None)?;
+            let profile = find_profile(&bridge, &profile).await?;
+            let outcome =
+                run_operation(&bridge, Operation::SendTest { profile }, transcript).await?;
+            Ok(print_outcome(&outcome))
+        }
+        Command::Send(args) => send(&global, args).await,
+        Command::Profiles(command) => profiles(&global, command).await,
+        Command::Secret(command) => secret(&global, command).await,
+    }
+}
+
+/// Opens the stores (and, for `serve`, the sandbox) and builds the bridge.
+pub fn open_bridge(
+    global: &Global,
+    sandbox: Option<sandbox::Sandbox>,
+) -> anyhow::Result<Arc<Bridge>> {
+    let secrets = open_secrets(global)?;
+    let config_dir = global
+        .config_dir
+        .clone()
+        .or_else(store::config_dir)
+        .context("cannot tell where to keep profiles: set HOME or --config-dir")?;
+    let data_dir = data_dir(global)?;
+    let profiles = ProfileStore::open(config_dir.join("profiles.json"))?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    let history = HistoryStore::open(data_dir.join("history.sqlite3"), 1000)?;
+    Ok(Bridge::new(Parts {
+        secrets,
+        profiles,
+        history,
+        sandbox,
+        timeouts: Timeouts::default(),
+        retry: RetryPolicy::default(),
+    }))
+}
+
+fn open_secrets(global: &Global) -> anyhow::Result<Box<dyn store::SecretStore>> {
+    let options = SecretOptions {
+        file: global.secrets_file.clone(),
+    };
+    match (store::open(&options), &global.secrets_file_fallback) {
+        (Ok(store), _) => Ok(store),
+        (Err(_), Some(fallback)) => Ok(store::open(&SecretOptions {
+            file: Some(fallback.clone()),
+        })?),
+        (Err(error), None) => Err(error.into()),
+    }
+}
+
+fn data_dir(global: &Global) -> anyhow::Result<PathBuf> {
+    global
+        .data_dir
+        .clone()
+        .or_else(store::data_dir)
+        .context("cannot tell where to keep data: set HOME or --data-dir")
+}
+
+async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
+    if !args.bind.is_loopback() {
+        if !args.allow_non_loopback {
+            bail!(
+                "refusing to listen on {}: other machines could reach the bridge and your mail account. \
+                 Use 127.0.0.1, or add --allow-non-loopback if you really mean it",
+                args.bind
+            );
+        }
+        eprintln!(
+            "WARNING: listening on {}, which is not loopback. Other machines can reach this bridge; \
+             only the pairing token protects your mail account.",
+            args.bind
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port))
+        .await
+        .with_context(|| {
+            format!(
+                "listening on {}:{} (is another mailbridge running? use --port)",
+                args.bind, args.port
+            )
+        })?;
+    let port = listener.local_addr()?.port();
+    let sandbox = if args.no_sandbox {
+        None
+    } else {
+        Some(start_sandbox(global, &args).await?)
+    };
+    let bridge = open_bridge(global, sandbox)?;
+    let token = store::pairing_token(open_secrets(global)?.as_ref())?;
+    let url = format!("http://127.0.0.1:{port}/#pair={}", token.expose());
+    println!("mailbridge is running.");
+    println!(
+        "Open this address to pair the web app (keep it private, it holds the pairing token):"
+    );
+    println!("  {url}");
+    println!("Secrets are kept in {}.", bridge.secret_store_description());
+    if let Some(sandbox) = bridge.sandbox() {
+        println!(
+            "The sandbox is listening on {} (STARTTLS) and {} (TLS).",
+            sandbox.starttls_addr(),
+            sandbox.tls_addr()
+        );
+    }
+    println!("Press Ctrl-C to stop.");
+    let _ = std::io::stdout().flush();
+    if args.open {
+        open_browser(&url);
+    }
+    let config = ServeConfig {
+        allow_origins: args.allow_origin,
+        ..ServeConfig::default()
+    };
+    let shutdown = async {
+        let _ = sandbox::stop_requested().await;
+    };
+    server::run(listener, bridge.clone(), token, config, shutdown).await?;
+    println!("stopping: letting the operations in flight finish (at most 30 s)");
+    if !bridge.drain(std::time::Duration::from_secs(30)).await {
+        eprintln!("some operations were still running after 30 s and were stopped");
+    }
+    if let Some(bridge) = Arc::into_inner(bridge) {
+        bridge.shutdown().await;
+    }
+    Ok(())
+}
+
+/// The sandbox on its usual ports, or on free ones when those are taken.
+async fn start_sandbox(global: &Global, args: &ServeArgs) -> anyhow::Result<sandbox::Sandbox> {
+    let mut config = sandbox::Config::new(data_dir(global)?.join("sandbox"));
+    config.starttls_port = args.sandbox_starttls_port;
+    config.tls_port = args.sandbox_tls_port;
+    match sandbox::Sandbox::start(config.clone()).await {
+        Ok(sandbox) => Ok(sandbox),
+        Err(sandbox::Error::Bind { .. }) => {
+            config.starttls_port = 0;
+            config.tls_port = 0;
+            sandbox::Sandbox::start(config)
+                .await
+                .context("starting the sandbox")
+        }
+        Err(error) => Err(error).context("starting the sandbox"),
+    }
+}
+
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    if let Err(error) = std::process::Command::new(opener).arg(url).spawn() {
+        eprintln!("could not open a browser ({opener}: {error}); open the address above yourself");
+    }
+}
+
+fn pair(global: &Global, reset: bool, port: u16) -> anyhow::Result<u8> {
+    let secrets = open_secrets(global)?;
+    if reset {
+        store::reset_pairing_token(secrets.as_ref())?;
+        println!(
+            "Made a new pairing token. Pages paired before must pair again; restart mailbridge serve."
+        );
+    }
+    let token = store::pairing_token(secrets.as_ref())?;
+    println!("http://127.0.0.1:{port}/#pair={}", token.expose());
+    Ok(exit::OK)
+}
+
+async fn send(global: &Global, args: SendArgs) -> anyhow::Result<u8> {
+    let bridge = open_bridge(global, None)?;
+    let profile = find_profile(&bridge, &args.profile).await?;
+    let text = match (&args.body, &args.body_file) {
+        (Some(body), _) => Some(body.clone()),
+        (None, Some(path)) => Some(read_text(path, "--body-file")?),
+        (None, None) => None,
+    };
+    let html = args
+        .html_file
+        .as_ref()
+        .map(|path| read_text(path, "--html-file"))
+        .transpose()?;
+    let mut attachments = Vec::new();
+    for path in &args.attach {
+        attachments.push(upload(&bridge, path).await?);
+    }
+    let draft = Draft {
+        to: args.to,
+        cc: args.cc,
+        bcc: args.bcc,
+        reply_to: args.reply_to,
+        subject: args.subject,
+        text,
+        html,
+        attachments,
+        headers: Vec::new(),
+    };
+    let outcome =
+        run_operation(&bridge, Operation::Send { profile, draft }, args.transcript).await?;
+    Ok(print_outcome(&outcome))
+}
+
+fn read_text(path: &std::path::Path, flag: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("{flag}: cannot read {} as UTF-8 text", path.display()))
+}
+
+/// Hands a file to the bridge the way the page does: announced, then in chunks.
+async fn upload(bridge: &Bridge, path: &std::path::Path) -> anyhow::Result<AttachmentRef> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("--attach: cannot read {}", path.display()))?;
+    let filename = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "attachment".to_owned());
+    let content_type = content_type_for(&filename).to_owned();
+    let size_bytes = bytes.len() as u64;
+    let started = bridge
+        .execute(
+            Operation::BeginUpload {
+                filename: filename.clone(),
+                content_type: content_type.clone(),
+                size_bytes,
+            },
+            None,
+        )
+        .await
+        .map_err(operation_error)?;
+    let Outcome::UploadStarted { upload } = started else {
+        bail!("the bridge did not start the upload of {filename}");
+    };
+    let mut offset = 0u64;
+    for chunk in bytes.chunks(protocol::MAX_CHUNK_BYTES) {
+        bridge
+            .execute(
+                Operation::UploadChunk {
+                    upload,
+                    offset,
+                    data_base64: STANDARD.encode(chunk),
+                },
+                None,
+            )
+            .await
+            .map_err(operation_error)?;
+        offset += chunk.len() as u64;
+    }
+    Ok(AttachmentRef {
+        upload,
+        filename,
+        content_type,
+        size_bytes,
+    })
+}
+
+/// A content type from the file name, for the common cases; anything else is plain bytes.
+fn content_type_for(filename: &str) -> &'static str {
+    let extension = filename
+        .rsplit_once('.')
+        .map(|(_, extension)| extension.to_ascii_lowercase())
+        .unwrap_or_default();
+    match extension.as_str() {
+        "txt" | "log" => "text/plain",
+        "csv" => "text/csv",
+        "html" | "htm" => "text/html",
+        "pdf" => "application/pdf",
+        "json" => "application/json",
+        "zip" => "application/zip",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "ics" => "text/calendar",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn profiles(global: &Global, command: ProfilesCommand) -> anyhow::Result<u8> {
+    let bridge = open_bridge(global, None)?;
+    match command {
+        ProfilesCommand::List => {
+            let Outcome::Profiles { profiles } = bridge
+                .execute(Operation::ListProfiles, None)
+                .await
+                .map_err(operation_error)?
+            else {
+                bail!("the bridge did not list the profiles");
+            };
+            if profiles.is_empty() {
+                println!(
+                    "No profiles yet. Run `mailbridge serve` to create the sandbox profile, or import a team file."
+                );
+            }
+            for view in profiles {
+                let profile = &view.profile;
+                println!(
+                    "{:<24} {}:{} {} {} secret: {}",
+                    profile.name,
+                    profile.host,
+                    profile.port,
+                    profile.security.label(),
+                    profile.auth.label(),
+                    match view.secret {
+                        protocol::SecretState::Stored => "stored",
+                        protocol::SecretState::Missing => "missing",
+                        protocol::SecretState::NotNeeded => "not needed",
+                    }
+                );
+            }
+        }
+        ProfilesCommand::Show { name } => {
+            let id = find_profile(&bridge, &name).await?;
+            let Outcome::Exported { json, .. } = bridge
+                .execute(Operation::ExportProfiles { profiles: vec![id] }, None)
+                .await
+                .map_err(operation_error)?
+            else {
+                bail!("the bridge did not export the profile");
+            };
+            print!("{json}");
+        }
+        ProfilesCommand::Import { file, conflict } => {
+            let json = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let conflict = match conflict {
+                ConflictArg::Skip => Conflict::Skip,
+                ConflictArg::Overwrite => Conflict::Overwrite,
+                ConflictArg::KeepBoth => Conflict::KeepBoth,
+            };
+            let outcome = bridge
+                .execute(Operation::ImportProfiles { json, conflict }, None)
+                .await
+                .map_err(operation_error)?;
+            if let Outcome::Imported {
+                added,
+                overwritten,
+                skipped,
+                renamed,
+            } = outcome
+            {
+                println!(
+                    "Imported from {}: {} added, {} overwritten, {} skipped, {} renamed.",
+                    file.display(),
+                    added.len(),
+                    overwritten.len(),
+                    skipped.len(),
+                    renamed.len()
+                );
+                for (from, to) in renamed {
+                    println!("  {from:?} was renamed to {to:?}");
+                }
+            }
+        }
+        ProfilesCommand::Export { file } => {
+            let Outcome::Exported { json, .. } = bridge
+                .execute(Operation::ExportProfiles { profiles: vec![] }, None)
+                .await
+                .map_err(operation_error)?
+            else {
+                bail!("the bridge did not export the profiles");
+            };
+            match file {
+                Some(path) => std::fs::write(&path, json)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{json}"),
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+async fn secret(global: &Global, command: SecretCommand) -> anyhow::Result<u8> {
+    let bridge = open_bridge(global, None)?;
+    match command {
+        SecretCommand::Set { name } => {
+            let profile = find_profile(&bridge, &name).await?;
+            let secret = read_secret(&name)?;
+            bridge
+                .execute(Operation::SetSecret { profile, secret }, None)
+                .await
+                .map_err(operation_error)?;
+            println!(
+                "Stored the secret for {name:?} in {}.",
+                bridge.secret_store_description()
+            );
+        }
+        SecretCommand::Clear { name } => {
+            let profile = find_profile(&bridge, &name).await?;
+            bridge
+                .execute(Operation::ClearSecret { profile }, None)
+                .await
+                .map_err(operation_error)?;
+            println!("Cleared the secret for {name:?}.");
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Reads a secret without echo from a terminal, or as the first line of standard input.
+fn read_secret(name: &str) -> anyhow::Result<Secret> {
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    if stdin.is_terminal() {
+        eprint!("App password or token for {name:?} (not shown): ");
+        let _ = std::io::stderr().flush();
+        line = read_without_echo()?;
+        eprintln!();
+    } else {
+        stdin
+            .lock()
+            .read_to_string(&mut line)
+            .context("reading the secret from standard input")?;
+    }
+    let secret = line.lines().next().unwrap_or_default().trim().to_owned();
+    if secret.is_empty() {
+        bail!(UsageError(
+            "no secret given: type or pipe the app password".to_owned()
+        ));
+    }
+    Ok(Secret::new(secret))
+}
+
+/// Turns terminal echo off with `stty` for the one line, so no extra crate is needed.
+fn read_without_echo() -> anyhow::Result<String> {
+    let stty = |arg: &str| {
+        std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(std::process::Stdio::inherit())
+            .status()
+    };
+    let _ = stty("-echo");
+    let mut line = String::new();
+    let read = std::io::stdin().read_line(&mut line);
+    let _ = stty("echo");
+    read.context("reading the secret")?;
+    Ok(line)
+}
+
+/// Finds a profile by id or, failing that, by name.
+async fn find_profile(bridge: &Bridge, name: &str) -> anyhow::Result<ProfileId> {
+    let Outcome::Profiles { profiles } = bridge
+        .execute(Operation::ListProfiles, None)
+        .await
+        .map_err(operation_error)?
+    else {
+        bail!("the bridge did not list the profiles");
+    };
+    profiles
+        .iter()
+        .find(|view| view.profile.id.0 == name)
+        .or_else(|| {
+            profiles
+                .iter()
+                .find(|view| view.profile.name.eq_ignore_ascii_case(name))
+        })
+        .map(|view| view.profile.id.clone())
+        .ok_or_else(|| {
+            let names: Vec<&str> = profiles
+                .iter()
+                .map(|view| view.profile.name.as_str())
+                .collect();
+            anyhow::Error::new(UsageError(format!(
+                "there is no profile named {name:?}; the profiles are: {}",
+                if names.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            )))
+        })
+}
+
+/// Runs an operation, printing its transcript to standard error as it happens when asked.
+async fn run_operation(
+    bridge: &Bridge,
+    operation: Operation,
+    transcript: bool,
+) -> anyhow::Result<Outcome> {
+    let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        while let Some(progress) = progress_rx.recv().await {
+            print_progress(&progress, transcript);
+        }
+    });
+    let result = bridge.execute(operation, Some(progress_tx)).await;
+    let _ = printer.await;
+    result.map_err(operation_error)
+}
+
+fn print_progress(progress: &Progress, transcript: bool) {
+    match progress {
+        Progress::Transcript(line) if transcript => {
+            let arrow = match line.direction {
+                Direction::Client => "C:",
+                Direction::Server => "S:",
+                Direction::Note => "  ",
+            };
+            eprintln!("{:>6} ms {arrow} {}", line.at_ms, line.text);
+        }
+        Progress::Step(step) if step.status != StepStatus::Running => {
+            let mark = match step.status {
+                StepStatus::Ok => "ok",
+                StepStatus::Failed => "FAILED",
+                StepStatus::Skipped => "skipped",
+                StepStatus::Running => "",
+            };
+            eprintln!(
+                "{:<10} {mark:<7} {:>5} ms  {}",
+                step.step.to_string(),
+                step.duration_ms,
+                step.detail
+            );
+        }
+        Progress::Retry {
+            attempt,
+            wait_ms,
+            reason,
+        } => eprintln!("retrying (attempt {attempt}) in {wait_ms} ms: {reason}"),
+        _ => {}
+    }
+}
+
+/// Prints a result for a person and returns the exit code.
+fn print_outcome(outcome: &Outcome) -> u8 {
+    match outcome {
+        Outcome::Checked(report) => {
+            if let Some(tls) = &report.tls {
+                println!("TLS: {} {}", tls.version, tls.cipher);
+                for cert in &tls.chain {
+                    println!(
+                        "  {} (issued by {}, expires {})",
+                        cert.subject, cert.issuer, cert.not_after
+                    );
+                }
+            }
+            if !report.capabilities.is_empty() {
+                println!("Capabilities: {}", report.capabilities.join(", "));
+            }
+            for warning in &report.warnings {
+                println!("Warning: {warning}");
+            }
+            match (&report.verdict, &report.diagnosis) {
+                (Verdict::Ok, _) => {
+                    println!("Connection OK.");
+                    exit::OK
+                }
+                (Verdict::Failed, Some(diagnosis)) => {
+                    println!("\n{diagnosis}");
+                    retry_exit(diagnosis.retry)
+                }
+                (Verdict::Failed, None) => exit::PERMANENT,
+            }
+        }
+        Outcome::Sent(report) => {
+            for warning in &report.warnings {
+                println!("Warning: {warning}");
+            }
+            println!(
+                "Sent {} to {}.",
+                report.message_id,
+                report.recipients.join(", ")
+            );
+            println!("Server: {}", report.reply);
+            if report.attempts > 1 {
+                println!("It took {} attempts.", report.attempts);
+            }
+            exit::OK
+        }
+        _ => exit::OK,
+    }
+}
+
+fn retry_exit(retry: Retry) -> u8 {
+    match retry {
+        Retry::Transient => exit::TRANSIENT,
+        Retry::Permanent | Retry::AfterQuotaWindow => exit::PERMANENT,
+    }
+}
+
+/// A mistake in the command line or its input, as opposed to a failure of the operation.
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// An operation's failure, kept whole so the exit code can follow its diagnosis.
+#[derive(Debug)]
+struct Failed(OperationError);
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0.diagnosis {
+            Some(diagnosis) => write!(f, "{}\n\n{diagnosis}", self.0.message),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl std::error::Error for Failed {}
+
+fn operation_error(error: OperationError) -> anyhow::Error {
+    anyhow::Error::new(Failed(error))
+}
+
+fn exit_code_of(error: &anyhow::Error) -> u8 {
+    if error.downcast_ref::<UsageError>().is_some() {
+        return exit::USAGE;
+    }
+    match error.downcast_ref::<Failed>() {
+        Some(Failed(failure)) => match (&failure.diagnosis, failure.kind) {
+            (Some(diagnosis), _) => retry_exit(diagnosis.retry),
+            (None, ErrorKind::Invalid | ErrorKind::BadRequest | ErrorKind::NotFound) => exit::USAGE,
+            (None, ErrorKind::Busy) => exit::TRANSIENT,
+            (None, _) => exit::PERMANENT,
+        },
+        None => exit::PERMANENT,
+    }
+}
+
+fn explain(reply: Option<String>) -> anyhow::Result<u8> {
     let text = match reply.as_deref() {
         Some(text) if text != "-" => text.to_owned(),
         _ => {
             let mut text = String::new();
-            if let Err(error) = std::io::stdin().read_to_string(&mut text) {
-                eprintln!("error: cannot read the reply from standard input: {error}");
-                return ExitCode::from(exit::USAGE);
-            }
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading the reply from standard input")?;
             text
         }
     };
-    let diagnosis = match diagnosis::explain(text.trim_end()) {
-        Ok(diagnosis) => diagnosis,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(exit::USAGE);
-        }
-    };
+    let text = text.trim_end();
+    let diagnosis = diagnosis::explain(text)
+        .map_err(|error| anyhow::Error::new(UsageError(error.to_string())))?;
     print!("{diagnosis}");
-    let code = match diagnosis::Reply::parse(text.trim_end()) {
+    Ok(match diagnosis::Reply::parse(text) {
         Ok(reply) if reply.code < 400 => exit::OK,
-        _ => match diagnosis.retry {
-            Retry::Transient => exit::TRANSIENT,
-            Retry::Permanent | Retry::AfterQuotaWindow => exit::PERMANENT,
-        },
-    };
-    ExitCode::from(code)
+        _ => retry_exit(diagnosis.retry),
+    })
 }

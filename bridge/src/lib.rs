@@ -1,8 +1,27 @@
-//! The mailbridge bridge: the native program on the user's workstation. It runs the sandbox,
-//! explains SMTP replies, and (as the bridge issue lands) serves the web app, keeps the secrets
-//! and speaks SMTP to Gmail.
+//! The mailbridge bridge: the native program on the user's workstation. It serves the web app
+//! and its WebSocket on loopback, keeps the secrets, runs the sandbox, and speaks SMTP to Gmail.
 //!
 //! # Layout
 //! - `cli`: the command line (clap), its exit codes, and each command's entry point.
+//! - `server`: `mailbridge serve`: the Host/Origin/pairing checks and the WebSocket sessions.
+//! - `logging`: logs on standard error, never the contents of WebSocket frames.
+//! - `ops`: what the bridge does for each operation; shared by the server and the command line.
+//! - `store`: secrets (keyring, kernel keyring or an opt-in 0600 file), profiles and history.
+//! - `smtp`: the SMTP engine: check, send with retries, reused sessions, redacted transcripts.
+//! - `compose`: drafts to RFC 5322 messages (built with lettre); Bcc only in the envelope.
 
 pub mod cli;
+pub mod compose;
+pub mod logging;
+pub mod ops;
+pub mod server;
+pub mod smtp;
+pub mod store;
+
+/// A poisoned lock only means another thread panicked while holding it; the data it guards is
+/// plain and still usable, so the bridge keeps serving.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

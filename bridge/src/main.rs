@@ -6,5 +6,6 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = mailbridge::cli::Cli::parse();
+    mailbridge::logging::init();
     mailbridge::cli::run(cli)
 }

@@ -20,20 +20,51 @@ pub fn ensure_wasm_target() -> Result<()> {
     run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
 }
 
-/// The sandbox tests drive it with Python's `smtplib`, a client this project did not write.
+/// The tests drive our servers with Python's `smtplib` and send through `aiosmtpd`: a client
+/// and a server this project did not write.
 pub fn ensure_python() -> Result<()> {
-    let found = Command::new("python3")
-        .args(["-c", "import smtplib, ssl, email"])
+    if !python_has("smtplib, ssl, email") {
+        println!("==> installing python3 (Debian package)");
+        apt_install(&["python3", "python3-pip"])?;
+    }
+    if !python_has("aiosmtpd") {
+        println!("==> installing aiosmtpd (PyPI)");
+        run(Command::new("python3").args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--root-user-action=ignore",
+            "aiosmtpd==1.4.6",
+        ]))?;
+    }
+    Ok(())
+}
+
+fn python_has(modules: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .map(|status| status.success())
-        .unwrap_or(false);
+        .unwrap_or(false)
+}
+
+/// swaks, the SMTP swiss army knife, is what the benchmark compares a send against.
+pub fn ensure_swaks() -> Result<()> {
+    let found = Command::new("swaks")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
     if found {
         return Ok(());
     }
-    println!("==> installing python3 (Debian package)");
-    apt_install(&["python3"])
+    println!("==> installing swaks (Debian package)");
+    apt_install(&["swaks", "libnet-ssleay-perl", "libio-socket-ssl-perl"])
 }
 
 /// Installs Debian packages; `apt-get update` runs first because a fresh machine has no lists.

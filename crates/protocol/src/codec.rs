@@ -4,8 +4,13 @@ use thiserror::Error;
 
 use crate::message::{ClientMessage, ErrorKind, OperationError, ServerMessage};
 
-/// The largest control message either side accepts. Attachments travel in chunks well below it.
+/// The largest message the bridge accepts from the page. Attachments travel in chunks well
+/// below it.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// The largest message the page accepts from the bridge. A captured message with Gmail's
+/// largest attachments, base64 in JSON and also as raw source, stays below it.
+pub const MAX_SERVER_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
 
 /// Why a message could not be read. Each says what was wrong and what a good message looks like.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -43,11 +48,11 @@ impl From<DecodeError> for OperationError {
 }
 
 pub fn decode_client(text: &str) -> Result<ClientMessage, DecodeError> {
-    decode(text)
+    decode(text, MAX_FRAME_BYTES)
 }
 
 pub fn decode_server(text: &str) -> Result<ServerMessage, DecodeError> {
-    decode(text)
+    decode(text, MAX_SERVER_MESSAGE_BYTES)
 }
 
 /// Serialises a message. The wire types hold only strings, numbers and plain containers, so
@@ -58,12 +63,12 @@ pub fn encode<T: Serialize>(message: &T) -> Result<String, DecodeError> {
     })
 }
 
-fn decode<T: DeserializeOwned>(text: &str) -> Result<T, DecodeError> {
+fn decode<T: DeserializeOwned>(text: &str, limit: usize) -> Result<T, DecodeError> {
     // Checked before parsing, so an oversized message costs no allocation beyond the frame.
-    if text.len() > MAX_FRAME_BYTES {
+    if text.len() > limit {
         return Err(DecodeError::TooLarge {
             bytes: text.len(),
-            limit: MAX_FRAME_BYTES,
+            limit,
         });
     }
     serde_json::from_str(text).map_err(classify)

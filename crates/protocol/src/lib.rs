@@ -27,7 +27,9 @@ mod report;
 mod secret;
 
 pub use captured::{Attachment, CapturedMessage, Envelope, HeaderLine, MessageSummary};
-pub use codec::{DecodeError, MAX_FRAME_BYTES, decode_client, decode_server, encode};
+pub use codec::{
+    DecodeError, MAX_FRAME_BYTES, MAX_SERVER_MESSAGE_BYTES, decode_client, decode_server, encode,
+};
 pub use message::{ClientMessage, ErrorKind, Notice, OperationError, ServerMessage};
 pub use operation::{
     AttachmentRef, Draft, Operation, Outcome, ProfileView, Request, RequestId, SecretState,

@@ -25,6 +25,8 @@ pub enum ClientMessage {
 }
 
 /// Everything the bridge sends.
+// Like `ClientMessage`: encoded and sent at once, never stored in bulk.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
@@ -89,7 +91,8 @@ pub struct OperationError {
     pub fix: Option<String>,
     /// Every problem with the input at once, each naming its field.
     pub problems: Vec<Problem>,
-    pub diagnosis: Option<Diagnosis>,
+    /// Boxed: it is large and most errors have none.
+    pub diagnosis: Option<Box<Diagnosis>>,
 }
 
 impl OperationError {
@@ -134,7 +137,7 @@ impl OperationError {
     pub fn smtp(diagnosis: Diagnosis) -> OperationError {
         OperationError {
             message: diagnosis.title.clone(),
-            diagnosis: Some(diagnosis),
+            diagnosis: Some(Box::new(diagnosis)),
             ..OperationError::new(ErrorKind::Smtp, "")
         }
     }

@@ -156,7 +156,7 @@ pub async fn run_cli(args: Args) -> anyhow::Result<()> {
 }
 
 /// Ctrl-C, or on Unix also SIGTERM (how service managers and the bridge stop a process).
-async fn stop_requested() -> anyhow::Result<()> {
+pub async fn stop_requested() -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

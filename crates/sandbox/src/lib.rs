@@ -43,7 +43,7 @@ mod session;
 mod store;
 mod tls;
 
-pub use cli::{Args, default_data_dir, run_cli};
+pub use cli::{Args, default_data_dir, run_cli, stop_requested};
 pub use config::{
     Config, DEFAULT_ACCOUNT_PASSWORD, DEFAULT_APP_PASSWORD, DEFAULT_OAUTH_TOKEN, DEFAULT_USER,
     FaultHandle, Faults, GMAIL_MAX_MESSAGE_SIZE, GMAIL_MAX_RECIPIENTS,

@@ -1,0 +1,134 @@
+//! `mailbridge serve`: the web app's files and the WebSocket at `/ws`, on one loopback origin.
+//!
+//! # Layout
+//! - `guard`: the Host, Origin and query checks before the upgrade, and the pairing limits.
+//! - `session`: one paired WebSocket: the hello, then requests run concurrently.
+
+mod guard;
+mod session;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, RawQuery, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use protocol::{MAX_FRAME_BYTES, Secret};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub use guard::{Origins, PairingLimits};
+
+use crate::ops::Bridge;
+
+/// How the server behaves; tests shorten the timeouts.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Origins besides the bridge's own that may open the WebSocket (a `trunk serve` dev server).
+    pub allow_origins: Vec<String>,
+    /// Connections at once; a browser tab needs one.
+    pub max_connections: usize,
+    /// The pairing token must arrive this soon after the upgrade.
+    pub hello_timeout: Duration,
+    /// How often the bridge pings; a connection silent for three intervals is closed.
+    pub ping_interval: Duration,
+    pub pairing_limits: PairingLimits,
+}
+
+impl Default for ServeConfig {
+    fn default() -> ServeConfig {
+        ServeConfig {
+            allow_origins: Vec::new(),
+            max_connections: 4,
+            hello_timeout: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(20),
+            pairing_limits: PairingLimits::default(),
+        }
+    }
+}
+
+/// What every connection shares.
+pub(crate) struct Shared {
+    pub(crate) bridge: Arc<Bridge>,
+    pub(crate) token: Secret,
+    pub(crate) origins: Origins,
+    pub(crate) guard: Mutex<guard::PairingGuard>,
+    pub(crate) connections: Arc<Semaphore>,
+    pub(crate) config: ServeConfig,
+}
+
+/// Serves until `shutdown` completes. The listener is bound by the caller, so tests pass
+/// `127.0.0.1:0`.
+pub async fn run(
+    listener: TcpListener,
+    bridge: Arc<Bridge>,
+    token: Secret,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let port = listener.local_addr()?.port();
+    let shared = Arc::new(Shared {
+        bridge,
+        token,
+        origins: Origins::new(port, config.allow_origins.clone()),
+        guard: Mutex::new(guard::PairingGuard::new(config.pairing_limits)),
+        connections: Arc::new(Semaphore::new(config.max_connections)),
+        config,
+    });
+    let app = Router::new()
+        .route("/", get(index))
+        .route("/ws", get(upgrade))
+        .with_state(shared);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+async fn upgrade(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if let Err(refusal) = guard::check_upgrade(&headers, query.as_deref(), &shared.origins) {
+        tracing::warn!(%peer, ?refusal, "refused a WebSocket upgrade");
+        return (StatusCode::FORBIDDEN, "forbidden\n").into_response();
+    }
+    let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            "too many connections to the bridge; close another mailbridge tab\n",
+        )
+            .into_response();
+    };
+    upgrade
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| async move {
+            session::run(socket, shared).await;
+            drop(permit);
+        })
+}
+
+async fn index() -> Html<&'static str> {
+    Html(NOT_BUILT)
+}
+
+const NOT_BUILT: &str = "<!doctype html>
+<html lang=\"en\"><meta charset=\"utf-8\"><title>mailbridge</title>
+<h1>mailbridge is running</h1>
+<p>The web app has not been built into this binary, so there is no page to show yet.
+The WebSocket at <code>/ws</code> works.</p>
+<p>To build the web app and start everything, run <code>cargo xtask run</code> in the mailbridge
+source folder.</p>
+</html>
+";

@@ -1,0 +1,169 @@
+//! One paired WebSocket connection.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use protocol::{
+    ClientMessage, ErrorKind, OperationError, PROTOCOL_VERSION, RequestId, ServerMessage,
+    decode_client, encode,
+};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, interval, timeout};
+
+use super::Shared;
+use super::guard::token_matches;
+use crate::lock;
+
+/// The close code for every pairing failure, so a guesser learns nothing from it.
+pub const PAIRING_FAILED: u16 = 4401;
+/// Operations one connection may run at once.
+const MAX_IN_FLIGHT: usize = 16;
+
+pub async fn run(mut socket: WebSocket, shared: Arc<Shared>) {
+    if !pair(&mut socket, &shared).await {
+        return;
+    }
+    serve(socket, shared).await;
+}
+
+/// Reads the hello. On any failure the socket is closed and `false` returned.
+async fn pair(socket: &mut WebSocket, shared: &Shared) -> bool {
+    let first = timeout(shared.config.hello_timeout, socket.recv()).await;
+    let hello = match first {
+        Ok(Some(Ok(Message::Text(text)))) => decode_client(text.as_str()).ok(),
+        _ => None,
+    };
+    let (protocol, token) = match hello {
+        Some(ClientMessage::Hello { protocol, token }) => (protocol, token),
+        // Silence or a wrong first message is not a guess, so it does not count towards the
+        // lockout: otherwise any page could lock the user out by opening sockets.
+        _ => {
+            close(socket, PAIRING_FAILED, "pairing failed").await;
+            return false;
+        }
+    };
+    let locked = lock(&shared.guard).is_locked(Instant::now());
+    // While locked, even the right token is refused, so a guesser cannot tell when it won.
+    if locked || !token_matches(token.expose(), shared.token.expose()) {
+        if !locked {
+            lock(&shared.guard).record_failure(Instant::now());
+        }
+        tracing::warn!("refused a pairing attempt (locked: {locked})");
+        close(socket, PAIRING_FAILED, "pairing failed").await;
+        return false;
+    }
+    if protocol != PROTOCOL_VERSION {
+        let error = ServerMessage::Failed {
+            id: None,
+            error: OperationError::version_mismatch(protocol),
+        };
+        send(socket, &error).await;
+        close(socket, 4400, "protocol version mismatch").await;
+        return false;
+    }
+    let welcome = ServerMessage::Welcome {
+        protocol: PROTOCOL_VERSION,
+        bridge_version: env!("CARGO_PKG_VERSION").to_owned(),
+        secret_store: shared.bridge.secret_store_description(),
+    };
+    send(socket, &welcome).await
+}
+
+async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ServerMessage>();
+    let in_flight: Arc<Mutex<HashSet<RequestId>>> = Arc::default();
+    let mut notices = shared.bridge.subscribe();
+    let mut ping = interval(shared.config.ping_interval);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    let silence_limit = shared.config.ping_interval * 3;
+
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let text = match incoming {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Binary(_))) => {
+                        let error = OperationError::new(ErrorKind::BadRequest, "binary frames are not part of the protocol; send JSON text");
+                        if !send(&mut socket, &ServerMessage::Failed { id: None, error }).await { break; }
+                        continue;
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => { last_heard = Instant::now(); continue; }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                };
+                last_heard = Instant::now();
+                let request = match decode_client(text.as_str()) {
+                    Ok(ClientMessage::Request(request)) => request,
+                    Ok(ClientMessage::Hello { .. }) => {
+                        let error = OperationError::new(ErrorKind::BadRequest, "already paired: send requests, not another hello");
+                        if !send(&mut socket, &ServerMessage::Failed { id: None, error }).await { break; }
+                        continue;
+                    }
+                    Err(error) => {
+                        if !send(&mut socket, &ServerMessage::Failed { id: None, error: error.into() }).await { break; }
+                        continue;
+                    }
+                };
+                let id = request.id;
+                let admitted = {
+                    let mut running = lock(&in_flight);
+                    if running.len() >= MAX_IN_FLIGHT {
+                        Err(OperationError::new(ErrorKind::Busy, format!("{MAX_IN_FLIGHT} operations are already running on this connection")).with_fix("Wait for one to finish."))
+                    } else if !running.insert(id) {
+                        Err(OperationError::new(ErrorKind::BadRequest, format!("request id {} is already in use by a running operation", id.0)).with_fix("Use a new id for each request."))
+                    } else {
+                        Ok(())
+                    }
+                };
+                if let Err(error) = admitted {
+                    if !send(&mut socket, &ServerMessage::Failed { id: Some(id), error }).await { break; }
+                    continue;
+                }
+                let bridge = shared.bridge.clone();
+                let out = out_tx.clone();
+                let in_flight = in_flight.clone();
+                tokio::spawn(async move {
+                    bridge.handle(request, out).await;
+                    lock(&in_flight).remove(&id);
+                });
+            }
+            Some(message) = out_rx.recv() => {
+                if !send(&mut socket, &message).await { break; }
+            }
+            notice = notices.recv() => {
+                match notice {
+                    Ok(notice) => {
+                        if !send(&mut socket, &ServerMessage::Notice { notice }).await { break; }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        notices = shared.bridge.subscribe();
+                    }
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > silence_limit {
+                    close(&mut socket, 1001, "idle timeout").await;
+                    break;
+                }
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() { break; }
+            }
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
+    let Ok(text) = encode(message) else {
+        return false;
+    };
+    socket.send(Message::Text(text.into())).await.is_ok()
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}

@@ -1,0 +1,19 @@
+//! The bridge as the web app and scripts see it: a real WebSocket to a bridge serving on
+//! loopback, with its embedded sandbox, and the `mailbridge` binary itself.
+
+/// Header, pairing and size attacks, each refused while the paired page keeps working.
+mod attacks;
+/// Malformed messages, invalid drafts and profiles, broken files.
+mod bad_input;
+/// The `mailbridge` binary end to end, across processes.
+mod cli;
+/// Each way the sandbox says no, and the diagnosis the page gets.
+mod failures;
+/// A bridge in this process and a client that speaks the protocol.
+mod harness;
+/// Every operation over the WebSocket.
+mod operations;
+/// Check and send through aiosmtpd, an SMTP server we did not write.
+mod real_server;
+/// No secret in transcripts, history, logs or anything sent to the page.
+mod redaction;

@@ -1,0 +1,172 @@
+//! No secret in a transcript, the history, a log line at TRACE level, or anything sent to the
+//! page: neither as typed nor in any base64 form the SMTP exchange uses.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use mailbridge::server::ServeConfig;
+use profile::{AuthMethod, ProfileId};
+use protocol::{Draft, Operation, Outcome, Secret, encode};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+use super::harness::{Client, start};
+
+const CANARY_PASSWORD: &str = "canarypw7Qz9xKpL";
+const CANARY_TOKEN: &str = "ya29.canary-token-5b7c1e";
+
+/// Everything logged at TRACE by any test in this process.
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let writer = {
+            let logs = logs.clone();
+            move || Sink(logs.clone())
+        };
+        // The bridge's own log layer, opened up to TRACE: what `RUST_LOG=trace` would show.
+        // `try_init` also routes the `log` records of dependencies into it. If something else
+        // had installed a subscriber, nothing would be captured and the assertions below would
+        // prove nothing, so fail loudly.
+        tracing_subscriber::registry()
+            .with(mailbridge::logging::layer(
+                writer,
+                tracing_subscriber::EnvFilter::new("trace"),
+            ))
+            .try_init()
+            .expect("the redaction test installs the only global subscriber");
+        logs
+    })
+    .clone()
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The forms a secret takes on the wire: as typed, and base64 of each AUTH payload.
+fn forbidden_forms(user: &str) -> Vec<String> {
+    let mut forms = vec![CANARY_PASSWORD.to_owned(), CANARY_TOKEN.to_owned()];
+    for raw in [
+        CANARY_PASSWORD.to_owned(),
+        CANARY_TOKEN.to_owned(),
+        format!("\0{user}\0{CANARY_PASSWORD}"),
+        format!("user={user}\x01auth=Bearer {CANARY_TOKEN}\x01\x01"),
+    ] {
+        forms.push(STANDARD.encode(raw.as_bytes()));
+    }
+    forms
+}
+
+fn assert_clean(what: &str, text: &str, forms: &[String]) {
+    for form in forms {
+        if let Some(line) = text.lines().find(|line| line.contains(form.as_str())) {
+            panic!("{what} contains the secret form {form:?} in: {line}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn secrets_never_reach_transcripts_history_logs_or_the_page() {
+    let logs = captured_logs();
+    let running = start(
+        "redaction",
+        |config| {
+            config.app_password = CANARY_PASSWORD.to_owned();
+            config.oauth_token = Some(CANARY_TOKEN.to_owned());
+        },
+        ServeConfig::default(),
+    )
+    .await;
+    let mut client = Client::connect(&running).await;
+    let password_profile = running.sandbox_profile(&mut client).await;
+    let user = password_profile.username.clone();
+    let mut oauth_profile = password_profile.clone();
+    oauth_profile.id = ProfileId("sandbox-oauth".into());
+    oauth_profile.name = "Sandbox (OAuth)".to_owned();
+    oauth_profile.auth = AuthMethod::OAuth2;
+    client
+        .ok(Operation::SaveProfile {
+            profile: oauth_profile.clone(),
+        })
+        .await;
+
+    let mut page_saw = String::new();
+    for (profile, secret) in [
+        (&password_profile, CANARY_PASSWORD),
+        (&oauth_profile, CANARY_TOKEN),
+    ] {
+        client
+            .ok(Operation::SetSecret {
+                profile: profile.id.clone(),
+                secret: Secret::new(secret),
+            })
+            .await;
+        for operation in [
+            Operation::CheckConnection {
+                profile: profile.id.clone(),
+            },
+            Operation::Send {
+                profile: profile.id.clone(),
+                draft: Draft {
+                    to: vec!["bob@example.com".to_owned()],
+                    subject: "canary".to_owned(),
+                    text: Some("hello".to_owned()),
+                    ..Draft::default()
+                },
+            },
+        ] {
+            let reply = client.call(operation).await;
+            let outcome = reply.result.expect("the canary credentials are accepted");
+            for progress in &reply.progress {
+                page_saw.push_str(&encode(progress).expect("encodes"));
+            }
+            page_saw.push_str(&encode(&outcome).expect("encodes"));
+        }
+    }
+    let Outcome::History { entries } = client.ok(Operation::ReadHistory { limit: 10 }).await else {
+        panic!("no history");
+    };
+    assert_eq!(entries.len(), 2, "both sends are in the history");
+    let history = serde_json::to_string(&entries).expect("json");
+    let transcript_lines = entries.iter().map(|e| e.transcript.len()).sum::<usize>();
+    assert!(transcript_lines > 10, "the history keeps the transcripts");
+    assert!(
+        history.contains("AUTH PLAIN ****") || history.contains("AUTH LOGIN"),
+        "AUTH is shown, redacted: {history}"
+    );
+
+    let forms = forbidden_forms(&user);
+    assert_clean("what the page received", &page_saw, &forms);
+    assert_clean("the history", &history, &forms);
+    let exported = client
+        .ok(Operation::ExportProfiles { profiles: vec![] })
+        .await;
+    assert_clean("the export", &format!("{exported:?}"), &forms);
+    let logs = String::from_utf8_lossy(
+        &logs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+    .into_owned();
+    assert!(!logs.is_empty(), "TRACE logging was captured");
+    assert_clean("the TRACE logs", &logs, &forms);
+    assert!(
+        !logs.contains(&running.token),
+        "the pairing token is not logged"
+    );
+    running.stop().await;
+}

@@ -1,1 +1,0 @@
-//! Nothing here: see `main.rs`, the integration-test binary.
