@@ -12,8 +12,8 @@ use diagnosis::Diagnosis;
 use profile::{AuthMethod, Preset, Profile, ProfileId};
 use protocol::{
     AttachmentRef, Draft, ErrorKind, HistoryEntry, HistoryOutcome, MAX_ATTACHMENT_TOTAL_BYTES,
-    Notice, Operation, OperationError, Outcome, ProfileView, Progress, Request, SendReport,
-    ServerMessage,
+    Notice, Operation, OperationError, Outcome, ProfileView, Progress, Request, SecretState,
+    SendReport, ServerMessage,
 };
 use tokio::sync::{broadcast, mpsc};
 
@@ -21,7 +21,9 @@ use crate::lock;
 
 use crate::compose::{self, Built};
 use crate::smtp::{self, Credentials, RetryPolicy, Target, Timeouts};
-use crate::store::{HistoryStore, ProfileStore, SecretKey, SecretStore, secret_state};
+use crate::store::{
+    HistoryStore, ProfileStore, SecretKey, SecretStore, secret_state, set_profile_secret,
+};
 
 /// Everything the bridge holds while it runs.
 pub struct Bridge {
@@ -232,22 +234,11 @@ impl Bridge {
             }),
             Operation::SetSecret { profile, secret } => {
                 let found = self.profile(&profile)?;
-                let secret = match found.auth {
-                    AuthMethod::AppPassword => secret.without_spaces(),
-                    AuthMethod::OAuth2 | AuthMethod::None => {
-                        protocol::Secret::new(secret.expose().trim())
-                    }
-                };
-                if secret.expose().is_empty() {
-                    return Err(
-                        OperationError::new(ErrorKind::Invalid, "the secret is empty").with_fix(
-                            "Paste the 16-letter App Password (or the OAuth token) into the field.",
-                        ),
-                    );
-                }
-                self.secrets
-                    .set(&SecretKey::Profile(profile.clone()), &secret)
-                    .map_err(store_error)?;
+                set_profile_secret(self.secrets.as_ref(), &found, &secret).map_err(|error| {
+                    OperationError::new(ErrorKind::Invalid, error.to_string()).with_fix(
+                        "Paste the 16-letter App Password (or the OAuth token) into the field.",
+                    )
+                })?;
                 Ok(Outcome::SecretSet { profile })
             }
             Operation::ClearSecret { profile } => {
@@ -395,7 +386,11 @@ impl Bridge {
     }
 
     fn view(&self, profile: Profile) -> ProfileView {
-        let secret = secret_state(&profile, self.secrets.as_ref());
+        let secret = match secret_state(&profile, self.secrets.as_ref()) {
+            // The sandbox's own password is always at hand (see `credentials`).
+            SecretState::Missing if profile.preset == Preset::Sandbox => SecretState::Stored,
+            state => state,
+        };
         let warnings = compose::profile_warnings(&profile);
         ProfileView {
             profile,

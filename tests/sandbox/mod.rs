@@ -10,7 +10,8 @@ mod capture;
 mod faults;
 /// Greeting, EHLO before and after TLS, both ports, the simple commands, shutdown.
 mod greeting;
-/// Input meant to hurt: huge lines, stalled DATA, junk, many connections.
+/// Input meant to hurt: huge lines, stalled DATA, junk, many connections, more message
+/// bytes at once than the memory budget.
 mod hostile;
 /// The protocol rules Gmail enforces, each with its reply.
 mod rules;

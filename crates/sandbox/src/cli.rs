@@ -7,8 +7,8 @@ use anyhow::Context as _;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::config::{
-    Config, DEFAULT_ACCOUNT_PASSWORD, DEFAULT_APP_PASSWORD, DEFAULT_OAUTH_TOKEN, DEFAULT_USER,
-    Faults, GMAIL_MAX_MESSAGE_SIZE,
+    Config, DEFAULT_ACCOUNT_PASSWORD, DEFAULT_APP_PASSWORD, DEFAULT_MAX_BUFFERED_BYTES,
+    DEFAULT_OAUTH_TOKEN, DEFAULT_USER, Faults, GMAIL_MAX_MESSAGE_SIZE,
 };
 use crate::server::Sandbox;
 
@@ -55,6 +55,10 @@ pub struct Args {
     /// Sessions at once; more get "421 4.7.0 Try again later".
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_connections: usize,
+    /// Message bytes all sessions together may hold while receiving; a message that does not
+    /// fit gets "451 4.3.0 Temporary System Problem" and can be retried.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BUFFERED_BYTES)]
+    pub max_buffered_bytes: usize,
     /// Wait this long before every reply: a slow server.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub reply_delay_ms: u64,
@@ -93,6 +97,7 @@ impl Args {
         config.max_message_size = self.max_message_size;
         config.capture_capacity = self.capacity;
         config.max_connections = self.max_connections;
+        config.max_buffered_bytes = self.max_buffered_bytes;
         config.faults = Faults {
             daily_limit: self.daily_limit,
             reject_greetings: self.reject_greetings,
@@ -207,6 +212,8 @@ mod tests {
             "2",
             "--idle-timeout",
             "9",
+            "--max-buffered-bytes",
+            "65536",
         ])
         .expect("valid flags");
         let config = cli.args.config().expect("config");
@@ -219,6 +226,7 @@ mod tests {
         assert_eq!(config.faults.reject_auth, 2);
         assert_eq!(config.idle_timeout, Duration::from_secs(9));
         assert_eq!(config.max_message_size, GMAIL_MAX_MESSAGE_SIZE);
+        assert_eq!(config.max_buffered_bytes, 65_536);
     }
 
     #[test]
@@ -230,5 +238,6 @@ mod tests {
         assert_eq!(config.app_password.len(), 16);
         assert_eq!((config.starttls_port, config.tls_port), (2587, 2465));
         assert_eq!(config.faults, Faults::default());
+        assert_eq!(config.max_buffered_bytes, DEFAULT_MAX_BUFFERED_BYTES);
     }
 }

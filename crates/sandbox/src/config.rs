@@ -20,6 +20,9 @@ pub const DEFAULT_ACCOUNT_PASSWORD: &str = "sandbox-account-password";
 pub const GMAIL_MAX_MESSAGE_SIZE: usize = 35_882_577;
 /// Gmail's limit of recipients in one SMTP transaction.
 pub const GMAIL_MAX_RECIPIENTS: usize = 100;
+/// Message bytes all sessions together may hold while receiving DATA: room for seven
+/// maximum-size messages at once, instead of one for each of the 256 connections.
+pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 256 * 1024 * 1024;
 
 /// Everything a sandbox starts with. Build with [`Config::new`] and change fields.
 #[derive(Debug, Clone)]
@@ -46,6 +49,11 @@ pub struct Config {
     pub capture_capacity: usize,
     /// Sessions at once, over both ports; more get `421 4.7.0 Try again later`.
     pub max_connections: usize,
+    /// Message bytes all sessions together may hold while DATA arrives (counted in whole
+    /// KiB). A message that does not fit is read to its end, not kept, and refused with
+    /// `451 4.3.0 Temporary System Problem`, which clients retry. Keep it at least
+    /// `max_message_size`, or the largest messages can never be sent.
+    pub max_buffered_bytes: usize,
     /// Faults in force from the start; switch them later with [`FaultHandle`].
     pub faults: Faults,
 }
@@ -66,6 +74,7 @@ impl Config {
             max_recipients: GMAIL_MAX_RECIPIENTS,
             capture_capacity: 1000,
             max_connections: 256,
+            max_buffered_bytes: DEFAULT_MAX_BUFFERED_BYTES,
             faults: Faults::default(),
         }
     }

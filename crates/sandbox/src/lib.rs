@@ -22,6 +22,7 @@
 //! # Layout
 //! - `config`: [`Config`], [`Faults`] and the [`FaultHandle`] that switches them live.
 //! - `server`: [`Sandbox`]: listeners, connection limit, shutdown.
+//! - `budget`: the message bytes all sessions together may hold while DATA arrives.
 //! - `session`: one SMTP conversation, Gmail's rules in order.
 //! - `command`: parsing command lines and envelope addresses (pure).
 //! - `reply`: every reply text, copied from Gmail's.
@@ -32,6 +33,7 @@
 //! - `error`: [`Error`].
 #![forbid(unsafe_code)]
 
+mod budget;
 mod cli;
 mod command;
 mod config;
@@ -45,8 +47,9 @@ mod tls;
 
 pub use cli::{Args, default_data_dir, run_cli, stop_requested};
 pub use config::{
-    Config, DEFAULT_ACCOUNT_PASSWORD, DEFAULT_APP_PASSWORD, DEFAULT_OAUTH_TOKEN, DEFAULT_USER,
-    FaultHandle, Faults, GMAIL_MAX_MESSAGE_SIZE, GMAIL_MAX_RECIPIENTS,
+    Config, DEFAULT_ACCOUNT_PASSWORD, DEFAULT_APP_PASSWORD, DEFAULT_MAX_BUFFERED_BYTES,
+    DEFAULT_OAUTH_TOKEN, DEFAULT_USER, FaultHandle, Faults, GMAIL_MAX_MESSAGE_SIZE,
+    GMAIL_MAX_RECIPIENTS,
 };
 pub use error::Error;
 pub use server::{STORE_FILE, Sandbox};

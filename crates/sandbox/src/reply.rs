@@ -311,6 +311,12 @@ pub fn store_failed(id: &str) -> String {
     line(451, "4.3.0 Mail server temporarily rejected message.", id)
 }
 
+/// After DATA, when the sandbox cannot hold another message in memory just now. Transient,
+/// in the words of Gmail's own temporary failures, so clients keep the message and retry.
+pub fn temporary_problem(id: &str) -> String {
+    line(451, "4.3.0 Temporary System Problem.  Try again later.", id)
+}
+
 pub fn flushed(id: &str) -> String {
     line(250, "2.1.5 Flushed", id)
 }

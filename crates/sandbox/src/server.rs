@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 
+use crate::budget::Budget;
 use crate::config::{Config, FaultHandle};
 use crate::session::{self, Port, Shared, Shutdown};
 use crate::store::Store;
@@ -47,8 +48,16 @@ impl Sandbox {
         let starttls_addr = local_addr(&starttls_listener, config.starttls_port)?;
         let tls_addr = local_addr(&tls_listener, config.tls_port)?;
         let limit = Arc::new(Semaphore::new(config.max_connections.max(1)));
+        if config.max_buffered_bytes < config.max_message_size {
+            tracing::warn!(
+                max_buffered_bytes = config.max_buffered_bytes,
+                max_message_size = config.max_message_size,
+                "messages larger than the memory budget will always get 451"
+            );
+        }
         let shared = Arc::new(Shared {
             faults: FaultHandle::new(config.faults.clone()),
+            budget: Budget::new(config.max_buffered_bytes),
             config,
             store,
             acceptor: TlsAcceptor::from(tls.server_config),
@@ -109,6 +118,12 @@ impl Sandbox {
     /// The captured messages.
     pub fn store(&self) -> &Store {
         &self.shared.store
+    }
+
+    /// Message bytes held right now by sessions receiving DATA or storing a message, out of
+    /// [`Config::max_buffered_bytes`]; rounded up to whole KiB per message.
+    pub fn buffered_bytes(&self) -> usize {
+        self.shared.budget.in_use()
     }
 
     /// What the sandbox was started with (the faults in it are the initial ones; see

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 
+use crate::budget::{Budget, Full, MessageBuffer};
 use crate::command::{Command, EnvelopeError, parse_mail_from, parse_rcpt_to};
 use crate::config::{Config, FaultHandle};
 use crate::message::{self, Problem};
@@ -35,6 +36,8 @@ pub(crate) struct Shared {
     pub faults: FaultHandle,
     pub store: Store,
     pub acceptor: TlsAcceptor,
+    /// Message bytes all sessions together may hold while DATA arrives.
+    pub budget: Budget,
 }
 
 impl std::fmt::Debug for Shared {
@@ -44,6 +47,7 @@ impl std::fmt::Debug for Shared {
             .field("config", &self.config)
             .field("faults", &self.faults)
             .field("store", &self.store)
+            .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
 }
@@ -550,8 +554,9 @@ impl Session {
         self.send(&reply::go_ahead(&id)).await?;
         let cut = self.shared.faults.take_data_drop();
         let max = self.shared.config.max_message_size;
-        let mut content = Vec::new();
-        let mut too_big = false;
+        // Once the message is refused, the rest is read and discarded so the reply lands where
+        // the client expects it; dropping the buffer frees its bytes and its budget at once.
+        let mut received = Ok(self.shared.budget.buffer(max));
         loop {
             let line = match self.read_line(DATA_LINE_MAX).await? {
                 Input::Line(line) => line,
@@ -565,35 +570,32 @@ impl Session {
             }
             // RFC 5321 4.5.2: a leading dot was doubled by the client.
             let line = line.strip_prefix(b".".as_slice()).unwrap_or(&line);
-            if too_big {
-                continue;
-            }
-            if content.len() + line.len() > max {
-                // Keep reading to the end so the reply lands where the client expects it,
-                // but stop holding the bytes.
-                too_big = true;
-                content = Vec::new();
-            } else {
-                content.extend_from_slice(line);
+            if let Ok(buffer) = &mut received
+                && let Err(full) = buffer.extend(line)
+            {
+                received = Err(full);
             }
         }
         let Some(transaction) = self.transaction.take() else {
             return Ok(Flow::Continue);
         };
-        let reply = if too_big {
-            reply::too_big(&id)
-        } else {
-            match message::check(&content) {
+        let reply = match received {
+            Err(Full::TooBig) => reply::too_big(&id),
+            Err(Full::OverBudget) => reply::temporary_problem(&id),
+            Ok(buffer) => match message::check(buffer.bytes()) {
                 Err(Problem::MissingMessageId) => reply::missing_message_id(&id),
                 Err(Problem::BadFrom) => reply::missing_from(&id),
-                Ok(()) => self.capture(transaction, content).await,
-            }
+                Ok(()) => self.capture(transaction, buffer).await,
+            },
         };
         self.send(&reply).await?;
         Ok(Flow::Continue)
     }
 
-    async fn capture(&self, transaction: Transaction, raw: Vec<u8>) -> String {
+    /// Stores the message. Its budget is held until the store is done with the bytes, and
+    /// returned before the reply goes out.
+    async fn capture(&self, transaction: Transaction, message: MessageBuffer) -> String {
+        let (raw, _reservation) = message.into_parts();
         let new = NewMessage {
             envelope: Envelope {
                 mail_from: transaction.mail_from,

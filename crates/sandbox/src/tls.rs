@@ -18,6 +18,8 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use time::OffsetDateTime;
+use x509_parser::prelude::{FromDer as _, X509Certificate};
 
 use crate::Error;
 
@@ -83,7 +85,7 @@ fn create_ca(dir: &Path, now: u64) -> Result<(KeyPair, String), Error> {
         &mut params,
         now - DAY_SECS,
         now + CA_LIFETIME_DAYS * DAY_SECS,
-    );
+    )?;
     let cert = params.self_signed(&key)?;
     let pem = cert.pem();
     write_file(&dir.join(CA_KEY_FILE), key.serialize_pem().as_bytes(), true)?;
@@ -171,7 +173,7 @@ fn create_server(
         &mut params,
         now - DAY_SECS,
         now + SERVER_LIFETIME_DAYS * DAY_SECS,
-    );
+    )?;
     let cert = params.signed_by(&key, &issuer)?;
     write_file(
         &dir.join(SERVER_KEY_FILE),
@@ -213,93 +215,23 @@ fn unix_now() -> u64 {
         .unwrap_or_default()
 }
 
-/// Sets the validity of `params` to whole days, as rcgen dates are; `time` (rcgen's date type)
-/// stays out of the dependency list because the type is never named.
-fn set_validity(params: &mut CertificateParams, from_unix: u64, to_unix: u64) {
-    let day = |unix: u64| civil_from_days((unix / DAY_SECS) as i64);
-    let (year, month, day_of_month) = day(from_unix);
-    params.not_before = rcgen::date_time_ymd(year, month, day_of_month);
-    let (year, month, day_of_month) = day(to_unix);
-    params.not_after = rcgen::date_time_ymd(year, month, day_of_month);
+/// Sets the validity of `params`, given as Unix times.
+fn set_validity(params: &mut CertificateParams, from_unix: u64, to_unix: u64) -> Result<(), Error> {
+    let date = |unix: u64| {
+        i64::try_from(unix)
+            .ok()
+            .and_then(|unix| OffsetDateTime::from_unix_timestamp(unix).ok())
+            .ok_or(Error::Certificate(rcgen::Error::Time))
+    };
+    params.not_before = date(from_unix)?;
+    params.not_after = date(to_unix)?;
+    Ok(())
 }
 
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i32, u8, u8) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-    (year, month, day)
-}
-
-/// A proleptic Gregorian date to days since 1970-01-01 (the inverse of [`civil_from_days`]).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The `notAfter` of a DER certificate, as a Unix time. A few lines of DER walking instead of
-/// a certificate-parsing dependency.
+/// The `notAfter` of a DER certificate, as a Unix time.
 fn not_after_unix(der: &[u8]) -> Option<u64> {
-    let (_, certificate, _) = tlv(der)?;
-    let (_, tbs, _) = tlv(certificate)?;
-    let mut rest = tbs;
-    // The optional explicit version tag comes first.
-    if rest.first() == Some(&0xa0) {
-        rest = tlv(rest)?.2;
-    }
-    let after_serial = tlv(rest)?.2;
-    let after_algorithm = tlv(after_serial)?.2;
-    let after_issuer = tlv(after_algorithm)?.2;
-    let (_, validity, _) = tlv(after_issuer)?;
-    let (_, _, after_not_before) = tlv(validity)?;
-    let (tag, not_after, _) = tlv(after_not_before)?;
-    let text = std::str::from_utf8(not_after).ok()?;
-    let text = text.strip_suffix('Z')?;
-    let (year, rest) = match tag {
-        // UTCTime: two-digit year, 1950..=2049 (RFC 5280).
-        0x17 => {
-            let yy: i64 = text.get(..2)?.parse().ok()?;
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, text.get(2..)?)
-        }
-        0x18 => (text.get(..4)?.parse().ok()?, text.get(4..)?),
-        _ => return None,
-    };
-    let field = |range: std::ops::Range<usize>| rest.get(range)?.parse::<i64>().ok();
-    let days = days_from_civil(year, field(0..2)?, field(2..4)?);
-    let seconds = days * 86_400 + field(4..6)? * 3600 + field(6..8)? * 60 + field(8..10)?;
-    u64::try_from(seconds).ok()
-}
-
-/// One DER tag-length-value: the tag, the content, and what follows.
-fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let tag = *input.first()?;
-    let first = *input.get(1)?;
-    let (length, header) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 {
-            return None;
-        }
-        let bytes = input.get(2..2 + count)?;
-        let length = bytes
-            .iter()
-            .fold(0usize, |acc, byte| (acc << 8) | usize::from(*byte));
-        (length, 2 + count)
-    };
-    let content = input.get(header..header.checked_add(length)?)?;
-    Some((tag, content, &input[header + length..]))
+    let (_, certificate) = X509Certificate::from_der(der).ok()?;
+    u64::try_from(certificate.validity().not_after.timestamp()).ok()
 }
 
 #[cfg(test)]
@@ -307,28 +239,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn calendar_conversions_agree() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        for days in [-1000, 0, 59, 10_957, 19_723, 40_000] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y.into(), m.into(), d.into()), days);
-        }
-    }
-
-    #[test]
     fn reads_not_after_from_generated_certificates() {
         let key = KeyPair::generate().expect("key");
         let now = 1_700_000_000;
         let mut params = ca_params();
-        set_validity(&mut params, now, now + 400 * DAY_SECS);
+        set_validity(&mut params, now, now + 400 * DAY_SECS).expect("validity");
         let cert = params.self_signed(&key).expect("cert");
-        let not_after = not_after_unix(cert.der()).expect("parsed");
-        // rcgen dates are whole days.
-        assert_eq!(not_after / DAY_SECS, (now + 400 * DAY_SECS) / DAY_SECS);
-        // Far dates use GeneralizedTime.
-        set_validity(&mut params, now, 4_102_444_800 + 10 * DAY_SECS);
+        assert_eq!(not_after_unix(cert.der()), Some(now + 400 * DAY_SECS));
+        // Dates from 2050 on are GeneralizedTime rather than UTCTime.
+        set_validity(&mut params, now, 4_102_444_800 + 10 * DAY_SECS).expect("validity");
         let cert = params.self_signed(&key).expect("cert");
         assert_eq!(
             not_after_unix(cert.der()),
