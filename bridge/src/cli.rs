@@ -319,10 +319,21 @@ fn open_secrets(global: &Global) -> anyhow::Result<Box<dyn store::SecretStore>> 
     let options = SecretOptions {
         file: global.secrets_file.clone(),
     };
-    match (store::open(&options), &global.secrets_file_fallback) {
+    // With no keyring, a secrets file the user opted in to before (with the fallback flag, as
+    // `cargo xtask run` does) is still their choice, so later commands find the same secrets.
+    let earlier_choice = global
+        .config_dir
+        .clone()
+        .or_else(store::config_dir)
+        .map(|dir| dir.join("secrets.json"))
+        .filter(|file| file.exists());
+    match (
+        store::open(&options),
+        global.secrets_file_fallback.clone().or(earlier_choice),
+    ) {
         (Ok(store), _) => Ok(store),
         (Err(_), Some(fallback)) => Ok(store::open(&SecretOptions {
-            file: Some(fallback.clone()),
+            file: Some(fallback),
         })?),
         (Err(error), None) => Err(error.into()),
     }

@@ -293,22 +293,9 @@ fn header_mailbox(
     mailbox: &Mailbox,
     problems: &mut Vec<Problem>,
 ) -> Option<lettre::message::Mailbox> {
-    if let Err(error) = mailbox.address.check() {
-        problems.push(Problem::new(
-            format!("{path}.address"),
-            format!(
-                "{:?} is not a valid address: {}",
-                mailbox.address.as_str(),
-                error.message()
-            ),
-            error.fix(),
-        ));
-        return None;
-    }
-    if let Some(name) = &mailbox.name
-        && let Some(problem) = check_header_text(&format!("{path}.name"), name)
-    {
-        problems.push(problem);
+    let before = problems.len();
+    profile::check_mailbox(path, mailbox, problems);
+    if problems.len() > before {
         return None;
     }
     let envelope = mailbox.address.envelope();

@@ -1482,13 +1482,22 @@ async fn no_secret_reaches_a_transcript_a_debug_output_or_a_log() {
     const PASSWORD: &str = "Canary-Pass-7q2v";
     const TOKEN: &str = "ya29.Canary-Token-9x4k";
     const BAD_TOKEN: &str = "ya29.Canary-Expired-3m8p";
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(capture.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Installed for the whole process, once: a thread-local subscriber races with other tests
+    // over tracing's per-callsite cache and can miss events.
+    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    let capture = CAPTURE
+        .get_or_init(|| {
+            let capture = Capture::default();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(capture.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("this test installs the only global subscriber");
+            capture
+        })
+        .clone();
 
     let fixture = start(|config| {
         config.app_password = PASSWORD.into();

@@ -509,7 +509,9 @@ fn check_ca_pem(pem: &str) -> Option<(String, String)> {
     None
 }
 
-fn check_mailbox(path: &str, mailbox: &Mailbox, out: &mut Vec<Problem>) {
+/// Adds a problem for a mailbox whose address does not parse or whose display name could
+/// inject a header; `path` names the field (`from`, `to[1]`).
+pub fn check_mailbox(path: &str, mailbox: &Mailbox, out: &mut Vec<Problem>) {
     if let Err(error) = mailbox.address.check() {
         out.push(Problem::new(
             format!("{path}.address"),
