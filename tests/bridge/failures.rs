@@ -205,3 +205,69 @@ async fn a_message_over_the_advertised_size_is_refused_before_data() {
     );
     running.stop().await;
 }
+
+#[tokio::test]
+async fn a_421_at_every_greeting_gives_up_after_the_retries_as_transient() {
+    let running = start(
+        "fail-greeting",
+        |c| c.faults.reject_greetings = 10,
+        ServeConfig::default(),
+    )
+    .await;
+    let mut client = Client::connect(&running).await;
+    let id = sandbox_id(&running, &mut client).await;
+    let reply = client
+        .call(Operation::Send {
+            profile: id,
+            draft: draft(),
+        })
+        .await;
+    let error = reply.result.expect_err("every greeting is refused");
+    let diagnosis = error.diagnosis.expect("diagnosis");
+    assert_eq!(diagnosis.retry, Retry::Transient, "{diagnosis:?}");
+    assert!(
+        diagnosis
+            .reply
+            .as_deref()
+            .is_some_and(|r| r.starts_with("421")),
+        "{diagnosis:?}"
+    );
+    let retries = reply
+        .progress
+        .iter()
+        .filter(|p| matches!(p, Progress::Retry { .. }))
+        .count();
+    assert_eq!(retries, 2, "three attempts in all");
+    assert!(running.sandbox().store().list().expect("list").is_empty());
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_cut_during_data_is_reported_not_retried() {
+    let running = start(
+        "fail-drop",
+        |c| c.faults.drop_in_data = 1,
+        ServeConfig::default(),
+    )
+    .await;
+    let mut client = Client::connect(&running).await;
+    let id = sandbox_id(&running, &mut client).await;
+    let reply = client
+        .call(Operation::Send {
+            profile: id,
+            draft: draft(),
+        })
+        .await;
+    let error = reply.result.expect_err("the connection was cut");
+    assert_eq!(error.kind, ErrorKind::Smtp, "{error}");
+    assert!(error.diagnosis.is_some(), "{error}");
+    // Resending after DATA could deliver twice, so the bridge does not retry by itself.
+    assert!(
+        !reply
+            .progress
+            .iter()
+            .any(|p| matches!(p, Progress::Retry { .. }))
+    );
+    assert!(running.sandbox().store().list().expect("list").is_empty());
+    running.stop().await;
+}
