@@ -241,25 +241,48 @@ async fn an_oversized_frame_closes_that_socket_only() {
 }
 
 #[tokio::test]
-async fn a_dribbled_handshake_does_not_block_others() {
-    let running = start("attack-dribble", |_| {}, quick()).await;
+async fn a_dribbled_handshake_is_cut_off_and_blocks_nobody() {
+    let running = start(
+        "attack-dribble",
+        |_| {},
+        ServeConfig {
+            header_timeout: Duration::from_millis(800),
+            ..quick()
+        },
+    )
+    .await;
     let port = running.port;
     let dribbler = tokio::spawn(async move {
         let mut stream = TcpStream::connect(("127.0.0.1", port))
             .await
             .expect("connect");
-        let request = format!("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+        let request = format!(
+            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n"
+        );
+        let started = std::time::Instant::now();
         for byte in request.bytes() {
             if stream.write_all(&[byte]).await.is_err() {
-                return;
+                return started.elapsed();
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        // Every byte went out before the timeout: wait for the server to hang up.
+        let mut buffer = [0u8; 256];
+        let _ = tokio::time::timeout(PATIENCE, stream.read(&mut buffer)).await;
+        started.elapsed()
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut client = Client::connect(&running).await;
     still_works(&mut client).await;
-    dribbler.abort();
+    let held = tokio::time::timeout(PATIENCE, dribbler)
+        .await
+        .expect("the dribbler is dealt with in time")
+        .expect("the dribbler task ran");
+    assert!(
+        held < Duration::from_secs(5),
+        "the server cut the dribbler off after {held:?}, long before its request would end"
+    );
+    still_works(&mut client).await;
     running.stop().await;
 }
 

@@ -12,11 +12,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{ConnectInfo, RawQuery, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use protocol::{MAX_FRAME_BYTES, Secret};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -36,6 +38,8 @@ pub struct ServeConfig {
     pub hello_timeout: Duration,
     /// How often the bridge pings; a connection silent for three intervals is closed.
     pub ping_interval: Duration,
+    /// An HTTP request's headers must arrive this soon after the connection opens.
+    pub header_timeout: Duration,
     pub pairing_limits: PairingLimits,
 }
 
@@ -46,6 +50,7 @@ impl Default for ServeConfig {
             max_connections: 4,
             hello_timeout: Duration::from_secs(5),
             ping_interval: Duration::from_secs(20),
+            header_timeout: Duration::from_secs(10),
             pairing_limits: PairingLimits::default(),
         }
     }
@@ -79,16 +84,38 @@ pub async fn run(
         connections: Arc::new(Semaphore::new(config.max_connections)),
         config,
     });
+    let header_timeout = shared.config.header_timeout;
     let app = Router::new()
         .route("/", get(index))
         .route("/ws", get(upgrade))
         .with_state(shared);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: the next accept may work.
+                Err(error) => {
+                    tracing::warn!("accept failed: {error}");
+                    continue;
+                }
+            },
+            () = &mut shutdown => return Ok(()),
+        };
+        let service = TowerToHyperService::new(app.clone().layer(Extension(ConnectInfo(peer))));
+        tokio::spawn(async move {
+            // axum::serve sets no timer, so hyper's header-read timeout would never fire and
+            // a client dribbling its request could hold a connection forever.
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            if let Err(error) = connection.await {
+                tracing::debug!(%peer, "connection ended: {error}");
+            }
+        });
+    }
 }
 
 async fn upgrade(
