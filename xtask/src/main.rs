@@ -1,15 +1,18 @@
 //! `cargo xtask`: the project's automation, in Rust rather than shell.
 //!
 //! # Layout
-//! - `main`: the task dispatcher (`test`, `run`, `bench`) and the steps each task runs.
+//! - `main`: the task dispatcher (`test`, `run`, `web`, `bench`) and the steps each task runs.
 //! - `bench`: the benchmarks behind `cargo xtask bench`.
 //! - `tools`: installs what a fresh machine lacks (the wasm target, Python, aiosmtpd, swaks).
+//! - `web`: builds the web app into `dist/` with Trunk, installing Trunk, wasm-bindgen and
+//!   wasm-opt first.
 //!
 //! Every task installs what it needs first, so the two commands in `README.md` are all a fresh
 //! machine needs. The xtask itself depends only on `anyhow`, so it compiles in seconds.
 
 mod bench;
 mod tools;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -23,8 +26,10 @@ usage: cargo xtask <task>
 tasks:
   test    the whole suite: fmt check, clippy -D warnings, unit and integration tests,
           and a wasm32 build of the shared crates
-  run     build and start the product: `mailbridge serve` with its embedded sandbox
-          (no Google account needed); arguments after `run` replace `serve`
+  run     build the web app and the bridge, then start the product: `mailbridge serve`
+          with its embedded sandbox (no Google account needed); arguments after `run`
+          replace `serve`
+  web     build the web app into dist/ (installs trunk, wasm-bindgen and wasm-opt first)
   bench   benchmarks that print figures
 ";
 
@@ -37,6 +42,10 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("run") => run(&args[1..]),
         Some("bench") => bench(),
+        Some("web") => {
+            let root = project_root();
+            web::ensure_web_tools(&root).and_then(|()| web::build_web(&root).map(drop))
+        }
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
@@ -112,10 +121,12 @@ fn test() -> Result<()> {
 
 fn run(extra: &[String]) -> Result<()> {
     let root = project_root();
-    step(
-        "build",
-        cargo(&root, &["build", "--release", "-p", "mailbridge"]),
-    )?;
+    web::ensure_web_tools(&root)?;
+    let dist = web::build_web(&root)?;
+    let mut build = cargo(&root, &["build", "--release", "-p", "mailbridge"]);
+    // The bridge embeds dist/; a new fingerprint makes cargo rebuild it with the new files.
+    build.env("MAILBRIDGE_WEB_BUILD", web::fingerprint(&dist)?);
+    step("build", build)?;
     let binary = target_dir(&root).join("release/mailbridge");
     let mut command = Command::new(&binary);
     if extra.is_empty() {

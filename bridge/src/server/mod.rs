@@ -1,9 +1,11 @@
 //! `mailbridge serve`: the web app's files and the WebSocket at `/ws`, on one loopback origin.
 //!
 //! # Layout
+//! - `assets`: the web app's files from `dist/`, embedded at build time.
 //! - `guard`: the Host, Origin and query checks before the upgrade, and the pairing limits.
 //! - `session`: one paired WebSocket: the hello, then requests run concurrently.
 
+mod assets;
 mod guard;
 mod session;
 
@@ -14,7 +16,7 @@ use std::time::Duration;
 
 use axum::extract::{ConnectInfo, RawQuery, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -86,8 +88,9 @@ pub async fn run(
     });
     let header_timeout = shared.config.header_timeout;
     let app = Router::new()
-        .route("/", get(index))
+        .route("/", get(assets::index))
         .route("/ws", get(upgrade))
+        .route("/{*path}", get(assets::file))
         .with_state(shared);
     tokio::pin!(shutdown);
     loop {
@@ -145,17 +148,3 @@ async fn upgrade(
             drop(permit);
         })
 }
-
-async fn index() -> Html<&'static str> {
-    Html(NOT_BUILT)
-}
-
-const NOT_BUILT: &str = "<!doctype html>
-<html lang=\"en\"><meta charset=\"utf-8\"><title>mailbridge</title>
-<h1>mailbridge is running</h1>
-<p>The web app has not been built into this binary, so there is no page to show yet.
-The WebSocket at <code>/ws</code> works.</p>
-<p>To build the web app and start everything, run <code>cargo xtask run</code> in the mailbridge
-source folder.</p>
-</html>
-";

@@ -1,0 +1,64 @@
+use protocol::{MessageSummary, Operation};
+use yew::prelude::*;
+
+use super::error_details::ErrorDetails;
+use super::message_view::MessageView;
+use crate::format::{local_time, size};
+use crate::hooks::use_bridge;
+use crate::state::Loadable;
+
+/// What the sandbox has received, newest first, updated as mail arrives; a click opens one.
+#[function_component]
+pub fn Inbox() -> Html {
+    let bridge = use_bridge();
+    let open_id = bridge.message.as_ref().map(|open| open.id);
+    let body = match &bridge.inbox {
+        Loadable::Idle | Loadable::Loading => {
+            html! { <p class="quiet">{ "Loading the sandbox inbox…" }</p> }
+        }
+        Loadable::Failed(error) => html! { <ErrorDetails error={error.clone()} /> },
+        Loadable::Ready(messages) if messages.is_empty() => html! {
+            <p class="quiet">{ "Nothing has arrived yet. Send with the sandbox profile and the message shows up here." }</p>
+        },
+        Loadable::Ready(messages) => html! {
+            <ul class="inbox-list">
+                { for messages.iter().map(|summary| {
+                    let bridge = bridge.clone();
+                    let id = summary.id;
+                    let open = Callback::from(move |_: MouseEvent| {
+                        bridge.request(Operation::ReadSandboxMessage { id });
+                    });
+                    row(summary, open, open_id == Some(id))
+                }) }
+            </ul>
+        },
+    };
+    html! {
+        <section class="panel" aria-labelledby="inbox-heading">
+            <h2 id="inbox-heading">{ "Sandbox inbox" }</h2>
+            <p class="hint">{ "Mail sent through the sandbox profile stops here; nothing leaves this machine." }</p>
+            { body }
+            <MessageView />
+        </section>
+    }
+}
+
+fn row(summary: &MessageSummary, open: Callback<MouseEvent>, current: bool) -> Html {
+    let subject = if summary.subject.is_empty() {
+        "(no subject)".to_owned()
+    } else {
+        summary.subject.clone()
+    };
+    html! {
+        <li key={summary.id}>
+            <button type="button" class="message-row" onclick={open}
+                aria-current={if current { "true" } else { "false" }}
+                aria-label={format!("Open the message “{subject}” from {}", summary.from)}>
+                <span class="subject">{ &subject }</span>
+                <span class="sub">{ format!("from {}", summary.from) }</span>
+                <span class="sub">{ format!("to {}", summary.to.join(", ")) }</span>
+                <span class="sub">{ format!("{} · {}", local_time(summary.received_unix_ms), size(summary.size_bytes)) }</span>
+            </button>
+        </li>
+    }
+}

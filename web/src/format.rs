@@ -1,0 +1,44 @@
+//! Times and sizes in words, for the panels.
+
+/// A transcript timestamp: time since the operation started, as `+1.234 s`.
+pub fn since_start(at_ms: u64) -> String {
+    format!("+{}.{:03} s", at_ms / 1000, at_ms % 1000)
+}
+
+/// A message size: `512 bytes`, `1.5 kB`, `2.3 MB` (decimal units, as mail servers count).
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} bytes"),
+        1_000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
+    }
+}
+
+/// A moment as the reader's local date and time, `2026-11-28 14:03:09`.
+pub fn local_time(unix_ms: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        date.get_full_year(),
+        date.get_month() + 1,
+        date.get_date(),
+        date.get_hours(),
+        date.get_minutes(),
+        date.get_seconds()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_sizes_read_well() {
+        assert_eq!(since_start(0), "+0.000 s");
+        assert_eq!(since_start(1234), "+1.234 s");
+        assert_eq!(since_start(61_005), "+61.005 s");
+        assert_eq!(size(999), "999 bytes");
+        assert_eq!(size(1500), "1.5 kB");
+        assert_eq!(size(2_340_000), "2.3 MB");
+    }
+}

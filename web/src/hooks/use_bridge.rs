@@ -1,0 +1,357 @@
+//! The app-wide connection to the bridge: [`BridgeProvider`] owns the WebSocket and the
+//! [`State`], and [`use_bridge`] hands any component a [`Bridge`] to read the state and send
+//! requests.
+//!
+//! The socket speaks the `protocol` crate's JSON: `Hello` with the pairing token first, then
+//! `Request`s with ids this module hands out. When the socket closes, the page tries again with
+//! a growing pause, except after a pairing refusal (4401), where every try would count towards
+//! the bridge's lockout, or a version mismatch (4400), where trying again cannot help.
+
+use std::cell::{Cell, RefCell};
+use std::ops::Deref;
+use std::rc::Rc;
+
+use gloo::events::EventListener;
+use gloo::timers::callback::Timeout;
+use protocol::{
+    ClientMessage, ErrorKind, Operation, OperationError, PROTOCOL_VERSION, Request, RequestId,
+    Secret, ServerMessage, decode_server, encode,
+};
+use wasm_bindgen::JsCast;
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+use yew::prelude::*;
+
+use crate::pairing;
+use crate::state::{Action, CLOSE_PAIRING_FAILED, CLOSE_VERSION_MISMATCH, State};
+
+/// What a component gets from [`use_bridge`]: the latest state (through `Deref`) and the
+/// methods that act on the connection.
+#[derive(Clone)]
+pub struct Bridge {
+    state: UseReducerHandle<State>,
+    link: Rc<Link>,
+}
+
+impl PartialEq for Bridge {
+    fn eq(&self, other: &Bridge) -> bool {
+        self.state == other.state && Rc::ptr_eq(&self.link, &other.link)
+    }
+}
+
+impl Deref for Bridge {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl Bridge {
+    /// Sends an operation and returns its id; the progress and result arrive in the state.
+    /// When the page is not connected, the request fails at once with an error that says so.
+    pub fn request(&self, operation: Operation) -> RequestId {
+        self.link.request(operation)
+    }
+
+    /// Tries to connect now instead of waiting for the next retry.
+    pub fn reconnect(&self) {
+        self.link.connect();
+    }
+
+    pub fn dispatch(&self, action: Action) {
+        self.state.dispatch(action);
+    }
+
+    /// The address the page connects to, for messages that name it.
+    pub fn url(&self) -> &str {
+        &self.link.url
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct BridgeProviderProps {
+    pub children: Html,
+}
+
+/// Owns the connection; everything inside it can call [`use_bridge`].
+#[function_component]
+pub fn BridgeProvider(props: &BridgeProviderProps) -> Html {
+    let token = use_memo((), |()| pairing::take_token());
+    let state = use_reducer({
+        let has_token = token.is_some();
+        move || State::new(has_token)
+    });
+    let link = use_memo((), {
+        let dispatch = state.dispatcher();
+        let token = (*token).clone();
+        move |()| Link::new(dispatch, token)
+    });
+    use_effect_with((), {
+        let link = link.clone();
+        move |()| {
+            link.connect();
+            // Pasting the pairing address into a tab that is already open changes only the
+            // fragment, which reloads nothing.
+            let on_hash = web_sys::window().map(|window| {
+                let link = link.clone();
+                EventListener::new(&window, "hashchange", move |_| {
+                    if let Some(token) = pairing::take_token_from_address() {
+                        link.pair(token);
+                    }
+                })
+            });
+            move || {
+                drop(on_hash);
+                link.shutdown();
+            }
+        }
+    });
+    let bridge = Bridge { state, link };
+    html! {
+        <ContextProvider<Bridge> context={bridge}>
+            { props.children.clone() }
+        </ContextProvider<Bridge>>
+    }
+}
+
+/// The bridge connection, from any component inside [`BridgeProvider`].
+#[hook]
+pub fn use_bridge() -> Bridge {
+    // Only a component placed outside the provider gets nothing: a bug in this crate's layout,
+    // not something input can cause.
+    use_context::<Bridge>().expect("use_bridge is called inside BridgeProvider")
+}
+
+/// The pause before retry number `failures` (1 for the first): 0.5 s, doubling, at most 10 s.
+pub fn backoff_ms(failures: u32) -> u32 {
+    let doublings = failures.saturating_sub(1).min(5);
+    (500u32 << doublings).min(10_000)
+}
+
+/// The WebSocket and what keeps it going. Event handlers hold a `Weak` to it, so dropping the
+/// provider drops everything.
+struct Link {
+    dispatch: UseReducerDispatcher<State>,
+    url: String,
+    token: RefCell<Option<String>>,
+    // Dropping a socket or timer from inside its own handler is fine: wasm-bindgen defers
+    // freeing a closure until the call into it returns.
+    socket: RefCell<Option<Socket>>,
+    /// Set by `Welcome`; requests go out only after it.
+    welcomed: Cell<bool>,
+    next_id: Cell<u64>,
+    /// Closes since the last `Welcome`, for the backoff.
+    failures: Cell<u32>,
+    retry: RefCell<Option<Timeout>>,
+}
+
+struct Socket {
+    socket: WebSocket,
+    _listeners: [EventListener; 3],
+}
+
+impl Link {
+    fn new(dispatch: UseReducerDispatcher<State>, token: Option<String>) -> Link {
+        Link {
+            dispatch,
+            url: socket_url(),
+            token: RefCell::new(token),
+            socket: RefCell::new(None),
+            welcomed: Cell::new(false),
+            next_id: Cell::new(1),
+            failures: Cell::new(0),
+            retry: RefCell::new(None),
+        }
+    }
+
+    fn connect(self: &Rc<Self>) {
+        self.retry.borrow_mut().take();
+        if let Some(old) = self.socket.borrow_mut().take() {
+            let _ = old.socket.close();
+        }
+        self.welcomed.set(false);
+        let Some(token) = self.token.borrow().clone() else {
+            return;
+        };
+        self.dispatch.dispatch(Action::Connecting);
+        let socket = match WebSocket::new(&self.url) {
+            Ok(socket) => socket,
+            // Only a malformed URL makes the constructor throw; treat it as nothing answering.
+            Err(_) => {
+                self.schedule_retry(1006, false);
+                return;
+            }
+        };
+        let opened = Rc::new(Cell::new(false));
+        let weak = Rc::downgrade(self);
+        let on_open = EventListener::new(&socket, "open", {
+            let weak = weak.clone();
+            let opened = opened.clone();
+            move |_| {
+                opened.set(true);
+                if let Some(link) = weak.upgrade() {
+                    link.hello(&token);
+                }
+            }
+        });
+        let on_message = EventListener::new(&socket, "message", {
+            let weak = weak.clone();
+            move |event| {
+                let text = event
+                    .dyn_ref::<MessageEvent>()
+                    .and_then(|event| event.data().as_string());
+                if let (Some(link), Some(text)) = (weak.upgrade(), text) {
+                    link.received(&text);
+                }
+            }
+        });
+        let on_close = EventListener::new(&socket, "close", {
+            move |event| {
+                let code = event.dyn_ref::<CloseEvent>().map_or(1006, CloseEvent::code);
+                if let Some(link) = weak.upgrade() {
+                    link.on_close(code, opened.get());
+                }
+            }
+        });
+        *self.socket.borrow_mut() = Some(Socket {
+            socket,
+            _listeners: [on_open, on_message, on_close],
+        });
+    }
+
+    /// Uses a new pairing token from now on, and connects with it.
+    fn pair(self: &Rc<Self>, token: String) {
+        *self.token.borrow_mut() = Some(token);
+        self.failures.set(0);
+        self.connect();
+    }
+
+    fn hello(&self, token: &str) {
+        let hello = ClientMessage::Hello {
+            protocol: PROTOCOL_VERSION,
+            token: Secret::new(token),
+        };
+        if let (Ok(text), Some(socket)) = (encode(&hello), self.socket.borrow().as_ref()) {
+            let _ = socket.socket.send_with_str(&text);
+        }
+    }
+
+    fn received(self: &Rc<Self>, text: &str) {
+        let message = match decode_server(text) {
+            Ok(message) => message,
+            Err(error) => {
+                self.dispatch
+                    .dispatch(Action::Unreadable(error.to_string()));
+                return;
+            }
+        };
+        let welcome = matches!(message, ServerMessage::Welcome { .. });
+        if welcome {
+            self.welcomed.set(true);
+            self.failures.set(0);
+        }
+        self.dispatch.dispatch(Action::Received(message));
+        if welcome {
+            // Fresh lists after every (re)connect: mail may have arrived while the page was away.
+            self.request(Operation::ListProfiles);
+            self.request(Operation::ListSandboxMessages);
+        }
+    }
+
+    fn on_close(self: &Rc<Self>, code: u16, opened: bool) {
+        self.welcomed.set(false);
+        self.socket.borrow_mut().take();
+        if code == CLOSE_PAIRING_FAILED || code == CLOSE_VERSION_MISMATCH {
+            self.dispatch.dispatch(Action::Closed {
+                code,
+                opened,
+                retry_in_ms: None,
+            });
+            return;
+        }
+        self.schedule_retry(code, opened);
+    }
+
+    fn schedule_retry(self: &Rc<Self>, code: u16, opened: bool) {
+        let failures = self.failures.get() + 1;
+        self.failures.set(failures);
+        let delay = backoff_ms(failures);
+        let weak = Rc::downgrade(self);
+        *self.retry.borrow_mut() = Some(Timeout::new(delay, move || {
+            if let Some(link) = weak.upgrade() {
+                link.connect();
+            }
+        }));
+        self.dispatch.dispatch(Action::Closed {
+            code,
+            opened,
+            retry_in_ms: Some(delay),
+        });
+    }
+
+    fn request(&self, operation: Operation) -> RequestId {
+        let id = RequestId(self.next_id.get());
+        self.next_id.set(id.0 + 1);
+        self.dispatch.dispatch(Action::Requested {
+            id,
+            operation: operation.clone(),
+        });
+        let message = ClientMessage::Request(Request { id, operation });
+        let sent = self.welcomed.get()
+            && match (encode(&message), self.socket.borrow().as_ref()) {
+                (Ok(text), Some(socket)) => socket.socket.send_with_str(&text).is_ok(),
+                _ => false,
+            };
+        if !sent {
+            let error = OperationError::new(
+                ErrorKind::Internal,
+                "the page is not connected to the bridge, so nothing was sent",
+            )
+            .with_fix("Wait until the top of the page says Connected, then try again.");
+            self.dispatch
+                .dispatch(Action::Received(ServerMessage::Failed {
+                    id: Some(id),
+                    error,
+                }));
+        }
+        id
+    }
+
+    /// Stops retrying and closes the socket when the provider goes away.
+    fn shutdown(&self) {
+        self.retry.borrow_mut().take();
+        if let Some(socket) = self.socket.borrow_mut().take() {
+            let _ = socket.socket.close();
+        }
+    }
+}
+
+/// `ws://` (or `wss://`) on the host that served the page, at `/ws`.
+fn socket_url() -> String {
+    let location = web_sys::window().map(|window| window.location());
+    let host = location
+        .as_ref()
+        .and_then(|location| location.host().ok())
+        .unwrap_or_else(|| "127.0.0.1:4590".to_owned());
+    let scheme = match location.and_then(|location| location.protocol().ok()) {
+        Some(protocol) if protocol == "https:" => "wss",
+        _ => "ws",
+    };
+    format!("{scheme}://{host}/ws")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn the_pause_doubles_up_to_ten_seconds() {
+        let pauses: Vec<u32> = (1..=8).map(backoff_ms).collect();
+        assert_eq!(
+            pauses,
+            [500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]
+        );
+        assert_eq!(backoff_ms(0), 500);
+        assert_eq!(backoff_ms(u32::MAX), 10_000);
+    }
+}

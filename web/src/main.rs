@@ -1,0 +1,33 @@
+//! The mailbridge web app: compose and send mail through the bridge, watch the SMTP
+//! transcript, read what the failure means, and look into the sandbox inbox.
+//!
+//! It is a Yew app that Trunk builds to wasm (`cargo xtask web`). The page talks to the bridge
+//! (`mailbridge serve`) over the WebSocket at `/ws` on the host that served it, in the
+//! `protocol` crate's JSON, and shares the `profile` and `diagnosis` crates with the bridge, so
+//! an address the page accepts is one the bridge accepts.
+//!
+//! # Layout
+//! - `state`: [`state::State`], the [`state::Action`]s that change it, and the reducer.
+//! - `hooks`: [`hooks::BridgeProvider`] and [`hooks::use_bridge`], the app-wide connection.
+//! - `pairing`: the pairing token, from `#pair=` in the address to this tab's sessionStorage.
+//! - `components`: one component per file, from [`components::App`] down.
+//! - `format`: times and sizes in words, shared by the panels.
+
+mod components;
+mod format;
+mod hooks;
+mod pairing;
+mod state;
+
+fn main() {
+    // `cfg!` rather than `#[cfg]`: both branches compile for both targets, so the host build
+    // (`cargo clippy --workspace`, `cargo test`) checks every component as the browser build does.
+    if cfg!(target_arch = "wasm32") {
+        yew::Renderer::<components::App>::new().render();
+    } else {
+        eprintln!(
+            "the mailbridge web app runs in a browser: build it with `cargo xtask web`, then open the address `mailbridge serve` prints"
+        );
+        std::process::exit(2);
+    }
+}
