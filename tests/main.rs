@@ -4,6 +4,7 @@
 //! - `support`: helpers for starting servers and clients; their panics dump context.
 //! - `sandbox`: the local smtp.gmail.com, driven by Python's smtplib, lettre and raw sockets.
 //! - `bridge`: the bridge over a real WebSocket, the `mailbridge` binary, and aiosmtpd.
+//! - `web`: the web app in headless Chromium over WebDriver, against `mailbridge serve`.
 mod support;
 
 // The sandbox SMTP server as clients this project did not write see it.
@@ -11,3 +12,6 @@ mod sandbox;
 
 // The bridge as the web app and scripts see it.
 mod bridge;
+
+// The web app in a real browser, as a person uses it.
+mod web;

@@ -2,13 +2,14 @@
 //! given to Python, its results and stderr; the raw bytes a socket saw), so a failure explains
 //! itself without a rerun.
 
-use std::io::Write as _;
+use std::io::{BufRead as _, BufReader as StdBufReader, Write as _};
 use std::net::SocketAddr;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sandbox::{Config, Sandbox};
 use serde_json::{Value, json};
@@ -53,6 +54,151 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The `mailbridge` binary with its config, data and secrets under `dir`, as one person's
+/// machine: every process started with the same `dir` shares the same state.
+pub fn mailbridge(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mailbridge"));
+    command
+        .env("MAILBRIDGE_CONFIG_DIR", dir.join("config"))
+        .env("MAILBRIDGE_DATA_DIR", dir.join("data"))
+        .env("MAILBRIDGE_SECRETS_FILE", dir.join("secrets.json"))
+        .env_remove("RUST_LOG");
+    command
+}
+
+/// `mailbridge serve` on free ports (the bridge and both sandbox listeners), with its state
+/// under `dir`; stopped when dropped. What it prints is kept for [`Serve::output`], so a
+/// failing test can show the bridge's side.
+#[derive(Debug)]
+pub struct Serve {
+    child: Child,
+    /// The pairing address it printed: `http://127.0.0.1:PORT/#pair=TOKEN`.
+    pub url: String,
+    output: Arc<Mutex<String>>,
+}
+
+impl Serve {
+    pub fn start(dir: &Path) -> Serve {
+        let mut child = mailbridge(dir)
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--sandbox-starttls-port",
+                "0",
+                "--sandbox-tls-port",
+                "0",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("mailbridge serve does not start: {e}"));
+        let output = Arc::new(Mutex::new(String::new()));
+        // Both pipes are drained to the end, so the child never blocks on a full one.
+        if let Some(stderr) = child.stderr.take() {
+            let output = output.clone();
+            std::thread::spawn(move || {
+                for line in StdBufReader::new(stderr).lines().map_while(Result::ok) {
+                    append(&output, "stderr", &line);
+                }
+            });
+        }
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        if let Some(stdout) = child.stdout.take() {
+            let output = output.clone();
+            std::thread::spawn(move || {
+                for line in StdBufReader::new(stdout).lines().map_while(Result::ok) {
+                    append(&output, "stdout", &line);
+                    if let Some(rest) = line.trim().strip_prefix("http://") {
+                        let _ = url_tx.send(format!("http://{rest}"));
+                    }
+                }
+            });
+        }
+        let mut serve = Serve {
+            child,
+            url: String::new(),
+            output,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        serve.url = loop {
+            match url_rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(url) => break url,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {
+                    if let Ok(Some(status)) = serve.child.try_wait() {
+                        panic!(
+                            "serve ended ({status}) before printing its URL:\n{}",
+                            serve.output()
+                        );
+                    }
+                }
+                Err(_) => panic!("serve printed no URL in 30 s:\n{}", serve.output()),
+            }
+        };
+        serve
+    }
+
+    /// The bridge's address without the fragment: `http://127.0.0.1:PORT/`.
+    pub fn base_url(&self) -> &str {
+        self.url.split('#').next().unwrap_or(&self.url)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.base_url()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {}", self.url))
+    }
+
+    /// The pairing token, from the `#pair=` fragment.
+    pub fn token(&self) -> &str {
+        self.url.split("#pair=").nth(1).unwrap_or_default()
+    }
+
+    /// Everything it printed so far, each line marked `stdout` or `stderr`.
+    pub fn output(&self) -> String {
+        self.output
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Stops it with SIGTERM, as Ctrl-C would; its exit code, or `None` if it did not stop
+    /// within 20 s.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn append(output: &Mutex<String>, stream: &str, line: &str) {
+    let mut output = output.lock().unwrap_or_else(PoisonError::into_inner);
+    output.push_str(stream);
+    output.push_str(": ");
+    output.push_str(line);
+    output.push('\n');
 }
 
 /// A running sandbox in its own temp dir (free ports, Gmail's defaults unless changed).

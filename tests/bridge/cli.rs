@@ -1,24 +1,11 @@
 //! The `mailbridge` binary end to end: `serve` in one process, the other commands in others,
 //! sharing the same config and data directories, as a person in two terminals would.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Output, Stdio};
 
-use crate::support::TempDir;
-
-const BIN: &str = env!("CARGO_BIN_EXE_mailbridge");
-
-fn mailbridge(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env("MAILBRIDGE_CONFIG_DIR", dir.join("config"))
-        .env("MAILBRIDGE_DATA_DIR", dir.join("data"))
-        .env("MAILBRIDGE_SECRETS_FILE", dir.join("secrets.json"))
-        .env_remove("RUST_LOG");
-    command
-}
+use crate::support::{Serve, TempDir, mailbridge};
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     mailbridge(dir)
@@ -35,70 +22,6 @@ fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
-}
-
-/// `mailbridge serve` on free ports; stopped with SIGTERM when dropped.
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Serve {
-    fn start(dir: &Path) -> Serve {
-        let mut child = mailbridge(dir)
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--sandbox-starttls-port",
-                "0",
-                "--sandbox-tls-port",
-                "0",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("mailbridge serve starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut seen = String::new();
-        let url = loop {
-            assert!(Instant::now() < deadline, "serve printed no URL:\n{seen}");
-            let Some(Ok(line)) = lines.next() else {
-                panic!("serve ended before printing its URL:\n{seen}");
-            };
-            seen.push_str(&line);
-            seen.push('\n');
-            if let Some(url) = line.trim().strip_prefix("http://") {
-                break format!("http://{url}");
-            }
-        };
-        // Keep draining so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Serve { child, url }
-    }
-
-    fn terminate(&mut self) -> Option<i32> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
@@ -166,13 +89,7 @@ fn serve_then_check_send_test_profiles_and_secrets_from_other_processes() {
     let dir = TempDir::new("cli-e2e");
     let mut serve = Serve::start(dir.path());
     assert!(serve.url.contains("/#pair="), "{}", serve.url);
-    let token = serve
-        .url
-        .split("#pair=")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    assert_eq!(token.len(), 43, "a 256-bit token in base64url");
+    assert_eq!(serve.token().len(), 43, "a 256-bit token in base64url");
 
     let output = run(dir.path(), &["profiles", "list"]);
     assert!(output.status.success(), "{}", text(&output));
@@ -289,7 +206,12 @@ fn serve_then_check_send_test_profiles_and_secrets_from_other_processes() {
         text(&output)
     );
 
-    assert_eq!(serve.terminate(), Some(0), "serve stops cleanly on SIGTERM");
+    assert_eq!(
+        serve.terminate(),
+        Some(0),
+        "serve stops cleanly on SIGTERM:\n{}",
+        serve.output()
+    );
 }
 
 /// `mailbridge secret set Sandbox`, with the secret on standard input as a script would.

@@ -12,10 +12,14 @@
 //! - `pairing`: the pairing token, from `#pair=` in the address to this tab's sessionStorage.
 //! - `components`: one component per file, from [`components::App`] down.
 //! - `format`: times and sizes in words, shared by the panels.
+//! - `draft`: the message being composed, saved in localStorage.
+//! - `object_url`: `blob:` URLs for downloads made in the page.
 
 mod components;
+mod draft;
 mod format;
 mod hooks;
+mod object_url;
 mod pairing;
 mod state;
 

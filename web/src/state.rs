@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use protocol::{
-    CapturedMessage, Direction, ErrorKind, MessageSummary, Notice, Operation, OperationError,
-    Outcome, ProfileView, Progress, RequestId, SendReport, ServerMessage, TranscriptLine,
+    CapturedMessage, CheckReport, Direction, ErrorKind, HistoryEntry, MessageSummary, Notice,
+    Operation, OperationError, Outcome, ProfileView, Progress, RequestId, SecretState, SendReport,
+    ServerMessage, StepReport, TranscriptLine,
 };
 use yew::Reducible;
 
@@ -54,24 +55,54 @@ pub enum Loadable<T> {
     Failed(OperationError),
 }
 
-/// The send (or test send) the compose panel started last, with its live transcript.
+/// The check, send or test send started last, with its live steps and transcript. One runs at a
+/// time, and the transcript panel shows it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SendRun {
+pub struct Run {
     pub id: RequestId,
-    /// Kept so that "Try again" repeats exactly what was sent.
+    /// Kept so that "Try again" repeats exactly what ran.
     pub operation: Operation,
+    /// DNS, TCP, TLS, EHLO, AUTH, ... as they finish (a check streams them).
+    pub steps: Vec<StepReport>,
     pub transcript: Vec<TranscriptLine>,
     /// `None` while the bridge is still working.
-    pub result: Option<Result<SendReport, OperationError>>,
+    pub result: Option<Result<Outcome, OperationError>>,
 }
 
-impl SendRun {
+impl Run {
     pub fn is_test(&self) -> bool {
         matches!(self.operation, Operation::SendTest { .. })
     }
 
+    pub fn is_check(&self) -> bool {
+        matches!(self.operation, Operation::CheckConnection { .. })
+    }
+
     pub fn is_running(&self) -> bool {
         self.result.is_none()
+    }
+
+    /// The send's report, once the server accepted the message.
+    pub fn sent(&self) -> Option<&SendReport> {
+        match &self.result {
+            Some(Ok(Outcome::Sent(report))) => Some(report),
+            _ => None,
+        }
+    }
+
+    /// The check's report, once it finished (a failed check is a report too).
+    pub fn checked(&self) -> Option<&CheckReport> {
+        match &self.result {
+            Some(Ok(Outcome::Checked(report))) => Some(report),
+            _ => None,
+        }
+    }
+
+    pub fn error(&self) -> Option<&OperationError> {
+        match &self.result {
+            Some(Err(error)) => Some(error),
+            _ => None,
+        }
     }
 }
 
@@ -86,7 +117,9 @@ pub struct OpenMessage {
 pub struct State {
     pub connection: Connection,
     pub profiles: Loadable<Rc<Vec<ProfileView>>>,
-    pub send: Option<SendRun>,
+    pub run: Option<Run>,
+    /// Newest first.
+    pub history: Loadable<Rc<Vec<HistoryEntry>>>,
     /// Newest first.
     pub inbox: Loadable<Rc<Vec<MessageSummary>>>,
     pub message: Option<OpenMessage>,
@@ -100,7 +133,8 @@ pub struct State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
     Profiles,
-    Send,
+    Run,
+    History,
     Inbox,
     Message(u64),
     Other,
@@ -110,7 +144,10 @@ impl Purpose {
     fn of(operation: &Operation) -> Purpose {
         match operation {
             Operation::ListProfiles => Purpose::Profiles,
-            Operation::Send { .. } | Operation::SendTest { .. } => Purpose::Send,
+            Operation::Send { .. }
+            | Operation::SendTest { .. }
+            | Operation::CheckConnection { .. } => Purpose::Run,
+            Operation::ReadHistory { .. } => Purpose::History,
             Operation::ListSandboxMessages => Purpose::Inbox,
             Operation::ReadSandboxMessage { id } => Purpose::Message(*id),
             _ => Purpose::Other,
@@ -150,7 +187,8 @@ impl State {
                 Connection::NoToken
             },
             profiles: Loadable::Idle,
-            send: None,
+            run: None,
+            history: Loadable::Idle,
             inbox: Loadable::Idle,
             message: None,
             alert: None,
@@ -193,10 +231,14 @@ impl State {
             Purpose::Inbox if !matches!(self.inbox, Loadable::Ready(_)) => {
                 self.inbox = Loadable::Loading;
             }
-            Purpose::Send => {
-                self.send = Some(SendRun {
+            Purpose::History if !matches!(self.history, Loadable::Ready(_)) => {
+                self.history = Loadable::Loading;
+            }
+            Purpose::Run => {
+                self.run = Some(Run {
                     id,
                     operation,
+                    steps: Vec::new(),
                     transcript: Vec::new(),
                     result: None,
                 });
@@ -207,7 +249,7 @@ impl State {
                     content: Loadable::Loading,
                 });
             }
-            Purpose::Profiles | Purpose::Inbox | Purpose::Other => {}
+            Purpose::Profiles | Purpose::History | Purpose::Inbox | Purpose::Other => {}
         }
     }
 
@@ -263,7 +305,7 @@ impl State {
     }
 
     fn progress(&mut self, id: RequestId, progress: Progress) {
-        let Some(run) = self.send.as_mut().filter(|run| run.id == id) else {
+        let Some(run) = self.run.as_mut().filter(|run| run.id == id) else {
             return;
         };
         match progress {
@@ -283,17 +325,44 @@ impl State {
                     ),
                 });
             }
-            Progress::Step(_) | Progress::Upload { .. } => {}
+            Progress::Step(step) => {
+                // A step is reported when it starts and again when it ends; keep the latest.
+                match run.steps.iter_mut().find(|known| known.step == step.step) {
+                    Some(known) => *known = step,
+                    None => run.steps.push(step),
+                }
+            }
+            Progress::Upload { .. } => {}
         }
     }
 
     fn done(&mut self, id: RequestId, outcome: Outcome) {
         match outcome {
             Outcome::Profiles { profiles } => self.profiles = Loadable::Ready(Rc::new(profiles)),
-            Outcome::Sent(report) => {
-                if let Some(run) = self.send.as_mut().filter(|run| run.id == id) {
-                    run.result = Some(Ok(report));
+            Outcome::Saved { profile } => {
+                if let Loadable::Ready(profiles) = &mut self.profiles {
+                    let profiles = Rc::make_mut(profiles);
+                    match profiles
+                        .iter_mut()
+                        .find(|known| known.profile.id == profile.profile.id)
+                    {
+                        Some(known) => *known = profile,
+                        None => profiles.push(profile),
+                    }
                 }
+            }
+            Outcome::Deleted { profile } => {
+                if let Loadable::Ready(profiles) = &mut self.profiles {
+                    Rc::make_mut(profiles).retain(|known| known.profile.id != profile);
+                }
+            }
+            Outcome::SecretSet { profile } => self.set_secret_state(&profile, SecretState::Stored),
+            Outcome::SecretCleared { profile } => {
+                self.set_secret_state(&profile, SecretState::Missing);
+            }
+            Outcome::History { mut entries } => {
+                entries.sort_by_key(|entry| std::cmp::Reverse((entry.at_unix_ms, entry.id)));
+                self.history = Loadable::Ready(Rc::new(entries));
             }
             Outcome::SandboxMessages { mut messages } => {
                 messages.sort_by_key(|m| std::cmp::Reverse((m.received_unix_ms, m.id)));
@@ -308,7 +377,22 @@ impl State {
                     open.content = Loadable::Ready(Rc::from(message));
                 }
             }
+            outcome @ (Outcome::Sent(_) | Outcome::Checked(_)) => {
+                if let Some(run) = self.run.as_mut().filter(|run| run.id == id) {
+                    run.result = Some(Ok(outcome));
+                }
+            }
             _ => {}
+        }
+    }
+
+    fn set_secret_state(&mut self, id: &profile::ProfileId, secret: SecretState) {
+        if let Loadable::Ready(profiles) = &mut self.profiles
+            && let Some(view) = Rc::make_mut(profiles)
+                .iter_mut()
+                .find(|view| &view.profile.id == id)
+        {
+            view.secret = secret;
         }
     }
 
@@ -316,8 +400,9 @@ impl State {
         match purpose {
             Purpose::Profiles => self.profiles = Loadable::Failed(error),
             Purpose::Inbox => self.inbox = Loadable::Failed(error),
-            Purpose::Send => {
-                if let Some(run) = self.send.as_mut().filter(|run| run.id == id) {
+            Purpose::History => self.history = Loadable::Failed(error),
+            Purpose::Run => {
+                if let Some(run) = self.run.as_mut().filter(|run| run.id == id) {
                     run.result = Some(Err(error));
                 }
             }
@@ -326,7 +411,8 @@ impl State {
                     open.content = Loadable::Failed(error);
                 }
             }
-            Purpose::Other => self.alert = Some(sentence(&error.message)),
+            // The component that asked shows the failure (see `Bridge::call`).
+            Purpose::Other => {}
         }
     }
 
@@ -375,7 +461,7 @@ fn connection_lost(purpose: Purpose) -> OperationError {
     );
     match purpose {
         // A send may have gone through: sending again blindly could deliver it twice.
-        Purpose::Send => error.with_fix(
+        Purpose::Run => error.with_fix(
             "The message may have been sent. Check the sandbox inbox or the recipient's mailbox before you send it again.",
         ),
         _ => error.with_fix("It is asked for again once the page has reconnected."),
@@ -480,9 +566,9 @@ mod tests {
                 }),
             ],
         );
-        let run = state.send.expect("a send run");
+        let run = state.run.expect("a send run");
         assert_eq!(run.transcript, vec![line(3, Direction::Client, "EHLO x")]);
-        assert_eq!(run.result, Some(Ok(report)));
+        assert_eq!(run.sent(), Some(&report));
         assert!(state.pending.is_empty());
     }
 
@@ -507,7 +593,7 @@ mod tests {
                 }),
             ],
         );
-        let error = match state.send.and_then(|run| run.result) {
+        let error = match state.run.and_then(|run| run.result) {
             Some(Err(error)) => error,
             other => panic!("expected a failure, got {other:?}"),
         };
@@ -588,7 +674,7 @@ mod tests {
                 },
             ],
         );
-        match state.send.and_then(|run| run.result) {
+        match state.run.and_then(|run| run.result) {
             Some(Err(error)) => assert!(
                 error
                     .fix
@@ -651,6 +737,92 @@ mod tests {
             ],
         );
         assert!(matches!(state.profiles, Loadable::Ready(_)));
+    }
+
+    #[test]
+    fn a_check_keeps_the_latest_report_of_each_step() {
+        let step = |status, duration_ms| StepReport {
+            step: diagnosis::Step::Tls,
+            status,
+            duration_ms,
+            detail: String::new(),
+            reply: None,
+        };
+        let state = reduce(
+            connected(),
+            vec![
+                Action::Requested {
+                    id: RequestId(8),
+                    operation: Operation::CheckConnection {
+                        profile: ProfileId("sandbox".into()),
+                    },
+                },
+                Action::Received(ServerMessage::Progress {
+                    id: RequestId(8),
+                    progress: Progress::Step(step(protocol::StepStatus::Running, 0)),
+                }),
+                Action::Received(ServerMessage::Progress {
+                    id: RequestId(8),
+                    progress: Progress::Step(step(protocol::StepStatus::Ok, 12)),
+                }),
+            ],
+        );
+        let run = state.run.expect("a check run");
+        assert!(run.is_check() && run.is_running());
+        assert_eq!(run.steps, vec![step(protocol::StepStatus::Ok, 12)]);
+    }
+
+    #[test]
+    fn saved_deleted_and_secret_outcomes_update_the_list() {
+        let view = |id: &str, secret| ProfileView {
+            profile: profile::Profile::sandbox(ProfileId(id.into()), id, 2587),
+            secret,
+            warnings: vec![],
+        };
+        let done = |id, outcome| {
+            Action::Received(ServerMessage::Done {
+                id: RequestId(id),
+                outcome,
+            })
+        };
+        let mut renamed = view("a", SecretState::Missing);
+        renamed.profile.name = "A, renamed".into();
+        let state = reduce(
+            connected(),
+            vec![
+                done(
+                    1,
+                    Outcome::Profiles {
+                        profiles: vec![view("a", SecretState::Missing)],
+                    },
+                ),
+                done(
+                    2,
+                    Outcome::Saved {
+                        profile: view("b", SecretState::Missing),
+                    },
+                ),
+                done(3, Outcome::Saved { profile: renamed }),
+                done(
+                    4,
+                    Outcome::SecretSet {
+                        profile: ProfileId("b".into()),
+                    },
+                ),
+                done(
+                    5,
+                    Outcome::Deleted {
+                        profile: ProfileId("a".into()),
+                    },
+                ),
+            ],
+        );
+        let Loadable::Ready(profiles) = state.profiles else {
+            panic!("expected the list, got {:?}", state.profiles);
+        };
+        assert_eq!(profiles.len(), 1);
+        assert_eq!(profiles[0].profile.id.as_str(), "b");
+        assert_eq!(profiles[0].secret, SecretState::Stored);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! # Layout
 //! - `main`: the task dispatcher (`test`, `run`, `web`, `bench`) and the steps each task runs.
 //! - `bench`: the benchmarks behind `cargo xtask bench`.
-//! - `tools`: installs what a fresh machine lacks (the wasm target, Python, aiosmtpd, swaks).
+//! - `tools`: installs what a fresh machine lacks (the wasm target, Python, aiosmtpd, swaks,
+//!   Chromium and ChromeDriver).
 //! - `web`: builds the web app into `dist/` with Trunk, installing Trunk, wasm-bindgen and
 //!   wasm-opt first.
 //!
@@ -24,8 +25,9 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  test    the whole suite: fmt check, clippy -D warnings, unit and integration tests,
-          and a wasm32 build of the shared crates
+  test    the whole suite: fmt check, clippy -D warnings, a wasm32 build of the shared
+          crates, the web app's release build, its component tests in headless Chromium,
+          then the unit, integration and end-to-end (WebDriver) tests
   run     build the web app and the bridge, then start the product: `mailbridge serve`
           with its embedded sandbox (no Google account needed); arguments after `run`
           replace `serve`
@@ -72,6 +74,8 @@ fn test() -> Result<()> {
     let root = project_root();
     tools::ensure_wasm_target()?;
     tools::ensure_python()?;
+    tools::ensure_chromium()?;
+    web::ensure_web_tools(&root)?;
 
     step(
         "format check",
@@ -96,25 +100,83 @@ fn test() -> Result<()> {
         wasm.extend(["-p", krate]);
     }
     step("wasm32 build of the shared crates", cargo(&root, &wasm))?;
+    // The end-to-end tests drive the app the bridge embeds, so it is built first.
+    let dist = web::build_web(&root)?;
 
     // The tests run last so that the suite's closing lines are the test counts.
     let started = Instant::now();
-    println!("\n==> unit and integration tests");
-    let output = cargo(&root, &["test", "--workspace", "--no-fail-fast"])
-        .stderr(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .output()
-        .context("running `cargo test`")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    print!("{stdout}");
-    let counts = TestCounts::sum(&stdout);
+    let mut counts = TestCounts::default();
+    let mut failures = Vec::new();
+
+    // Component tests in headless Chromium, through wasm-bindgen-test-runner and chromedriver.
+    let mut browser = cargo(
+        &root,
+        &[
+            "test",
+            "-p",
+            "web",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--no-fail-fast",
+        ],
+    );
+    browser
+        .env("PATH", web::search_path(&root)?)
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            "wasm-bindgen-test-runner",
+        )
+        .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
+    run_tests("browser component tests", browser, &mut counts, &mut failures)?;
+
+    let mut suite = cargo(&root, &["test", "--workspace", "--no-fail-fast"]);
+    suite.env("MAILBRIDGE_WEB_BUILD", web::fingerprint(&dist)?);
+    run_tests("unit, integration and end-to-end tests", suite, &mut counts, &mut failures)?;
+
     println!("\n==> tests took {:.1} s", started.elapsed().as_secs_f64());
     println!("tests: {} passed, {} failed", counts.passed, counts.failed);
-    if !output.status.success() || counts.failed > 0 {
-        bail!("tests failed ({} failed)", counts.failed);
+    if !failures.is_empty() || counts.failed > 0 {
+        bail!(
+            "tests failed ({} failed; failing step: {})",
+            counts.failed,
+            failures.join(", ")
+        );
     }
     if counts.passed == 0 {
         bail!("no test ran: `cargo test` reported no passing test");
+    }
+    Ok(())
+}
+
+/// Runs one `cargo test`, echoing its output and adding its counts; a failing run is
+/// remembered so that every suite still runs.
+fn run_tests(
+    name: &str,
+    mut command: Command,
+    counts: &mut TestCounts,
+    failures: &mut Vec<String>,
+) -> Result<()> {
+    println!("\n==> {name}: {}", describe(&command));
+    let started = Instant::now();
+    let output = command
+        .stderr(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .output()
+        .with_context(|| format!("running {name}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    let these = TestCounts::sum(&stdout);
+    println!(
+        "==> {name}: {} passed, {} failed in {:.1} s",
+        these.passed,
+        these.failed,
+        started.elapsed().as_secs_f64()
+    );
+    counts.passed += these.passed;
+    counts.failed += these.failed;
+    if !output.status.success() {
+        failures.push(name.to_owned());
     }
     Ok(())
 }

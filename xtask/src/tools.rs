@@ -52,6 +52,20 @@ fn python_has(modules: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Debian's Chromium and its ChromeDriver: the browser tests drive them headless.
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+pub fn ensure_chromium() -> Result<()> {
+    let found = ["/usr/bin/chromium", CHROMEDRIVER]
+        .iter()
+        .all(|path| std::path::Path::new(path).is_file());
+    if found {
+        return Ok(());
+    }
+    println!("==> installing chromium and chromium-driver (Debian packages)");
+    apt_install(&["chromium", "chromium-driver"])
+}
+
 /// swaks, the SMTP swiss army knife, is what the benchmark compares a send against.
 pub fn ensure_swaks() -> Result<()> {
     let found = Command::new("swaks")

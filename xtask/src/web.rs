@@ -116,7 +116,7 @@ pub fn fingerprint(dist: &Path) -> Result<String> {
 }
 
 /// `PATH` with cargo's install folder and npm's `.bin` for the tools in front.
-fn search_path(root: &Path) -> Result<OsString> {
+pub fn search_path(root: &Path) -> Result<OsString> {
     let cargo_bin = match std::env::var_os("CARGO_HOME") {
         Some(home) => PathBuf::from(home).join("bin"),
         None => std::env::home_dir()

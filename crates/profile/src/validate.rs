@@ -528,7 +528,7 @@ pub fn check_mailbox(path: &str, mailbox: &Mailbox, out: &mut Vec<Problem>) {
     }
 }
 
-fn check_header_name(path: &str, name: &str) -> Option<Problem> {
+pub fn check_header_name(path: &str, name: &str) -> Option<Problem> {
     if name.is_empty() {
         return Some(Problem::new(
             path,

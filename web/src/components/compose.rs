@@ -1,56 +1,70 @@
-use profile::{ProfileId, parse_list};
+use profile::{Header, check_header_name, check_header_text, parse_list};
 use protocol::{Draft, Operation, ProfileView, SecretState};
+use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use super::address_field::AddressField;
+use super::attachments::{AttachmentAction, AttachmentPicker, Attachments};
+use super::chips::{Addresses, ChipInput};
+use super::preview::Preview;
 use super::send_result::SendResult;
+use crate::draft::{BodyFormat, SavedDraft};
 use crate::hooks::use_bridge;
-use crate::state::{Loadable, SendRun};
+use crate::state::{Loadable, Run, sentence};
 
-/// The message form: profile, recipients, subject and text, with "Send" and "Send a test to
-/// myself". Addresses are checked with the bridge's own parser as they are typed.
+/// The message form: profile, To/Cc/Bcc chips, Reply-To, subject, text and HTML bodies,
+/// attachments and extra headers, with a preview, "Send" and "Send a test to myself".
+/// Addresses and headers are checked with the bridge's own rules as they are typed, and the
+/// draft saves itself in this browser as it changes.
 #[function_component]
 pub fn Compose() -> Html {
     let bridge = use_bridge();
-    let chosen = use_state(|| None::<ProfileId>);
-    let to = use_state(String::new);
-    let cc = use_state(String::new);
-    let bcc = use_state(String::new);
-    let subject = use_state(String::new);
-    let body = use_state(String::new);
+    let form = use_state(SavedDraft::load);
+    let attachments = use_reducer(Attachments::default);
     let form_error = use_state(|| None::<String>);
+
+    use_effect_with((*form).clone(), |draft| draft.save());
 
     let profiles: &[ProfileView] = match &bridge.profiles {
         Loadable::Ready(profiles) => profiles,
         _ => &[],
     };
-    let selected = chosen
+    let selected = form
+        .profile
         .as_ref()
-        .and_then(|id| profiles.iter().find(|view| &view.profile.id == id))
+        .and_then(|id| profiles.iter().find(|view| view.profile.id.as_str() == id))
         .or_else(|| profiles.first());
     let selected_id = selected.map(|view| view.profile.id.clone());
-    let running = bridge.send.as_ref().is_some_and(SendRun::is_running);
+    let run = bridge.run.as_ref();
+    let running = run.is_some_and(Run::is_running);
+    let uploading = attachments.uploading();
     let can_send = bridge.is_connected() && selected.is_some() && !running;
+    let draft = selected_id
+        .clone()
+        .ok_or_else(|| "Choose a profile first.".to_owned())
+        .and_then(|profile| Ok((profile, build(&form, &attachments)?)));
+
+    // A finished send empties the attachments: the bridge has let go of their bytes.
+    let sent_id = run.and_then(|run| run.sent().map(|_| run.id));
+    use_effect_with(sent_id, {
+        let attachments = attachments.clone();
+        move |sent| {
+            if sent.is_some() {
+                attachments.dispatch(AttachmentAction::Clear);
+            }
+        }
+    });
 
     let send = {
         let bridge = bridge.clone();
         let form_error = form_error.clone();
-        let (to, cc, bcc) = ((*to).clone(), (*cc).clone(), (*bcc).clone());
-        let (subject, body) = ((*subject).clone(), (*body).clone());
-        let profile = selected_id.clone();
-        Callback::from(move |()| {
-            let Some(profile) = profile.clone() else {
-                form_error.set(Some("Choose a profile to send with first.".into()));
-                return;
-            };
-            match draft(&to, &cc, &bcc, &subject, &body) {
-                Ok(draft) => {
-                    form_error.set(None);
-                    bridge.request(Operation::Send { profile, draft });
-                }
-                Err(problem) => form_error.set(Some(problem)),
+        let draft = draft.clone();
+        Callback::from(move |()| match draft.clone() {
+            Ok((profile, draft)) => {
+                form_error.set(None);
+                bridge.request(Operation::Send { profile, draft });
             }
+            Err(problem) => form_error.set(Some(problem)),
         })
     };
     let send_test = {
@@ -76,27 +90,69 @@ pub fn Compose() -> Html {
         })
     };
     let onsubmit = Callback::from(|event: SubmitEvent| event.prevent_default());
+
+    // One setter per field: it copies the draft, changes the field, and stores the copy.
+    let update = |change: fn(&mut SavedDraft, String)| {
+        let form = form.clone();
+        move |value: String| {
+            let mut next = (*form).clone();
+            change(&mut next, value);
+            form.set(next);
+        }
+    };
+    let input = |change: fn(&mut SavedDraft, String)| {
+        let update = update(change);
+        Callback::from(move |event: InputEvent| {
+            let target = event.target_unchecked_into::<web_sys::HtmlElement>();
+            let value = match target.dyn_into::<HtmlInputElement>() {
+                Ok(input) => input.value(),
+                Err(other) => other.unchecked_into::<HtmlTextAreaElement>().value(),
+            };
+            update(value);
+        })
+    };
     let on_profile = {
-        let chosen = chosen.clone();
+        let update = update(|draft, value| draft.profile = Some(value));
         Callback::from(move |event: Event| {
-            let value = event.target_unchecked_into::<HtmlSelectElement>().value();
-            chosen.set(Some(ProfileId(value)));
+            update(event.target_unchecked_into::<HtmlSelectElement>().value());
         })
     };
-    let set_text = |state: &UseStateHandle<String>| {
-        let state = state.clone();
-        Callback::from(move |text: String| state.set(text))
-    };
-    let on_subject = {
-        let subject = subject.clone();
-        Callback::from(move |event: InputEvent| {
-            subject.set(event.target_unchecked_into::<HtmlInputElement>().value());
+    let on_format = {
+        let form = form.clone();
+        Callback::from(move |event: Event| {
+            let mut next = (*form).clone();
+            next.format = match event
+                .target_unchecked_into::<HtmlSelectElement>()
+                .value()
+                .as_str()
+            {
+                "html" => BodyFormat::Html,
+                "both" => BodyFormat::Both,
+                _ => BodyFormat::Text,
+            };
+            form.set(next);
         })
     };
-    let on_body = {
-        let body = body.clone();
-        Callback::from(move |event: InputEvent| {
-            body.set(event.target_unchecked_into::<HtmlTextAreaElement>().value());
+    let chips = |field: fn(&mut SavedDraft) -> &mut Addresses| {
+        let form = form.clone();
+        Callback::from(move |addresses: Addresses| {
+            let mut next = (*form).clone();
+            *field(&mut next) = addresses;
+            form.set(next);
+        })
+    };
+    let clear = {
+        let form = form.clone();
+        let attachments = attachments.clone();
+        let form_error = form_error.clone();
+        Callback::from(move |_: MouseEvent| {
+            let profile = form.profile.clone();
+            form.set(SavedDraft {
+                profile,
+                ..SavedDraft::default()
+            });
+            attachments.dispatch(AttachmentAction::Clear);
+            form_error.set(None);
         })
     };
 
@@ -126,7 +182,7 @@ pub fn Compose() -> Html {
     };
     let profile_hint = match selected {
         Some(view) if view.secret == SecretState::Missing => format!(
-            "This profile has no secret stored yet, so the server will refuse the sign-in. Store it with `mailbridge secret set {}`.",
+            "{} has no secret stored yet, so the server will refuse the sign-in. Store it under Profiles → Edit.",
             view.profile.name
         ),
         Some(view) => format!(
@@ -135,11 +191,11 @@ pub fn Compose() -> Html {
         ),
         None => String::new(),
     };
-    let send_label = match &bridge.send {
-        Some(run) if run.is_running() && !run.is_test() => "Sending…",
+    let send_label = match run {
+        Some(run) if run.is_running() && !run.is_test() && !run.is_check() => "Sending…",
         _ => "Send message",
     };
-    let test_label = match &bridge.send {
+    let test_label = match run {
         Some(run) if run.is_running() && run.is_test() => "Sending the test…",
         _ => "Send a test to myself",
     };
@@ -148,10 +204,15 @@ pub fn Compose() -> Html {
     } else if selected.is_none() {
         "Sending needs a profile."
     } else if running {
-        "Wait for the current send to finish."
+        "Wait for the current operation to finish."
+    } else if uploading {
+        "Attachments are still uploading."
     } else {
         ""
     };
+    let reply_to_error = single_address_error(&form.reply_to);
+    let format = form.format;
+    let (uploaded, upload_total) = attachments.progress();
 
     html! {
         <section class="panel" aria-labelledby="compose-heading">
@@ -162,29 +223,83 @@ pub fn Compose() -> Html {
                     { profile_select }
                     <p id="compose-profile-hint" class="hint">{ profile_hint }</p>
                 </div>
-                <AddressField id="compose-to" label="To" value={(*to).clone()}
-                    oninput={set_text(&to)} error={address_error(&to)}
-                    hint="Separate addresses with commas, as in ann@example.com, Bob <bob@example.com>" />
-                <AddressField id="compose-cc" label="Cc" value={(*cc).clone()}
-                    oninput={set_text(&cc)} error={address_error(&cc)} />
-                <AddressField id="compose-bcc" label="Bcc" value={(*bcc).clone()}
-                    oninput={set_text(&bcc)} error={address_error(&bcc)}
+                <ChipInput id="compose-to" label="To" value={form.to.clone()}
+                    onchange={chips(|draft| &mut draft.to)}
+                    hint="Type an address and press Enter or a comma, as in ann@example.com or Bob <bob@example.com>." />
+                <ChipInput id="compose-cc" label="Cc" value={form.cc.clone()}
+                    onchange={chips(|draft| &mut draft.cc)} />
+                <ChipInput id="compose-bcc" label="Bcc" value={form.bcc.clone()}
+                    onchange={chips(|draft| &mut draft.bcc)}
                     hint="Bcc recipients get the message but appear in no header." />
+                <div class={classes!("field", reply_to_error.is_some().then_some("invalid"))}>
+                    <label for="compose-reply-to">{ "Reply-To" }</label>
+                    <input id="compose-reply-to" type="text" inputmode="email" spellcheck="false"
+                        value={form.reply_to.clone()} oninput={input(|draft, value| draft.reply_to = value)}
+                        aria-invalid={reply_to_error.is_some().to_string()}
+                        aria-describedby="compose-reply-to-error" />
+                    <p id="compose-reply-to-error" class="field-error" aria-live="polite">
+                        { reply_to_error.unwrap_or_default() }
+                    </p>
+                </div>
                 <div class="field">
                     <label for="compose-subject">{ "Subject" }</label>
-                    <input id="compose-subject" type="text" value={(*subject).clone()} oninput={on_subject} />
+                    <input id="compose-subject" type="text" value={form.subject.clone()}
+                        oninput={input(|draft, value| draft.subject = value)} />
                 </div>
                 <div class="field">
-                    <label for="compose-body">{ "Message (plain text)" }</label>
-                    <textarea id="compose-body" rows="8" value={(*body).clone()} oninput={on_body} />
+                    <label for="compose-format">{ "Format" }</label>
+                    <select id="compose-format" onchange={on_format}>
+                        <option value="text" selected={format == BodyFormat::Text}>{ "Plain text" }</option>
+                        <option value="html" selected={format == BodyFormat::Html}>{ "HTML" }</option>
+                        <option value="both" selected={format == BodyFormat::Both}>{ "Both (plain text and HTML)" }</option>
+                    </select>
                 </div>
+                if format.has_text() {
+                    <div class="field">
+                        <label for="compose-text">{ "Message (plain text)" }</label>
+                        <textarea id="compose-text" rows="8" value={form.text.clone()}
+                            oninput={input(|draft, value| draft.text = value)} />
+                    </div>
+                }
+                if format.has_html() {
+                    <div class="field">
+                        <label for="compose-html">{ "Message (HTML)" }</label>
+                        <textarea id="compose-html" class="code" rows="8" spellcheck="false"
+                            value={form.html.clone()} oninput={input(|draft, value| draft.html = value)} />
+                    </div>
+                }
+                <AttachmentPicker attachments={attachments.clone()} />
+                <HeadersEditor headers={form.headers.clone()} onchange={{
+                    let form = form.clone();
+                    Callback::from(move |headers: Vec<Header>| {
+                        let mut next = (*form).clone();
+                        next.headers = headers;
+                        form.set(next);
+                    })
+                }} />
+                <details class="preview-box">
+                    <summary>{ "Preview: HTML and raw MIME" }</summary>
+                    <Preview html={if format.has_html() { form.html.clone() } else { String::new() }}
+                        draft={draft.clone()} />
+                </details>
                 <div class="actions">
-                    <button type="button" class="primary" disabled={!can_send}
+                    <button type="button" id="compose-send" class="primary"
+                        disabled={!can_send || uploading}
                         aria-keyshortcuts="Control+Enter"
                         onclick={send.reform(|_: MouseEvent| ())}>{ send_label }</button>
-                    <button type="button" disabled={!can_send} onclick={send_test}>{ test_label }</button>
-                    <p class="hint">{ "Ctrl+Enter (⌘+Enter on a Mac) sends the message. " }{ why_disabled }</p>
+                    <button type="button" id="compose-send-test" disabled={!can_send} onclick={send_test}>{ test_label }</button>
+                    <button type="button" onclick={clear}>{ "Clear the draft" }</button>
+                    <p class="hint">{ "Ctrl+Enter (⌘+Enter on a Mac) sends the message. The draft is kept in this browser, without its attachments. " }{ why_disabled }</p>
                 </div>
+                if uploading {
+                    <label class="progress-label">{ "Uploading attachments" }
+                        <progress id="compose-progress" max={upload_total.max(1).to_string()} value={uploaded.to_string()} />
+                    </label>
+                } else if running && !run.is_some_and(Run::is_check) {
+                    <label class="progress-label">{ "Sending" }
+                        <progress id="compose-progress" />
+                    </label>
+                }
                 <p class="form-error" role="alert">{ (*form_error).clone().unwrap_or_default() }</p>
             </form>
             <SendResult />
@@ -192,66 +307,189 @@ pub fn Compose() -> Html {
     }
 }
 
-/// What is wrong with a comma-separated address list, or `None` when it parses (or is empty).
-fn address_error(text: &str) -> Option<String> {
-    parse_list(text).err().map(|error| error.to_string())
-}
-
-/// The addresses of a comma-separated list in the form the bridge parses back unchanged.
-fn addresses(text: &str) -> Result<Vec<String>, String> {
-    parse_list(text)
-        .map(|list| list.iter().map(ToString::to_string).collect())
-        .map_err(|error| error.to_string())
+/// What is wrong with a single optional address (Reply-To), or `None` when it is fine.
+fn single_address_error(text: &str) -> Option<String> {
+    match parse_list(text) {
+        Err(error) => Some(error.to_string()),
+        Ok(list) if list.len() > 1 => Some("Reply-To takes one address here.".to_owned()),
+        Ok(_) => None,
+    }
 }
 
 /// The draft for a send, or what stops it, in words.
-fn draft(to: &str, cc: &str, bcc: &str, subject: &str, body: &str) -> Result<Draft, String> {
-    let (Ok(to), Ok(cc), Ok(bcc)) = (addresses(to), addresses(cc), addresses(bcc)) else {
+fn build(form: &SavedDraft, attachments: &Attachments) -> Result<Draft, String> {
+    let (Ok(to), Ok(cc), Ok(bcc)) = (form.to.all(), form.cc.all(), form.bcc.all()) else {
         return Err("Fix the addresses marked above first.".into());
     };
     if to.is_empty() && cc.is_empty() && bcc.is_empty() {
         return Err("Add at least one recipient in To, Cc or Bcc.".into());
     }
+    if single_address_error(&form.reply_to).is_some() {
+        return Err("Fix the Reply-To address first.".into());
+    }
+    if let Some(problem) = header_problems(&form.headers).into_iter().flatten().next() {
+        return Err(format!("Fix the extra headers first: {problem}"));
+    }
+    let reply_to = parse_list(&form.reply_to)
+        .ok()
+        .and_then(|list| list.first().map(ToString::to_string));
     Ok(Draft {
         to,
         cc,
         bcc,
-        subject: subject.to_owned(),
-        text: Some(body.to_owned()),
-        ..Draft::default()
+        reply_to,
+        subject: form.subject.clone(),
+        text: form.format.has_text().then(|| form.text.clone()),
+        html: form.format.has_html().then(|| form.html.clone()),
+        attachments: attachments.refs()?,
+        headers: form.headers.clone(),
     })
+}
+
+/// What is wrong with each extra header, by row, in the profile crate's words.
+fn header_problems(headers: &[Header]) -> Vec<Option<String>> {
+    headers
+        .iter()
+        .enumerate()
+        .map(|(index, header)| {
+            let path = format!("headers[{index}]");
+            check_header_name(&format!("{path}.name"), &header.name)
+                .or_else(|| check_header_text(&format!("{path}.value"), &header.value))
+                .map(|problem| format!("{} {}", sentence(&problem.message), sentence(&problem.fix)))
+        })
+        .collect()
+}
+
+#[derive(Properties, PartialEq)]
+struct HeadersEditorProps {
+    headers: Vec<Header>,
+    onchange: Callback<Vec<Header>>,
+}
+
+/// Extra header fields (`X-Campaign: q3`), one row each, checked as typed.
+#[function_component]
+fn HeadersEditor(props: &HeadersEditorProps) -> Html {
+    let problems = header_problems(&props.headers);
+    let edit = |index: usize, name: bool| {
+        let headers = props.headers.clone();
+        let onchange = props.onchange.clone();
+        Callback::from(move |event: InputEvent| {
+            let value = event.target_unchecked_into::<HtmlInputElement>().value();
+            let mut next = headers.clone();
+            if let Some(header) = next.get_mut(index) {
+                if name {
+                    header.name = value;
+                } else {
+                    header.value = value;
+                }
+            }
+            onchange.emit(next);
+        })
+    };
+    let add = {
+        let headers = props.headers.clone();
+        let onchange = props.onchange.clone();
+        Callback::from(move |_: MouseEvent| {
+            let mut next = headers.clone();
+            next.push(Header {
+                name: String::new(),
+                value: String::new(),
+            });
+            onchange.emit(next);
+        })
+    };
+    html! {
+        <fieldset class="headers-editor">
+            <legend>{ "Extra headers" }</legend>
+            { for props.headers.iter().enumerate().map(|(index, header)| {
+                let remove = {
+                    let headers = props.headers.clone();
+                    let onchange = props.onchange.clone();
+                    Callback::from(move |_: MouseEvent| {
+                        let mut next = headers.clone();
+                        next.remove(index);
+                        onchange.emit(next);
+                    })
+                };
+                let problem = problems.get(index).cloned().flatten();
+                let name_id = format!("compose-header-{index}-name");
+                let value_id = format!("compose-header-{index}-value");
+                let error_id = format!("compose-header-{index}-error");
+                html! {
+                    <div class={classes!("header-row", problem.is_some().then_some("invalid"))} key={index}>
+                        <label for={name_id.clone()}>{ format!("Header {} name", index + 1) }</label>
+                        <input id={name_id} type="text" spellcheck="false" value={header.name.clone()}
+                            placeholder="X-Campaign" oninput={edit(index, true)} aria-describedby={error_id.clone()} />
+                        <label for={value_id.clone()}>{ "value" }</label>
+                        <input id={value_id} type="text" value={header.value.clone()}
+                            oninput={edit(index, false)} aria-describedby={error_id.clone()} />
+                        <button type="button" onclick={remove}>{ format!("Remove header {}", index + 1) }</button>
+                        <p id={error_id} class="field-error" aria-live="polite">{ problem.unwrap_or_default() }</p>
+                    </div>
+                }
+            }) }
+            <button type="button" onclick={add}>{ "Add a header" }</button>
+        </fieldset>
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{address_error, draft};
+    use super::*;
 
-    #[test]
-    fn addresses_are_checked_as_typed() {
-        assert_eq!(address_error(""), None);
-        assert_eq!(
-            address_error("ann@example.com, \"Doe, John\" <j@example.com>"),
-            None
-        );
-        let error = address_error("ann@example.com, bob@").unwrap_or_default();
-        assert!(error.contains("address 2"), "{error}");
-        assert!(error.contains("after the '@'"), "{error}");
+    fn form(to: &str) -> SavedDraft {
+        SavedDraft {
+            to: Addresses {
+                chips: vec![],
+                typing: to.into(),
+            },
+            subject: "Hi".into(),
+            text: "text".into(),
+            html: "<p>html</p>".into(),
+            ..SavedDraft::default()
+        }
     }
 
     #[test]
     fn a_draft_needs_a_recipient_and_good_addresses() {
+        let none = Attachments::default();
         assert_eq!(
-            draft("", "", "", "Hi", "text"),
+            build(&form(""), &none),
             Err("Add at least one recipient in To, Cc or Bcc.".into())
         );
         assert_eq!(
-            draft("bob@", "", "", "Hi", "text"),
+            build(&form("bob@"), &none),
             Err("Fix the addresses marked above first.".into())
         );
-        let draft =
-            draft("Bob <bob@example.com>", "", "c@example.com", "Hi", "text").unwrap_or_default();
+        let mut with_bcc = form("Bob <bob@example.com>");
+        with_bcc.bcc.chips.push("c@example.com".into());
+        with_bcc.reply_to = "replies@example.com".into();
+        let draft = build(&with_bcc, &none).unwrap_or_default();
         assert_eq!(draft.to, ["Bob <bob@example.com>"]);
         assert_eq!(draft.bcc, ["c@example.com"]);
+        assert_eq!(draft.reply_to.as_deref(), Some("replies@example.com"));
+        // Only the chosen format's parts go out.
         assert_eq!(draft.text.as_deref(), Some("text"));
+        assert_eq!(draft.html, None);
+    }
+
+    #[test]
+    fn reply_to_and_headers_are_checked() {
+        let none = Attachments::default();
+        let mut bad = form("bob@example.com");
+        bad.reply_to = "a@example.com, b@example.com".into();
+        assert!(build(&bad, &none).is_err());
+        let mut injected = form("bob@example.com");
+        injected.headers.push(Header {
+            name: "X-Note".into(),
+            value: "hi\r\nBcc: evil@example.com".into(),
+        });
+        let error = build(&injected, &none).err().unwrap_or_default();
+        assert!(error.contains("line break"), "{error}");
+        let problems = header_problems(&[Header {
+            name: "Bad Name".into(),
+            value: "v".into(),
+        }]);
+        assert!(problems[0].is_some());
     }
 }

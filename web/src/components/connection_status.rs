@@ -94,7 +94,7 @@ pub fn ConnectionStatus() -> Html {
         ),
     };
     html! {
-        <section class={classes!("connection", class)} role="status" aria-live="polite" aria-label="Connection to the bridge">
+        <section id="connection" class={classes!("connection", class)} role="status" aria-live="polite" aria-label="Connection to the bridge">
             { body }
         </section>
     }

@@ -34,7 +34,7 @@ pub fn Inbox() -> Html {
         },
     };
     html! {
-        <section class="panel" aria-labelledby="inbox-heading">
+        <section id="inbox" class="panel" aria-labelledby="inbox-heading">
             <h2 id="inbox-heading">{ "Sandbox inbox" }</h2>
             <p class="hint">{ "Mail sent through the sandbox profile stops here; nothing leaves this machine." }</p>
             { body }
@@ -50,8 +50,8 @@ fn row(summary: &MessageSummary, open: Callback<MouseEvent>, current: bool) -> H
         summary.subject.clone()
     };
     html! {
-        <li key={summary.id}>
-            <button type="button" class="message-row" onclick={open}
+        <li key={summary.id} data-message-id={summary.id.to_string()}>
+            <button type="button" class="message-row inbox-open" onclick={open}
                 aria-current={if current { "true" } else { "false" }}
                 aria-label={format!("Open the message “{subject}” from {}", summary.from)}>
                 <span class="subject">{ &subject }</span>

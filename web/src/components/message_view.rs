@@ -1,12 +1,16 @@
+use std::rc::Rc;
+
 use protocol::CapturedMessage;
 use yew::prelude::*;
 
 use super::error_details::ErrorDetails;
 use crate::format::size;
 use crate::hooks::use_bridge;
+use crate::object_url::ObjectUrl;
 use crate::state::{Action, Loadable};
 
-/// The sandbox message opened from the inbox: its envelope, headers and text part.
+/// The sandbox message opened from the inbox: its envelope, headers, text and HTML parts,
+/// attachments to download, and the raw source as it arrived.
 #[function_component]
 pub fn MessageView() -> Html {
     let bridge = use_bridge();
@@ -29,10 +33,10 @@ pub fn MessageView() -> Html {
             html! { <p class="quiet">{ "Opening the message…" }</p> }
         }
         Loadable::Failed(error) => html! { <ErrorDetails error={error.clone()} /> },
-        Loadable::Ready(message) => content(message),
+        Loadable::Ready(message) => html! { <Content message={message.clone()} /> },
     };
     html! {
-        <article class="message" aria-labelledby="message-heading" aria-live="polite">
+        <article id="message-view" class="message" aria-labelledby="message-heading" aria-live="polite">
             <div class="message-top">
                 <h3 id="message-heading">{ heading }</h3>
                 <button type="button" onclick={close}>{ "Close this message" }</button>
@@ -42,7 +46,22 @@ pub fn MessageView() -> Html {
     }
 }
 
-fn content(message: &CapturedMessage) -> Html {
+#[derive(Properties, PartialEq)]
+struct ContentProps {
+    message: Rc<CapturedMessage>,
+}
+
+#[function_component]
+fn Content(props: &ContentProps) -> Html {
+    let message = &props.message;
+    // One URL per attachment, made when the message opens and revoked when it closes.
+    let downloads = use_memo(message.clone(), |message| {
+        message
+            .attachments
+            .iter()
+            .map(|attachment| ObjectUrl::new(&attachment.content, &attachment.content_type))
+            .collect::<Vec<_>>()
+    });
     let delivery = [
         message
             .tls_version
@@ -82,21 +101,40 @@ fn content(message: &CapturedMessage) -> Html {
             </div>
             <h4>{ "Text" }</h4>
             if let Some(text) = &message.text {
-                <pre class="body">{ text }</pre>
+                <pre class="body" tabindex="0">{ text }</pre>
             } else {
                 <p class="quiet">{ "This message has no plain-text part." }</p>
             }
+            if let Some(html) = &message.html {
+                <h4>{ "HTML" }</h4>
+                // No permissions at all: the message's scripts, forms and links stay inert.
+                <iframe class="html-preview" sandbox="" srcdoc={html.clone()}
+                    title="The message's HTML part" referrerpolicy="no-referrer" />
+            }
             if !message.attachments.is_empty() {
                 <h4>{ "Attachments" }</h4>
-                <ul>
-                    { for message.attachments.iter().map(|attachment| html! {
-                        <li>{ format!("{} ({}, {})",
-                            attachment.filename.as_deref().unwrap_or("unnamed"),
-                            attachment.content_type,
-                            size(attachment.size_bytes)) }</li>
+                <ul class="attachments">
+                    { for message.attachments.iter().zip(downloads.iter()).map(|(attachment, url)| {
+                        let name = attachment.filename.clone().unwrap_or_else(|| "attachment".to_owned());
+                        let words = format!("{} ({}, {})", name, attachment.content_type, size(attachment.size_bytes));
+                        html! {
+                            <li>
+                                if let Some(url) = url {
+                                    <a class="attachment-download" href={url.as_str().to_owned()} download={name.clone()}>
+                                        { format!("Download {words}") }
+                                    </a>
+                                } else {
+                                    { words }
+                                }
+                            </li>
+                        }
                     }) }
                 </ul>
             }
+            <details class="raw-source">
+                <summary>{ format!("Raw source ({})", size(message.raw.len() as u64)) }</summary>
+                <pre id="message-raw" class="raw" tabindex="0" aria-label="The raw source of the message">{ &message.raw }</pre>
+            </details>
         </>
     }
 }

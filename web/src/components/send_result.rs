@@ -10,20 +10,23 @@ use crate::hooks::use_bridge;
 #[function_component]
 pub fn SendResult() -> Html {
     let bridge = use_bridge();
-    let retry = bridge.send.as_ref().map(|run| {
+    // Checks have their own panel; this one shows sends.
+    let send = bridge.run.as_ref().filter(|run| !run.is_check());
+    let retry = send.map(|run| {
         let bridge = bridge.clone();
         let operation = run.operation.clone();
         Callback::from(move |()| {
             bridge.request(operation.clone());
         })
     });
-    let body = match &bridge.send {
+    let body = match send {
         None => html! {},
-        Some(run) => match &run.result {
-            None if run.is_test() => html! { <p class="busy">{ "Sending a test message…" }</p> },
-            None => html! { <p class="busy">{ "Sending…" }</p> },
-            Some(Ok(report)) => sent(report, run.is_test()),
-            Some(Err(error)) => match &error.diagnosis {
+        Some(run) => match (&run.result, run.sent(), run.error()) {
+            (None, _, _) if run.is_test() => html! { <p class="busy">{ "Sending a test message…" }</p> },
+            (None, _, _) => html! { <p class="busy">{ "Sending…" }</p> },
+            (_, Some(report), _) => sent(report, run.is_test()),
+            (_, _, None) => html! {},
+            (_, _, Some(error)) => match &error.diagnosis {
                 Some(diagnosis) => html! {
                     <DiagnosisCard diagnosis={(**diagnosis).clone()} on_retry={retry} retry_disabled={!bridge.is_connected()} />
                 },
@@ -37,7 +40,7 @@ pub fn SendResult() -> Html {
         },
     };
     html! {
-        <div class="result-region" aria-live="polite">{ body }</div>
+        <div id="send-result" class="result-region" aria-live="polite">{ body }</div>
     }
 }
 
@@ -49,7 +52,7 @@ fn sent(report: &SendReport, test: bool) -> Html {
                 <dt>{ "Server reply" }</dt>
                 <dd><code>{ &report.reply }</code></dd>
                 <dt>{ "Message-ID" }</dt>
-                <dd><code>{ &report.message_id }</code></dd>
+                <dd><code id="send-result-message-id">{ &report.message_id }</code></dd>
                 <dt>{ "Recipients" }</dt>
                 <dd>{ report.recipients.join(", ") }</dd>
                 if report.attempts > 1 {

@@ -2,4 +2,4 @@
 
 mod use_bridge;
 
-pub use use_bridge::{BridgeProvider, use_bridge};
+pub use use_bridge::{Bridge, BridgeProvider, HISTORY_LIMIT, use_bridge};

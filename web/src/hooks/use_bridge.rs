@@ -8,14 +8,18 @@
 //! the bridge's lockout, or a version mismatch (4400), where trying again cannot help.
 
 use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::ops::Deref;
 use std::rc::Rc;
+
+use futures_channel::oneshot;
 
 use gloo::events::EventListener;
 use gloo::timers::callback::Timeout;
 use protocol::{
-    ClientMessage, ErrorKind, Operation, OperationError, PROTOCOL_VERSION, Request, RequestId,
-    Secret, ServerMessage, decode_server, encode,
+    ClientMessage, ErrorKind, Operation, OperationError, Outcome, PROTOCOL_VERSION, Request,
+    RequestId, Secret, ServerMessage, decode_server, encode,
 };
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -50,7 +54,22 @@ impl Bridge {
     /// Sends an operation and returns its id; the progress and result arrive in the state.
     /// When the page is not connected, the request fails at once with an error that says so.
     pub fn request(&self, operation: Operation) -> RequestId {
-        self.link.request(operation)
+        self.link.request(operation, None)
+    }
+
+    /// Sends an operation and resolves to its result, for a component that shows the result
+    /// itself (saving a profile, an upload chunk, the Raw preview). The state sees it too.
+    pub fn call(&self, operation: Operation) -> impl Future<Output = Answer> + 'static {
+        let (sender, receiver) = oneshot::channel();
+        self.link.request(operation, Some(sender));
+        async move {
+            receiver.await.unwrap_or_else(|_| {
+                Err(OperationError::new(
+                    ErrorKind::Internal,
+                    "the page closed the connection before the answer arrived",
+                ))
+            })
+        }
     }
 
     /// Tries to connect now instead of waiting for the next retry.
@@ -122,11 +141,17 @@ pub fn use_bridge() -> Bridge {
     use_context::<Bridge>().expect("use_bridge is called inside BridgeProvider")
 }
 
+/// How many past sends the history panel shows.
+pub const HISTORY_LIMIT: u32 = 50;
+
 /// The pause before retry number `failures` (1 for the first): 0.5 s, doubling, at most 10 s.
 pub fn backoff_ms(failures: u32) -> u32 {
     let doublings = failures.saturating_sub(1).min(5);
     (500u32 << doublings).min(10_000)
 }
+
+/// What [`Bridge::call`] resolves to.
+pub type Answer = Result<Outcome, OperationError>;
 
 /// The WebSocket and what keeps it going. Event handlers hold a `Weak` to it, so dropping the
 /// provider drops everything.
@@ -143,6 +168,19 @@ struct Link {
     /// Closes since the last `Welcome`, for the backoff.
     failures: Cell<u32>,
     retry: RefCell<Option<Timeout>>,
+    /// Who awaits each request made with [`Bridge::call`].
+    waiters: RefCell<BTreeMap<RequestId, oneshot::Sender<Answer>>>,
+    /// Requests in flight whose answers bypass the shared state (see [`is_private`]).
+    private: RefCell<BTreeSet<RequestId>>,
+}
+
+/// Operations whose answers concern only the component that asked: they bypass the shared
+/// state, so a 20 MB upload (hundreds of chunks) does not re-render the whole page per chunk.
+fn is_private(operation: &Operation) -> bool {
+    matches!(
+        operation,
+        Operation::BeginUpload { .. } | Operation::UploadChunk { .. } | Operation::RenderMime { .. }
+    )
 }
 
 struct Socket {
@@ -161,6 +199,8 @@ impl Link {
             next_id: Cell::new(1),
             failures: Cell::new(0),
             retry: RefCell::new(None),
+            waiters: RefCell::new(BTreeMap::new()),
+            private: RefCell::new(BTreeSet::new()),
         }
     }
 
@@ -250,16 +290,45 @@ impl Link {
             self.welcomed.set(true);
             self.failures.set(0);
         }
+        let answer = match &message {
+            ServerMessage::Done { id, outcome } => Some((*id, Ok(outcome.clone()))),
+            ServerMessage::Failed {
+                id: Some(id),
+                error,
+            } => Some((*id, Err(error.clone()))),
+            _ => None,
+        };
+        if let Some((id, answer)) = answer {
+            if self.private.borrow_mut().remove(&id) {
+                if let Some(waiter) = self.waiters.borrow_mut().remove(&id) {
+                    let _ = waiter.send(answer);
+                }
+                return;
+            }
+            if let Some(waiter) = self.waiters.borrow_mut().remove(&id) {
+                let _ = waiter.send(answer);
+            }
+        }
         self.dispatch.dispatch(Action::Received(message));
         if welcome {
             // Fresh lists after every (re)connect: mail may have arrived while the page was away.
-            self.request(Operation::ListProfiles);
-            self.request(Operation::ListSandboxMessages);
+            self.request(Operation::ListProfiles, None);
+            self.request(Operation::ListSandboxMessages, None);
+            self.request(Operation::ReadHistory { limit: HISTORY_LIMIT }, None);
         }
     }
 
     fn on_close(self: &Rc<Self>, code: u16, opened: bool) {
         self.welcomed.set(false);
+        // Nothing in flight will be answered on this connection.
+        self.private.borrow_mut().clear();
+        for (_, waiter) in std::mem::take(&mut *self.waiters.borrow_mut()) {
+            let _ = waiter.send(Err(OperationError::new(
+                ErrorKind::Internal,
+                "the connection to the bridge closed before the answer arrived",
+            )
+            .with_fix("Wait until the top of the page says Connected, then try again.")));
+        }
         self.socket.borrow_mut().take();
         if code == CLOSE_PAIRING_FAILED || code == CLOSE_VERSION_MISMATCH {
             self.dispatch.dispatch(Action::Closed {
@@ -289,13 +358,16 @@ impl Link {
         });
     }
 
-    fn request(&self, operation: Operation) -> RequestId {
+    fn request(&self, operation: Operation, waiter: Option<oneshot::Sender<Answer>>) -> RequestId {
         let id = RequestId(self.next_id.get());
         self.next_id.set(id.0 + 1);
-        self.dispatch.dispatch(Action::Requested {
-            id,
-            operation: operation.clone(),
-        });
+        let private = is_private(&operation) && waiter.is_some();
+        if !private {
+            self.dispatch.dispatch(Action::Requested {
+                id,
+                operation: operation.clone(),
+            });
+        }
         let message = ClientMessage::Request(Request { id, operation });
         let sent = self.welcomed.get()
             && match (encode(&message), self.socket.borrow().as_ref()) {
@@ -308,11 +380,21 @@ impl Link {
                 "the page is not connected to the bridge, so nothing was sent",
             )
             .with_fix("Wait until the top of the page says Connected, then try again.");
-            self.dispatch
-                .dispatch(Action::Received(ServerMessage::Failed {
-                    id: Some(id),
-                    error,
-                }));
+            if let Some(waiter) = waiter {
+                let _ = waiter.send(Err(error.clone()));
+            }
+            if !private {
+                self.dispatch
+                    .dispatch(Action::Received(ServerMessage::Failed {
+                        id: Some(id),
+                        error,
+                    }));
+            }
+        } else if let Some(waiter) = waiter {
+            if private {
+                self.private.borrow_mut().insert(id);
+            }
+            self.waiters.borrow_mut().insert(id, waiter);
         }
         id
     }

@@ -1,0 +1,415 @@
+use std::rc::Rc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use protocol::{AttachmentRef, MAX_ATTACHMENT_TOTAL_BYTES, Operation, Outcome};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DragEvent, File, FileList, HtmlInputElement};
+use yew::prelude::*;
+
+use crate::hooks::{Bridge, use_bridge};
+use crate::state::sentence;
+
+/// Bytes per upload chunk. Base64 makes 61,440 characters of it, which leaves room for the
+/// JSON around it in the bridge's 64 KiB frame.
+pub const CHUNK_BYTES: u64 = 45 * 1024;
+
+/// One attached file and how far its upload has come.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attached {
+    /// This page's own number for it, stable while it uploads.
+    pub key: u32,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: u64,
+    pub sent_bytes: u64,
+    pub state: UploadState,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum UploadState {
+    Uploading,
+    Uploaded { upload: u64 },
+    Failed(String),
+}
+
+impl UploadState {
+    fn word(&self) -> &'static str {
+        match self {
+            UploadState::Uploading => "uploading",
+            UploadState::Uploaded { .. } => "uploaded",
+            UploadState::Failed(_) => "failed",
+        }
+    }
+}
+
+/// The attachments of the message being composed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attachments {
+    pub files: Vec<Attached>,
+    next_key: u32,
+}
+
+pub enum AttachmentAction {
+    Add(Attached),
+    Progress { key: u32, sent_bytes: u64 },
+    Uploaded { key: u32, upload: u64 },
+    Failed { key: u32, reason: String },
+    Remove(u32),
+    Clear,
+}
+
+impl Attachments {
+    /// The bytes of every file, as Gmail's 25 MB limit counts them.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|file| file.size_bytes).sum()
+    }
+
+    pub fn uploading(&self) -> bool {
+        self.files
+            .iter()
+            .any(|file| file.state == UploadState::Uploading)
+    }
+
+    /// Uploaded bytes over all bytes, for the progress bar while files upload.
+    pub fn progress(&self) -> (u64, u64) {
+        let sent = self.files.iter().map(|file| file.sent_bytes).sum();
+        (sent, self.total_bytes())
+    }
+
+    /// What the draft sends, or why it cannot be sent yet.
+    pub fn refs(&self) -> Result<Vec<AttachmentRef>, String> {
+        self.files
+            .iter()
+            .map(|file| match &file.state {
+                UploadState::Uploaded { upload } => Ok(AttachmentRef {
+                    upload: *upload,
+                    filename: file.filename.clone(),
+                    content_type: file.content_type.clone(),
+                    size_bytes: file.size_bytes,
+                }),
+                UploadState::Uploading => Err(format!(
+                    "{} is still uploading; send once it has finished.",
+                    file.filename
+                )),
+                UploadState::Failed(_) => Err(format!(
+                    "{} did not upload; remove it or attach it again.",
+                    file.filename
+                )),
+            })
+            .collect()
+    }
+
+    /// Why a file of `size_bytes` cannot be added, when the total would pass Gmail's limit.
+    pub fn refuse(&self, filename: &str, size_bytes: u64) -> Option<String> {
+        let total = self.total_bytes() + size_bytes;
+        (total > MAX_ATTACHMENT_TOTAL_BYTES).then(|| {
+            format!(
+                "{filename} ({}) would bring the attachments to {}, over Gmail's 25 MB limit. Share large files as a link instead (Google Drive, for example).",
+                mb(size_bytes),
+                mb(total)
+            )
+        })
+    }
+
+    fn next_key(&self) -> u32 {
+        self.next_key
+    }
+}
+
+impl Reducible for Attachments {
+    type Action = AttachmentAction;
+
+    fn reduce(self: Rc<Self>, action: AttachmentAction) -> Rc<Self> {
+        let mut next = Rc::unwrap_or_clone(self);
+        let find = |files: &mut Vec<Attached>, key: u32| -> Option<usize> {
+            files.iter().position(|file| file.key == key)
+        };
+        match action {
+            AttachmentAction::Add(file) => {
+                next.next_key = next.next_key.max(file.key + 1);
+                next.files.push(file);
+            }
+            AttachmentAction::Progress { key, sent_bytes } => {
+                if let Some(index) = find(&mut next.files, key) {
+                    next.files[index].sent_bytes = sent_bytes;
+                }
+            }
+            AttachmentAction::Uploaded { key, upload } => {
+                if let Some(index) = find(&mut next.files, key) {
+                    let file = &mut next.files[index];
+                    file.sent_bytes = file.size_bytes;
+                    file.state = UploadState::Uploaded { upload };
+                }
+            }
+            AttachmentAction::Failed { key, reason } => {
+                if let Some(index) = find(&mut next.files, key) {
+                    next.files[index].state = UploadState::Failed(reason);
+                }
+            }
+            AttachmentAction::Remove(key) => next.files.retain(|file| file.key != key),
+            AttachmentAction::Clear => next.files.clear(),
+        }
+        Rc::new(next)
+    }
+}
+
+/// Sends one file to the bridge in chunks, reading it a chunk at a time, so a 20 MB file never
+/// sits in memory whole and the page answers clicks between chunks.
+async fn upload(
+    bridge: Bridge,
+    file: File,
+    key: u32,
+    dispatch: UseReducerDispatcher<Attachments>,
+) {
+    let fail = |reason: String| {
+        dispatch.dispatch(AttachmentAction::Failed { key, reason });
+    };
+    let size_bytes = file.size() as u64;
+    let begin = Operation::BeginUpload {
+        filename: file.name(),
+        content_type: content_type(&file),
+        size_bytes,
+    };
+    let upload = match bridge.call(begin).await {
+        Ok(Outcome::UploadStarted { upload }) => upload,
+        Ok(_) => return fail("the bridge gave an unexpected answer".into()),
+        Err(error) => return fail(sentence(&error.message)),
+    };
+    let mut offset = 0;
+    while offset < size_bytes {
+        let end = (offset + CHUNK_BYTES).min(size_bytes);
+        let bytes = match read(&file, offset, end).await {
+            Ok(bytes) => bytes,
+            Err(reason) => return fail(reason),
+        };
+        let chunk = Operation::UploadChunk {
+            upload,
+            offset,
+            data_base64: STANDARD.encode(&bytes),
+        };
+        match bridge.call(chunk).await {
+            Ok(Outcome::ChunkAccepted { received_bytes, .. }) if received_bytes > offset => {
+                offset = received_bytes;
+            }
+            Ok(_) => return fail("the bridge gave an unexpected answer".into()),
+            Err(error) => return fail(sentence(&error.message)),
+        }
+        dispatch.dispatch(AttachmentAction::Progress {
+            key,
+            sent_bytes: offset,
+        });
+    }
+    dispatch.dispatch(AttachmentAction::Uploaded { key, upload });
+}
+
+async fn read(file: &File, start: u64, end: u64) -> Result<Vec<u8>, String> {
+    let unreadable = |_| format!("{} could not be read; attach it again.", file.name());
+    let blob = file
+        .slice_with_f64_and_f64(start as f64, end as f64)
+        .map_err(unreadable)?;
+    let buffer = JsFuture::from(blob.array_buffer())
+        .await
+        .map_err(unreadable)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Sizes as Gmail's limit counts them: its "25 MB" is 25 × 1,048,576 bytes, as the bridge's.
+fn mb(bytes: u64) -> String {
+    if bytes < 100 * 1024 {
+        return format!("{:.1} kB", bytes as f64 / 1024.0);
+    }
+    format!("{:.1} MB", bytes as f64 / 1_048_576.0)
+}
+
+fn content_type(file: &File) -> String {
+    let given = file.type_();
+    if given.is_empty() {
+        "application/octet-stream".to_owned()
+    } else {
+        given
+    }
+}
+
+fn files(list: Option<FileList>) -> Vec<File> {
+    let Some(list) = list else {
+        return Vec::new();
+    };
+    (0..list.length()).filter_map(|index| list.get(index)).collect()
+}
+
+#[derive(Properties, PartialEq)]
+pub struct AttachmentPickerProps {
+    pub attachments: UseReducerHandle<Attachments>,
+}
+
+/// Attachments by picker or drag-and-drop, each with its size and upload progress, and the
+/// total against Gmail's 25 MB.
+#[function_component]
+pub fn AttachmentPicker(props: &AttachmentPickerProps) -> Html {
+    let bridge = use_bridge();
+    let refused = use_state(|| None::<String>);
+    let dragging = use_state(|| false);
+    let attachments = props.attachments.clone();
+
+    let add = {
+        let bridge = bridge.clone();
+        let attachments = attachments.clone();
+        let refused = refused.clone();
+        Callback::from(move |chosen: Vec<File>| {
+            let mut key = attachments.next_key();
+            let mut planned = (*attachments).clone();
+            let mut problems = Vec::new();
+            for file in chosen {
+                let size_bytes = file.size() as u64;
+                if let Some(problem) = planned.refuse(&file.name(), size_bytes) {
+                    problems.push(problem);
+                    continue;
+                }
+                let attached = Attached {
+                    key,
+                    filename: file.name(),
+                    content_type: content_type(&file),
+                    size_bytes,
+                    sent_bytes: 0,
+                    state: UploadState::Uploading,
+                };
+                planned.files.push(attached.clone());
+                attachments.dispatch(AttachmentAction::Add(attached));
+                wasm_bindgen_futures::spawn_local(upload(
+                    bridge.clone(),
+                    file,
+                    key,
+                    attachments.dispatcher(),
+                ));
+                key += 1;
+            }
+            refused.set((!problems.is_empty()).then(|| problems.join(" ")));
+        })
+    };
+    let onchange = {
+        let add = add.clone();
+        Callback::from(move |event: Event| {
+            let input = event.target_unchecked_into::<HtmlInputElement>();
+            add.emit(files(input.files()));
+            // Choosing the same file again after removing it must fire `change` again.
+            input.set_value("");
+        })
+    };
+    let ondragover = {
+        let dragging = dragging.clone();
+        Callback::from(move |event: DragEvent| {
+            event.prevent_default();
+            dragging.set(true);
+        })
+    };
+    let ondragleave = {
+        let dragging = dragging.clone();
+        Callback::from(move |_: DragEvent| dragging.set(false))
+    };
+    let ondrop = {
+        let dragging = dragging.clone();
+        Callback::from(move |event: DragEvent| {
+            event.prevent_default();
+            dragging.set(false);
+            add.emit(files(event.data_transfer().and_then(|data| data.files())));
+        })
+    };
+    let total = attachments.total_bytes();
+    let over = total > MAX_ATTACHMENT_TOTAL_BYTES;
+    html! {
+        <div class="field">
+            <label for="compose-attachments">{ "Attachments" }</label>
+            <div class={classes!("drop-zone", dragging.then_some("dragging"))}
+                {ondragover} {ondragleave} {ondrop}>
+                <input id="compose-attachments" type="file" multiple={true} {onchange}
+                    aria-describedby="compose-attachments-total" />
+                <p class="hint">{ "Or drop files here." }</p>
+            </div>
+            if !attachments.files.is_empty() {
+                <ul id="compose-attachment-list" class="attachment-list">
+                    { for attachments.files.iter().map(|file| row(file, &attachments)) }
+                </ul>
+            }
+            <p id="compose-attachments-total" class={classes!("hint", over.then_some("bad"))}>
+                { format!("{} of Gmail's 25 MB limit used by attachments.", mb(total)) }
+            </p>
+            <p class="field-error" aria-live="polite">{ (*refused).clone().unwrap_or_default() }</p>
+        </div>
+    }
+}
+
+fn row(file: &Attached, attachments: &UseReducerHandle<Attachments>) -> Html {
+    let remove = {
+        let attachments = attachments.clone();
+        let key = file.key;
+        Callback::from(move |_: MouseEvent| attachments.dispatch(AttachmentAction::Remove(key)))
+    };
+    let status = match &file.state {
+        UploadState::Uploading => format!(
+            "uploading, {} of {}",
+            mb(file.sent_bytes),
+            mb(file.size_bytes)
+        ),
+        UploadState::Uploaded { .. } => "uploaded".to_owned(),
+        UploadState::Failed(reason) => format!("failed: {reason}"),
+    };
+    html! {
+        <li key={file.key} data-state={file.state.word()}>
+            <span class="name">{ &file.filename }</span>
+            <span class="sub">{ format!("{} · {}", mb(file.size_bytes), file.content_type) }</span>
+            <progress max={file.size_bytes.max(1).to_string()} value={file.sent_bytes.to_string()}
+                aria-label={format!("Upload of {}", file.filename)} />
+            <span class={classes!("sub", matches!(file.state, UploadState::Failed(_)).then_some("bad"))}>{ status }</span>
+            <button type="button" onclick={remove}>{ format!("Remove {}", file.filename) }</button>
+        </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attached(key: u32, size_bytes: u64, state: UploadState) -> Attached {
+        Attached {
+            key,
+            filename: format!("file{key}.bin"),
+            content_type: "application/octet-stream".into(),
+            size_bytes,
+            sent_bytes: 0,
+            state,
+        }
+    }
+
+    #[test]
+    fn a_chunk_fits_a_frame_as_base64() {
+        let encoded = CHUNK_BYTES.div_ceil(3) * 4;
+        assert!(encoded + 200 < protocol::MAX_FRAME_BYTES as u64);
+    }
+
+    #[test]
+    fn the_total_is_held_to_gmails_limit() {
+        let mut attachments = Attachments::default();
+        attachments
+            .files
+            .push(attached(0, 20_000_000, UploadState::Uploading));
+        assert!(attachments.refuse("small.txt", 1_000).is_none());
+        let refusal = attachments
+            .refuse("big.iso", 7_000_000)
+            .unwrap_or_default();
+        assert!(refusal.contains("over Gmail's 25 MB limit"), "{refusal}");
+    }
+
+    #[test]
+    fn a_draft_waits_for_every_upload() {
+        let mut attachments = Attachments::default();
+        attachments
+            .files
+            .push(attached(0, 10, UploadState::Uploaded { upload: 7 }));
+        assert_eq!(attachments.refs().map(|refs| refs[0].upload), Ok(7));
+        attachments
+            .files
+            .push(attached(1, 10, UploadState::Uploading));
+        assert!(attachments.refs().is_err_and(|why| why.contains("still uploading")));
+    }
+}

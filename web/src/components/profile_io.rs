@@ -1,0 +1,7 @@
+use yew::prelude::*;
+
+/// Placeholder until the real panel lands.
+#[function_component]
+pub fn ProfileIo() -> Html {
+    html! {}
+}
