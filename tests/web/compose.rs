@@ -50,12 +50,17 @@ fn a_message_with_an_attachment_arrives_without_its_bcc() {
 
         web.click("#compose-send").await;
         web.wait_text("#send-result", "Message-ID").await;
-        let message_id = web.text("#send-result-message-id").await;
-        let message_id = message_id.trim().trim_start_matches('<').trim_end_matches('>');
+        let message_id = web.nonempty_text("#send-result-message-id").await;
+        let message_id = message_id
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>');
         assert!(message_id.contains('@'), "{message_id:?}");
 
         // The sandbox's inbox has it; open it and read its source.
-        let item = web.find_with_text("#inbox li[data-message-id]", SUBJECT).await;
+        let item = web
+            .find_with_text("#inbox li[data-message-id]", SUBJECT)
+            .await;
         let open = item
             .find(Locator::Css(".inbox-open"))
             .await
@@ -98,7 +103,8 @@ fn a_message_with_an_attachment_arrives_without_its_bcc() {
         );
         let to = header("to");
         assert!(
-            to.iter().any(|line| line.contains(TO) && line.contains(TO_LEFT_IN_INPUT)),
+            to.iter()
+                .any(|line| line.contains(TO) && line.contains(TO_LEFT_IN_INPUT)),
             "{headers:#?}"
         );
         assert!(

@@ -236,6 +236,24 @@ impl Web {
         .await
     }
 
+    /// The visible text of the first element matching `css`, once it shows any.
+    pub async fn nonempty_text(&self, css: &str) -> String {
+        self.eventually(&format!("`{css}` to show some text"), async || {
+            let element = self
+                .client
+                .find(Locator::Css(css))
+                .await
+                .map_err(|e| e.to_string())?;
+            let shown = element.text().await.map_err(|e| e.to_string())?;
+            if shown.trim().is_empty() {
+                Err("no text".to_owned())
+            } else {
+                Ok(shown)
+            }
+        })
+        .await
+    }
+
     /// The visible text of the first element matching `css`, once there is one.
     pub async fn text(&self, css: &str) -> String {
         let element = self.find(css).await;

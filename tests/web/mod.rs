@@ -4,13 +4,13 @@
 //!
 //! The app must be built first (`cargo xtask web`); without `dist/` the tests fail and say so.
 
+/// Composing, sending to the sandbox with an attachment, reading it back, and the saved draft.
+mod compose;
+/// Chromedriver, Chromium and the bridges a test opens; waits, and failure reports.
+mod harness;
+/// A page from another origin cannot use the bridge, even with the right token.
+mod origin;
 /// Pairing from the printed address, and the connection surviving a reload.
 mod pairing;
 /// Profiles: a preset with its secret, a failed check's diagnosis, export and import.
 mod profiles;
-/// Composing, sending to the sandbox with an attachment, reading it back, and the saved draft.
-mod compose;
-/// A page from another origin cannot use the bridge, even with the right token.
-mod origin;
-/// Chromedriver, Chromium and the bridges a test opens; waits, and failure reports.
-mod harness;

@@ -101,16 +101,18 @@ fn another_origin_cannot_use_the_bridge_even_with_the_token() {
             })
             .await;
         assert!(
-            !events.iter().any(|event| event == "open" || event.starts_with("message:")),
+            !events
+                .iter()
+                .any(|event| event == "open" || event.starts_with("message:")),
             "a page from {} opened the bridge's WebSocket: {events:?}",
             other.url()
         );
         // It was the bridge that said no, to the Origin, not the browser.
         web.eventually("the bridge to log that it refused the Origin", async || {
             let output = bridge.serve.output();
-            let refused = output
-                .lines()
-                .any(|line| line.contains("refused a WebSocket upgrade") && line.contains("Origin"));
+            let refused = output.lines().any(|line| {
+                line.contains("refused a WebSocket upgrade") && line.contains("Origin")
+            });
             if refused { Ok(()) } else { Err(output) }
         })
         .await;

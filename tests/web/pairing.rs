@@ -14,7 +14,10 @@ fn the_printed_address_pairs_hides_the_token_and_survives_a_reload() {
         // stays with the tab.
         let href = web.js("return window.location.href;", vec![]).await;
         let href = href.as_str().unwrap_or_default();
-        assert!(!href.contains("pair="), "the address still has the token: {href}");
+        assert!(
+            !href.contains("pair="),
+            "the address still has the token: {href}"
+        );
         assert!(
             href.starts_with(bridge.serve.base_url()),
             "the page moved away from the bridge: {href}"

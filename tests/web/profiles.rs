@@ -2,6 +2,7 @@
 //! checked against the sandbox, exported and imported into another bridge.
 
 use fantoccini::Locator;
+use fantoccini::key::Key;
 use serde_json::{Value, json};
 
 use super::harness::{Web, click, run};
@@ -28,20 +29,13 @@ fn a_profile_from_a_preset_keeps_its_secret_out_of_the_page() {
         web.replace_text("#profile-name", WORK_GMAIL.name).await;
         web.replace_text("#profile-username", WORK_GMAIL.address)
             .await;
-        // Half an address is refused where it was typed, and the message goes once it is whole.
-        web.replace_text("#profile-from", "someone@").await;
-        let problem = web
-            .eventually("a message under the From field", async || {
-                let shown = web.text("#profile-from-error").await;
-                if shown.trim().is_empty() {
-                    Err("no message".to_owned())
-                } else {
-                    Ok(shown)
-                }
-            })
+        // Half an address is refused where it was typed, and the message goes once it is whole
+        // (Tab leaves the field, for a form that checks a field when it is left).
+        web.replace_text("#profile-from", &("someone@".to_owned() + &Key::Tab))
             .await;
-        assert!(!problem.contains("undefined"), "{problem}");
-        web.type_into("#profile-from", "gmail.com").await;
+        web.nonempty_text("#profile-from-error").await;
+        web.type_into("#profile-from", &("gmail.com".to_owned() + &Key::Tab))
+            .await;
         web.eventually("the From message to go", async || {
             match web.find_all("#profile-from-error").await.first() {
                 None => Ok(()),
@@ -91,9 +85,7 @@ fn a_wrong_password_gets_the_535_diagnosis_with_its_fix() {
         let row_css = format!(r#"tr[data-profile-id="{id}"]"#);
         store_secret(&web, &row_css, "wrong-password-123").await;
 
-        let check = web
-            .find(&format!("{row_css} button.profile-check"))
-            .await;
+        let check = web.find(&format!("{row_css} button.profile-check")).await;
         click(&check, "the row's check button").await;
 
         let card = web.find_with_text(".diagnosis-card", "535").await;
@@ -127,8 +119,7 @@ fn a_wrong_password_gets_the_535_diagnosis_with_its_fix() {
                 .all(|(step, status)| !step.is_empty() && !status.is_empty()),
             "{steps:?}"
         );
-        let verdict = web.text("#check-report #check-verdict").await;
-        assert!(!verdict.trim().is_empty(), "the check has a verdict");
+        web.nonempty_text("#check-report #check-verdict").await;
 
         let text = web.page_text().await;
         assert!(!text.contains("wrong-password-123"), "{text}");
@@ -164,9 +155,9 @@ fn an_export_holds_no_secret_and_imports_into_a_fresh_bridge() {
         web.select("#profiles-import-conflict", "skip").await;
         let path = web.file(&file_name, exported_a.as_bytes());
         web.choose_file("input#profiles-import-file", &path).await;
-        let report = web.text("#profiles-import-result").await;
-        assert!(!report.trim().is_empty(), "the import says what it did");
-        // Secrets stay on the machine they were typed on.
+        // It says what it did, and the profile is there, without its secret: secrets stay on
+        // the machine they were typed on.
+        web.nonempty_text("#profiles-import-result").await;
         let secret = web.text(&format!("{WORK_GMAIL_ROW} .secret")).await;
         assert!(
             !secret.trim().starts_with("stored"),
@@ -244,12 +235,13 @@ async fn export(web: &Web) -> (String, String) {
     web.click("#profiles-export").await;
     let link = web.find("a#profiles-export-link").await;
     let href = web
-        .eventually("the export link to have a blob: address", async || {
-            match link.attr("href").await {
+        .eventually(
+            "the export link to have a blob: address",
+            async || match link.attr("href").await {
                 Ok(Some(href)) if href.starts_with("blob:") => Ok(href),
                 other => Err(format!("{other:?}")),
-            }
-        })
+            },
+        )
         .await;
     let download = link
         .attr("download")
@@ -265,8 +257,7 @@ async fn export(web: &Web) -> (String, String) {
 }
 
 fn parse(export: &str) -> Value {
-    serde_json::from_str(export)
-        .unwrap_or_else(|e| panic!("the export is not JSON: {e}\n{export}"))
+    serde_json::from_str(export).unwrap_or_else(|e| panic!("the export is not JSON: {e}\n{export}"))
 }
 
 fn profiles(team: &Value) -> &[Value] {

@@ -35,3 +35,10 @@ fn main() {
         std::process::exit(2);
     }
 }
+
+/// A User Timing mark (`performance.mark`), which the benchmarks read to time the page.
+pub fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|window| window.performance()) {
+        let _ = performance.mark(name);
+    }
+}

@@ -14,8 +14,8 @@ impl ObjectUrl {
         let array = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
         let options = BlobPropertyBag::new();
         options.set_type(content_type);
-        let blob = Blob::new_with_u8_array_sequence_and_options(&JsValue::from(array), &options)
-            .ok()?;
+        let blob =
+            Blob::new_with_u8_array_sequence_and_options(&JsValue::from(array), &options).ok()?;
         Url::create_object_url_with_blob(&blob).ok().map(ObjectUrl)
     }
 

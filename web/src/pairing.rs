@@ -7,6 +7,7 @@
 use wasm_bindgen::JsValue;
 
 const STORAGE_KEY: &str = "mailbridge.pairing-token";
+const BRIDGE_KEY: &str = "mailbridge.bridge-address";
 
 /// The token for this tab: from the address when it has `#pair=...` (which is then removed from
 /// the address bar and history entry), otherwise the one this tab remembered.
@@ -22,10 +23,19 @@ pub fn take_token() -> Option<String> {
 pub fn take_token_from_address() -> Option<String> {
     let window = web_sys::window()?;
     let location = window.location();
-    let token = token_from_fragment(&location.hash().ok()?)?.to_owned();
+    let fragment = location.hash().ok()?;
+    let token = token_from_fragment(&fragment)?.to_owned();
     if let Ok(Some(storage)) = window.session_storage() {
         // A failure here (storage disabled) only means that a reload must pair again.
         let _ = storage.set_item(STORAGE_KEY, &token);
+        match bridge_from_fragment(&fragment) {
+            Some(bridge) => {
+                let _ = storage.set_item(BRIDGE_KEY, bridge);
+            }
+            None => {
+                let _ = storage.remove_item(BRIDGE_KEY);
+            }
+        }
     }
     // Replacing the entry keeps the token out of bookmarks, shared links and Back.
     if let (Ok(history), Ok(path), Ok(search)) =
@@ -34,6 +44,26 @@ pub fn take_token_from_address() -> Option<String> {
         let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&(path + &search)));
     }
     Some(token)
+}
+
+/// Where the bridge listens when it is not the server of this page: `trunk serve` during
+/// development serves the page, and `#pair=TOKEN&bridge=127.0.0.1:4590` names the bridge.
+pub fn bridge_address() -> Option<String> {
+    let storage = web_sys::window()?.session_storage().ok().flatten()?;
+    storage.get_item(BRIDGE_KEY).ok().flatten()
+}
+
+/// The `bridge=HOST:PORT` parameter of a fragment, only when HOST is this machine: the page
+/// sends secrets to its bridge, so a crafted link must not point it at another host.
+pub fn bridge_from_fragment(fragment: &str) -> Option<&str> {
+    let address = fragment
+        .strip_prefix('#')
+        .unwrap_or(fragment)
+        .split('&')
+        .find_map(|part| part.strip_prefix("bridge="))?;
+    let (host, port) = address.rsplit_once(':')?;
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+    (loopback && port.parse::<u16>().is_ok_and(|port| port > 0)).then_some(address)
 }
 
 /// The token in a fragment such as `#pair=TOKEN`, or `None` when it has none. Other
@@ -49,7 +79,24 @@ pub fn token_from_fragment(fragment: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::token_from_fragment;
+    use super::{bridge_from_fragment, token_from_fragment};
+
+    #[test]
+    fn a_bridge_address_must_be_this_machine() {
+        let cases = [
+            ("#pair=a&bridge=127.0.0.1:4590", Some("127.0.0.1:4590")),
+            ("#bridge=localhost:4590&pair=a", Some("localhost:4590")),
+            ("#pair=a&bridge=[::1]:4590", Some("[::1]:4590")),
+            ("#pair=a&bridge=evil.example:4590", None),
+            ("#pair=a&bridge=127.0.0.1.evil.example:80", None),
+            ("#pair=a&bridge=127.0.0.1:0", None),
+            ("#pair=a&bridge=127.0.0.1", None),
+            ("#pair=a", None),
+        ];
+        for (fragment, expected) in cases {
+            assert_eq!(bridge_from_fragment(fragment), expected, "{fragment:?}");
+        }
+    }
 
     #[test]
     fn finds_the_token_in_the_fragment() {

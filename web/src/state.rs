@@ -320,8 +320,8 @@ impl State {
                     at_ms,
                     direction: Direction::Note,
                     text: format!(
-                        "attempt {attempt} failed ({reason}); trying again in {:.1} s",
-                        wait_ms as f64 / 1000.0
+                        "attempt {attempt} failed ({reason}); trying again in {} s",
+                        crate::format::one_decimal(wait_ms, 1000)
                     ),
                 });
             }

@@ -12,6 +12,35 @@ use anyhow::{Context, Result, bail};
 
 const RUNS: usize = 50;
 
+/// The release `.wasm` in `dist/`, raw and gzipped (`gzip -9`), against the 250 KB budget.
+pub fn wasm_size(dist: &Path) -> Result<()> {
+    const BUDGET_GZIPPED: u64 = 250 * 1000;
+    for entry in std::fs::read_dir(dist).with_context(|| format!("reading {}", dist.display()))? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|extension| extension != "wasm") {
+            continue;
+        }
+        let raw = std::fs::metadata(&path)?.len();
+        let gzipped = Command::new("gzip")
+            .args(["-9", "-c"])
+            .arg(&path)
+            .output()
+            .context("running gzip")?
+            .stdout
+            .len() as u64;
+        let verdict = if gzipped <= BUDGET_GZIPPED {
+            "met"
+        } else {
+            "OVER"
+        };
+        println!(
+            "{}: {raw} bytes raw, {gzipped} bytes gzipped (gzip -9); budget 250 KB gzipped: {verdict}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
+    }
+    Ok(())
+}
+
 pub fn run(root: &Path, release_dir: &Path) -> Result<()> {
     let binary = release_dir.join("mailbridge");
     let scratch = std::env::temp_dir().join(format!("mailbridge-bench-{}", std::process::id()));

@@ -32,7 +32,8 @@ tasks:
           with its embedded sandbox (no Google account needed); arguments after `run`
           replace `serve`
   web     build the web app into dist/ (installs trunk, wasm-bindgen and wasm-opt first)
-  bench   benchmarks that print figures
+  bench   benchmarks that print figures: the bridge, then the web app in headless
+          Chromium (wasm size, first screen, a 20 MB upload, screenshots into docs/)
 ";
 
 /// The crates that the web app and the bridge share; they must build for the browser.
@@ -128,11 +129,21 @@ fn test() -> Result<()> {
         )
         .env("CHROMEDRIVER", tools::CHROMEDRIVER)
         .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
-    run_tests("browser component tests", browser, &mut counts, &mut failures)?;
+    run_tests(
+        "browser component tests",
+        browser,
+        &mut counts,
+        &mut failures,
+    )?;
 
     let mut suite = cargo(&root, &["test", "--workspace", "--no-fail-fast"]);
     suite.env("MAILBRIDGE_WEB_BUILD", web::fingerprint(&dist)?);
-    run_tests("unit, integration and end-to-end tests", suite, &mut counts, &mut failures)?;
+    run_tests(
+        "unit, integration and end-to-end tests",
+        suite,
+        &mut counts,
+        &mut failures,
+    )?;
 
     println!("\n==> tests took {:.1} s", started.elapsed().as_secs_f64());
     println!("tests: {} passed, {} failed", counts.passed, counts.failed);
@@ -217,11 +228,21 @@ fn run(extra: &[String]) -> Result<()> {
 
 fn bench() -> Result<()> {
     let root = project_root();
-    step(
-        "build",
-        cargo(&root, &["build", "--release", "-p", "mailbridge"]),
-    )?;
-    bench::run(&root, &target_dir(&root).join("release"))
+    tools::ensure_chromium()?;
+    web::ensure_web_tools(&root)?;
+    let dist = web::build_web(&root)?;
+    let fingerprint = web::fingerprint(&dist)?;
+    let mut build = cargo(&root, &["build", "--release", "-p", "mailbridge"]);
+    build.env("MAILBRIDGE_WEB_BUILD", &fingerprint);
+    step("build", build)?;
+    bench::run(&root, &target_dir(&root).join("release"))?;
+
+    println!("\n==> the web app");
+    bench::wasm_size(&dist)?;
+    // Navigation to first screen, a 20 MB upload, and the screenshots in docs/.
+    let mut browser = cargo(&root, &["bench", "-p", "mailbridge", "--bench", "web"]);
+    browser.env("MAILBRIDGE_WEB_BUILD", &fingerprint);
+    step("web app in headless Chromium", browser)
 }
 
 /// Passing and failing test counts summed over every `test result:` line of `cargo test`.

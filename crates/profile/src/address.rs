@@ -8,7 +8,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use idna::AsciiDenyList;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -73,9 +72,9 @@ impl Address {
         if domain.is_ascii() {
             return self.0.clone();
         }
-        match idna::domain_to_ascii_cow(domain.as_bytes(), AsciiDenyList::STD3) {
-            Ok(ascii) => format!("{}@{}", self.local_part(), ascii),
-            Err(_) => self.0.clone(),
+        match to_ascii(domain) {
+            Some(ascii) => format!("{}@{}", self.local_part(), ascii),
+            None => self.0.clone(),
         }
     }
 }
@@ -537,11 +536,31 @@ pub(crate) fn check_domain(domain: &str) -> Result<Cow<'_, str>, AddressError> {
     if !needs_idna {
         return Ok(Cow::Borrowed(domain));
     }
-    let ascii = idna::domain_to_ascii_cow(domain.as_bytes(), AsciiDenyList::STD3)
-        .map_err(|_| AddressError::InvalidDomain)?;
+    let Some(ascii) = to_ascii(domain) else {
+        #[cfg(not(feature = "idn"))]
+        if !domain.is_ascii() {
+            // Without IDNA tables only the structure was checked; see the `idn` feature.
+            return Ok(Cow::Borrowed(domain));
+        }
+        return Err(AddressError::InvalidDomain);
+    };
     // UTS 46 maps look-alike dots (such as U+3002) to '.', so labels are checked again.
     check_labels(&ascii)?;
-    Ok(Cow::Owned(ascii.into_owned()))
+    Ok(Cow::Owned(ascii))
+}
+
+/// The domain in ASCII (punycode) by UTS 46, or `None` when it is not a valid IDN.
+#[cfg(feature = "idn")]
+fn to_ascii(domain: &str) -> Option<String> {
+    idna::domain_to_ascii_cow(domain.as_bytes(), idna::AsciiDenyList::STD3)
+        .ok()
+        .map(Cow::into_owned)
+}
+
+/// Without the `idn` feature nothing converts, so only ASCII domains have an ASCII form.
+#[cfg(not(feature = "idn"))]
+fn to_ascii(domain: &str) -> Option<String> {
+    domain.is_ascii().then(|| domain.to_owned())
 }
 
 fn check_labels(domain: &str) -> Result<(), AddressError> {

@@ -14,6 +14,8 @@ use crate::hooks::BridgeProvider;
 /// left; profiles, the sandbox inbox and the history on the right (one column on a phone).
 #[function_component]
 pub fn App() -> Html {
+    // For `cargo xtask bench`: the time from navigation to the first rendered screen.
+    use_effect_with((), |()| crate::mark("mailbridge:first-screen"));
     html! {
         <BridgeProvider>
             <a class="skip-link" href="#compose-heading">{ "Skip to Compose" }</a>

@@ -7,6 +7,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{DragEvent, File, FileList, HtmlInputElement};
 use yew::prelude::*;
 
+use crate::format::one_decimal;
 use crate::hooks::{Bridge, use_bridge};
 use crate::state::sentence;
 
@@ -156,12 +157,7 @@ impl Reducible for Attachments {
 
 /// Sends one file to the bridge in chunks, reading it a chunk at a time, so a 20 MB file never
 /// sits in memory whole and the page answers clicks between chunks.
-async fn upload(
-    bridge: Bridge,
-    file: File,
-    key: u32,
-    dispatch: UseReducerDispatcher<Attachments>,
-) {
+async fn upload(bridge: Bridge, file: File, key: u32, dispatch: UseReducerDispatcher<Attachments>) {
     let fail = |reason: String| {
         dispatch.dispatch(AttachmentAction::Failed { key, reason });
     };
@@ -217,9 +213,9 @@ async fn read(file: &File, start: u64, end: u64) -> Result<Vec<u8>, String> {
 /// Sizes as Gmail's limit counts them: its "25 MB" is 25 × 1,048,576 bytes, as the bridge's.
 fn mb(bytes: u64) -> String {
     if bytes < 100 * 1024 {
-        return format!("{:.1} kB", bytes as f64 / 1024.0);
+        return format!("{} kB", one_decimal(bytes, 1024));
     }
-    format!("{:.1} MB", bytes as f64 / 1_048_576.0)
+    format!("{} MB", one_decimal(bytes, 1_048_576))
 }
 
 fn content_type(file: &File) -> String {
@@ -235,7 +231,9 @@ fn files(list: Option<FileList>) -> Vec<File> {
     let Some(list) = list else {
         return Vec::new();
     };
-    (0..list.length()).filter_map(|index| list.get(index)).collect()
+    (0..list.length())
+        .filter_map(|index| list.get(index))
+        .collect()
 }
 
 #[derive(Properties, PartialEq)]
@@ -394,9 +392,7 @@ mod tests {
             .files
             .push(attached(0, 20_000_000, UploadState::Uploading));
         assert!(attachments.refuse("small.txt", 1_000).is_none());
-        let refusal = attachments
-            .refuse("big.iso", 7_000_000)
-            .unwrap_or_default();
+        let refusal = attachments.refuse("big.iso", 7_000_000).unwrap_or_default();
         assert!(refusal.contains("over Gmail's 25 MB limit"), "{refusal}");
     }
 
@@ -410,6 +406,10 @@ mod tests {
         attachments
             .files
             .push(attached(1, 10, UploadState::Uploading));
-        assert!(attachments.refs().is_err_and(|why| why.contains("still uploading")));
+        assert!(
+            attachments
+                .refs()
+                .is_err_and(|why| why.contains("still uploading"))
+        );
     }
 }

@@ -54,7 +54,9 @@ fn type_into(input: &HtmlInputElement, text: &str) {
     let init = InputEventInit::new();
     init.set_bubbles(true);
     let event = InputEvent::new_with_event_init_dict("input", &init).expect("an input event");
-    input.dispatch_event(&event).expect("the event is delivered");
+    input
+        .dispatch_event(&event)
+        .expect("the event is delivered");
 }
 
 fn clear_storage() {
@@ -89,11 +91,21 @@ fn the_pairing_token_leaves_the_address_bar_for_session_storage() {
     let history = window.history().expect("history");
     let path = window.location().pathname().expect("a path");
     history
-        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("{path}#pair=tok-123")))
+        .replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!("{path}#pair=tok-123")),
+        )
         .expect("the address changes");
     assert_eq!(pairing::take_token().as_deref(), Some("tok-123"));
     assert_eq!(window.location().hash().expect("a hash"), "");
-    assert!(!window.location().href().expect("an address").contains("tok-123"));
+    assert!(
+        !window
+            .location()
+            .href()
+            .expect("an address")
+            .contains("tok-123")
+    );
     // A reload of this tab finds it again, with nothing in the address.
     assert_eq!(pairing::take_token().as_deref(), Some("tok-123"));
     clear_storage();
@@ -119,10 +131,17 @@ async fn a_saved_draft_is_back_after_a_reload() {
     let root = root();
     yew::Renderer::<App>::with_root(root.clone()).render();
     settle().await;
-    assert_eq!(input_in(&root, "#compose-subject").value(), "Quarterly numbers");
+    assert_eq!(
+        input_in(&root, "#compose-subject").value(),
+        "Quarterly numbers"
+    );
     let chips = root.query_selector_all(".chip").expect("chips");
     assert_eq!(chips.length(), 1);
-    assert!(root.text_content().unwrap_or_default().contains("ann@example.com"));
+    assert!(
+        root.text_content()
+            .unwrap_or_default()
+            .contains("ann@example.com")
+    );
 
     // Typing saves again.
     type_into(&input_in(&root, "#compose-subject"), "Q3 numbers");
@@ -169,7 +188,10 @@ async fn a_comma_makes_a_chip_and_a_bad_address_is_announced() {
         .flatten()
         .expect("the error element");
     assert!(
-        error.text_content().unwrap_or_default().contains("after the '@'"),
+        error
+            .text_content()
+            .unwrap_or_default()
+            .contains("after the '@'"),
         "{}",
         root.inner_html()
     );

@@ -205,7 +205,11 @@ mod tests {
             typing: "bob@".into(),
         };
         assert!(!field.commit());
-        assert!(field.error().is_some_and(|error| error.contains("after the '@'")));
+        assert!(
+            field
+                .error()
+                .is_some_and(|error| error.contains("after the '@'"))
+        );
         assert!(field.all().is_err());
         field.typing = "Bob <bob@example.com>".into();
         assert_eq!(

@@ -87,7 +87,9 @@ pub fn Preview(props: &PreviewProps) -> Html {
         },
         Tab::Raw => match (&props.draft, &*raw) {
             (Err(why), _) => html! { <p class="quiet">{ why }</p> },
-            (Ok(_), Raw::Idle | Raw::Loading) => html! { <p class="busy">{ "Building the MIME…" }</p> },
+            (Ok(_), Raw::Idle | Raw::Loading) => {
+                html! { <p class="busy">{ "Building the MIME…" }</p> }
+            }
             (Ok(_), Raw::Failed(error)) => html! { <ErrorDetails error={error.clone()} /> },
             (Ok(_), Raw::Ready { raw, warnings }) => html! {
                 <>

@@ -22,7 +22,9 @@ pub fn SendResult() -> Html {
     let body = match send {
         None => html! {},
         Some(run) => match (&run.result, run.sent(), run.error()) {
-            (None, _, _) if run.is_test() => html! { <p class="busy">{ "Sending a test message…" }</p> },
+            (None, _, _) if run.is_test() => {
+                html! { <p class="busy">{ "Sending a test message…" }</p> }
+            }
             (None, _, _) => html! { <p class="busy">{ "Sending…" }</p> },
             (_, Some(report), _) => sent(report, run.is_test()),
             (_, _, None) => html! {},

@@ -179,7 +179,9 @@ struct Link {
 fn is_private(operation: &Operation) -> bool {
     matches!(
         operation,
-        Operation::BeginUpload { .. } | Operation::UploadChunk { .. } | Operation::RenderMime { .. }
+        Operation::BeginUpload { .. }
+            | Operation::UploadChunk { .. }
+            | Operation::RenderMime { .. }
     )
 }
 
@@ -289,6 +291,7 @@ impl Link {
         if welcome {
             self.welcomed.set(true);
             self.failures.set(0);
+            crate::mark("mailbridge:connected");
         }
         let answer = match &message {
             ServerMessage::Done { id, outcome } => Some((*id, Ok(outcome.clone()))),
@@ -314,7 +317,12 @@ impl Link {
             // Fresh lists after every (re)connect: mail may have arrived while the page was away.
             self.request(Operation::ListProfiles, None);
             self.request(Operation::ListSandboxMessages, None);
-            self.request(Operation::ReadHistory { limit: HISTORY_LIMIT }, None);
+            self.request(
+                Operation::ReadHistory {
+                    limit: HISTORY_LIMIT,
+                },
+                None,
+            );
         }
     }
 
@@ -408,12 +416,12 @@ impl Link {
     }
 }
 
-/// `ws://` (or `wss://`) on the host that served the page, at `/ws`.
+/// `ws://` (or `wss://`) at `/ws` on the host that served the page, or on the bridge the
+/// pairing address named (see [`pairing::bridge_address`]).
 fn socket_url() -> String {
     let location = web_sys::window().map(|window| window.location());
-    let host = location
-        .as_ref()
-        .and_then(|location| location.host().ok())
+    let host = pairing::bridge_address()
+        .or_else(|| location.as_ref().and_then(|location| location.host().ok()))
         .unwrap_or_else(|| "127.0.0.1:4590".to_owned());
     let scheme = match location.and_then(|location| location.protocol().ok()) {
         Some(protocol) if protocol == "https:" => "wss",
