@@ -326,8 +326,11 @@ impl State {
                 });
             }
             Progress::Step(step) => {
-                // A step is reported when it starts and again when it ends; keep the latest.
-                match run.steps.iter_mut().find(|known| known.step == step.step) {
+                // A step is reported when it starts and again when it ends, and may happen
+                // twice (EHLO before and after STARTTLS): an end replaces its running start.
+                match run.steps.iter_mut().rev().find(|known| {
+                    known.step == step.step && known.status == protocol::StepStatus::Running
+                }) {
                     Some(known) => *known = step,
                     None => run.steps.push(step),
                 }
@@ -506,6 +509,13 @@ mod tests {
                 secret_store: "OS keyring".into(),
             })],
         )
+    }
+
+    fn state_with(run: Run) -> State {
+        let mut state = connected();
+        state.pending.insert(run.id, Purpose::Run);
+        state.run = Some(run);
+        state
     }
 
     fn send(id: u64) -> Action {
@@ -770,6 +780,17 @@ mod tests {
         let run = state.run.expect("a check run");
         assert!(run.is_check() && run.is_running());
         assert_eq!(run.steps, vec![step(protocol::StepStatus::Ok, 12)]);
+
+        // The same step again (EHLO after STARTTLS) is a new line, not a replacement.
+        let state = reduce(
+            state_with(run),
+            vec![Action::Received(ServerMessage::Progress {
+                id: RequestId(8),
+                progress: Progress::Step(step(protocol::StepStatus::Ok, 3)),
+            })],
+        );
+        let steps = state.run.map(|run| run.steps).unwrap_or_default();
+        assert_eq!(steps.len(), 2);
     }
 
     #[test]

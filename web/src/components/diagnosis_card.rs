@@ -24,7 +24,7 @@ pub fn DiagnosisCard(props: &DiagnosisCardProps) -> Html {
         }
     };
     html! {
-        <article class="result failed diagnosis" aria-labelledby="diagnosis-title">
+        <article class="result failed diagnosis diagnosis-card" aria-labelledby="diagnosis-title">
             <h3 id="diagnosis-title">{ &diagnosis.title }</h3>
             <dl>
                 <dt>{ "What happened" }</dt>
@@ -34,7 +34,7 @@ pub fn DiagnosisCard(props: &DiagnosisCardProps) -> Html {
             </dl>
             if !diagnosis.fix.is_empty() {
                 <h4>{ "How to fix it" }</h4>
-                <ol class="fix-steps">
+                <ol class="fix-steps diagnosis-fix">
                     { for diagnosis.fix.iter().map(|step| html! { <li>{ step }</li> }) }
                 </ol>
             }

@@ -1,7 +1,141 @@
+use std::collections::BTreeSet;
+
+use protocol::{Direction, HistoryEntry, HistoryOutcome, Operation, TranscriptLine};
 use yew::prelude::*;
 
-/// Placeholder until the real panel lands.
+use super::error_details::ErrorDetails;
+use crate::format::{local_time, since_start};
+use crate::hooks::{HISTORY_LIMIT, use_bridge};
+use crate::state::Loadable;
+
+/// Past sends, newest first: when, from which profile, to whom, and how it went, each with its
+/// redacted SMTP transcript on request. It reloads after every send or test send.
 #[function_component]
 pub fn History() -> Html {
-    html! {}
+    let bridge = use_bridge();
+    let open = use_state(BTreeSet::<u64>::new);
+    // The bridge records a send when it ends, so the list is read again then. On mount this is
+    // `None`; the bridge connection also reads the list after each (re)connect.
+    let finished = bridge
+        .run
+        .as_ref()
+        .filter(|run| !run.is_check() && !run.is_running())
+        .map(|run| run.id);
+    use_effect_with(finished, {
+        let bridge = bridge.clone();
+        move |_| {
+            // Asking while offline would only replace the list with "not connected".
+            if bridge.is_connected() {
+                bridge.request(Operation::ReadHistory {
+                    limit: HISTORY_LIMIT,
+                });
+            }
+        }
+    });
+    let toggle = {
+        let open = open.clone();
+        Callback::from(move |id: u64| {
+            let mut next = (*open).clone();
+            if !next.remove(&id) {
+                next.insert(id);
+            }
+            open.set(next);
+        })
+    };
+    let body = match &bridge.history {
+        Loadable::Idle | Loadable::Loading => {
+            html! { <p class="quiet">{ "Loading the history…" }</p> }
+        }
+        Loadable::Failed(error) => html! { <ErrorDetails error={error.clone()} /> },
+        Loadable::Ready(entries) if entries.is_empty() => html! {
+            <p class="quiet">{ "Nothing sent yet. Each send and test send is listed here with its transcript." }</p>
+        },
+        Loadable::Ready(entries) => html! {
+            <ol class="history-list">
+                { for entries.iter().map(|entry| entry_view(entry, open.contains(&entry.id), &toggle)) }
+            </ol>
+        },
+    };
+    html! {
+        <section id="history" class="panel" aria-labelledby="history-heading">
+            <h2 id="history-heading">{ "History" }</h2>
+            <p class="hint">{ format!("The last {HISTORY_LIMIT} sends through the bridge, newest first.") }</p>
+            { body }
+        </section>
+    }
+}
+
+fn entry_view(entry: &HistoryEntry, open: bool, toggle: &Callback<u64>) -> Html {
+    let id = entry.id;
+    let transcript_id = format!("history-transcript-{id}");
+    let (result_class, result) = match &entry.outcome {
+        HistoryOutcome::Sent { .. } => ("sent", "Sent".to_owned()),
+        HistoryOutcome::Failed { diagnosis } => ("failed", format!("Failed: {}", diagnosis.title)),
+    };
+    let subject = if entry.subject.is_empty() {
+        "(no subject)"
+    } else {
+        entry.subject.as_str()
+    };
+    let onclick = toggle.reform(move |_: MouseEvent| id);
+    html! {
+        <li key={id} data-history-id={id.to_string()} class={classes!("history-entry", result_class)}>
+            <div class="history-top">
+                <span class="subject">{ subject }</span>
+                <span class={classes!("history-result", if result_class == "sent" { "ok" } else { "bad" })}>{ result }</span>
+            </div>
+            <dl class="facts">
+                <dt>{ "When" }</dt>
+                <dd>{ local_time(entry.at_unix_ms) }</dd>
+                <dt>{ "Profile" }</dt>
+                <dd>{ &entry.profile_name }</dd>
+                <dt>{ "To" }</dt>
+                <dd>{ entry.recipients.join(", ") }</dd>
+                if let HistoryOutcome::Sent { reply } = &entry.outcome {
+                    <dt>{ "Reply" }</dt>
+                    <dd><code>{ reply }</code></dd>
+                }
+                if let Some(message_id) = &entry.message_id {
+                    <dt>{ "Message-ID" }</dt>
+                    <dd><code>{ message_id }</code></dd>
+                }
+                if entry.attempts > 1 {
+                    <dt>{ "Attempts" }</dt>
+                    <dd>{ entry.attempts }</dd>
+                }
+            </dl>
+            <button type="button" class="history-transcript-toggle" {onclick}
+                aria-expanded={open.to_string()} aria-controls={transcript_id.clone()}>
+                { if open { "Hide transcript" } else { "Show transcript" } }
+            </button>
+            if open {
+                <div id={transcript_id} class="transcript history-transcript" tabindex="0"
+                    aria-label={format!("Transcript of “{subject}”")}>
+                    if entry.transcript.is_empty() {
+                        <p class="quiet">{ "This send ended before any SMTP was spoken." }</p>
+                    } else {
+                        <ol class="transcript-lines">
+                            { for entry.transcript.iter().map(line) }
+                        </ol>
+                    }
+                </div>
+            }
+        </li>
+    }
+}
+
+/// One transcript line, as the transcript panel shows it.
+fn line(line: &TranscriptLine) -> Html {
+    let who = match line.direction {
+        Direction::Client => "client",
+        Direction::Server => "server",
+        Direction::Note => "note",
+    };
+    html! {
+        <li class={classes!("line", who)}>
+            <span class="at">{ since_start(line.at_ms) }</span>
+            <span class="who">{ who }</span>
+            <code class="text">{ &line.text }</code>
+        </li>
+    }
 }
