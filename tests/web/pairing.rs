@@ -44,3 +44,26 @@ fn the_printed_address_pairs_hides_the_token_and_survives_a_reload() {
         );
     });
 }
+
+/// Going to another page and back, more times than the bridge takes connections at once, ends
+/// "Connected" every time: a page that is left lets go of its connection.
+#[test]
+fn leaving_and_coming_back_reconnects_every_time() {
+    run("leave-and-return", |web| async move {
+        let bridge = web.start_bridge("leave-and-return");
+        web.pair(&bridge).await;
+        // The bridge serves 4 connections at once; 6 round trips would exhaust them if a page
+        // kept its socket after it was left (Chromium's back/forward cache keeps pages alive).
+        for round in 1..=6 {
+            web.client
+                .goto("about:blank")
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: cannot leave the page: {e}"));
+            web.client
+                .goto(&bridge.serve.url)
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: cannot come back: {e}"));
+            web.wait_connected().await;
+        }
+    });
+}

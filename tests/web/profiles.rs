@@ -227,6 +227,9 @@ async fn add_profile(web: &Web, profile: &Profile) {
 async fn store_secret(web: &Web, row_css: &str, secret: &str) {
     web.replace_text("#profile-secret", secret).await;
     web.click("#profile-secret-save").await;
+    // The bridge's answer, not the list: a sandbox profile reads "stored" before any secret is
+    // set (it falls back to the sandbox's own password), so the list alone proves nothing.
+    web.wait_text("#profile-secret-status", "Stored the").await;
     web.wait_text(&format!("{row_css} .secret"), "stored").await;
 }
 

@@ -155,7 +155,7 @@ pub fn ChipInput(props: &ChipInputProps) -> Html {
                             <li class="chip" key={format!("{index}-{chip}")}>
                                 <span>{ chip }</span>
                                 <button type="button" class="chip-remove" onclick={remove}
-                                    aria-label={format!("Remove {chip} from {}", props.label)}>{ "×" }</button>
+                                    aria-label={format!("Remove {chip} from {}", props.label)}>{ "remove" }</button>
                             </li>
                         }
                     }) }

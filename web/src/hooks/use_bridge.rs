@@ -22,7 +22,7 @@ use protocol::{
     RequestId, Secret, ServerMessage, decode_server, encode,
 };
 use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
+use web_sys::{CloseEvent, MessageEvent, PageTransitionEvent, WebSocket};
 use yew::prelude::*;
 
 use crate::pairing;
@@ -119,8 +119,26 @@ pub fn BridgeProvider(props: &BridgeProviderProps) -> Html {
                     }
                 })
             });
+            // Leaving the page closes the socket. Chromium may otherwise keep the page, socket
+            // and all, in its back/forward cache, and each such page would hold one of the
+            // bridge's few connections until it is evicted. Coming back reconnects.
+            let on_hide = web_sys::window().map(|window| {
+                let link = link.clone();
+                EventListener::new(&window, "pagehide", move |_| link.shutdown())
+            });
+            let on_show = web_sys::window().map(|window| {
+                let link = link.clone();
+                EventListener::new(&window, "pageshow", move |event| {
+                    let restored = event
+                        .dyn_ref::<PageTransitionEvent>()
+                        .is_some_and(PageTransitionEvent::persisted);
+                    if restored {
+                        link.connect();
+                    }
+                })
+            });
             move || {
-                drop(on_hash);
+                drop((on_hash, on_hide, on_show));
                 link.shutdown();
             }
         }
