@@ -152,6 +152,11 @@ async fn upload(web: &harness::Web) {
 /// Compose with a filled-in draft, a finished check of the sandbox profile, and the inbox with
 /// the message that draft sent, each saved as a PNG of its panel.
 async fn screenshots(web: &harness::Web, docs: &Path) {
+    // Tall enough that each panel fits whole in its picture.
+    web.client
+        .set_window_size(1440, 2600)
+        .await
+        .unwrap_or_else(|e| panic!("cannot size the window: {e}"));
     std::fs::create_dir_all(docs)
         .unwrap_or_else(|e| panic!("cannot create {}: {e}", docs.display()));
     for (field, text) in [
