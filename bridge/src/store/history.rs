@@ -59,7 +59,7 @@ impl HistoryStore {
     /// the capacity are dropped.
     pub fn append(&mut self, entry: HistoryEntry) -> Result<u64, StoreError> {
         let recipients = to_json(&entry.recipients);
-        let outcome = to_json(&entry.outcome);
+        let outcome = to_json(&StoredOutcome::from(entry.outcome.clone()));
         let transcript = to_json(&entry.transcript);
         let path = self.path.clone();
         let transaction = self.connection.transaction().map_err(sqlite(&path))?;
@@ -179,8 +179,9 @@ impl HistoryStore {
         };
         let recipients: Vec<String> = serde_json::from_str(&row.recipients)
             .map_err(|error| broken(format!("recipients: {error}")))?;
-        let outcome: HistoryOutcome = serde_json::from_str(&row.outcome)
-            .map_err(|error| broken(format!("outcome: {error}")))?;
+        let outcome: HistoryOutcome = serde_json::from_str::<StoredOutcome>(&row.outcome)
+            .map_err(|error| broken(format!("outcome: {error}")))?
+            .into();
         let transcript: Vec<TranscriptLine> = serde_json::from_str(&row.transcript)
             .map_err(|error| broken(format!("transcript: {error}")))?;
         Ok(HistoryEntry {
@@ -236,6 +237,34 @@ fn evict(connection: &Connection, capacity: usize) -> rusqlite::Result<()> {
         [i64::try_from(capacity.saturating_sub(1)).unwrap_or(i64::MAX)],
     )?;
     Ok(())
+}
+
+/// The outcome as the `outcome` column holds it (`{"result": "sent", "reply": ...}`). The
+/// protocol's `HistoryOutcome` is tagged differently on the wire, and the database keeps the
+/// form it was written in.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+enum StoredOutcome {
+    Sent { reply: String },
+    Failed { diagnosis: diagnosis::Diagnosis },
+}
+
+impl From<HistoryOutcome> for StoredOutcome {
+    fn from(outcome: HistoryOutcome) -> StoredOutcome {
+        match outcome {
+            HistoryOutcome::Sent { reply } => StoredOutcome::Sent { reply },
+            HistoryOutcome::Failed { diagnosis } => StoredOutcome::Failed { diagnosis },
+        }
+    }
+}
+
+impl From<StoredOutcome> for HistoryOutcome {
+    fn from(outcome: StoredOutcome) -> HistoryOutcome {
+        match outcome {
+            StoredOutcome::Sent { reply } => HistoryOutcome::Sent { reply },
+            StoredOutcome::Failed { diagnosis } => HistoryOutcome::Failed { diagnosis },
+        }
+    }
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -380,6 +409,30 @@ mod tests {
         // Reopening with a smaller capacity drops the oldest at once.
         let smaller = HistoryStore::open(&path, 1)?;
         assert_eq!(ids(&smaller.list(10)?), [next]);
+        Ok(())
+    }
+
+    #[test]
+    fn the_outcome_column_keeps_its_stored_form() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("history.sqlite3");
+        let mut store = HistoryStore::open(&path, 10)?;
+        let id = store.append(entry(1))?;
+        drop(store);
+        // Files written before the wire format changed hold this form, and still must.
+        let connection = Connection::open(&path)?;
+        let stored: String = connection.query_row(
+            "SELECT outcome FROM history WHERE id = ?1",
+            [i64::try_from(id)?],
+            |row| row.get(0),
+        )?;
+        assert!(stored.starts_with(r#"{"result":"sent","#), "{stored}");
+        drop(connection);
+        let listed = HistoryStore::open(&path, 10)?.list(10)?;
+        assert!(
+            matches!(&listed[0].outcome, HistoryOutcome::Sent { reply } if reply.starts_with("250")),
+            "{listed:?}"
+        );
         Ok(())
     }
 

@@ -132,7 +132,7 @@ pub struct ProfileView {
 
 /// The successful result of an [`Operation`], one variant per operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Checked(CheckReport),
     Sent(SendReport),

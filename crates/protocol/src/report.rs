@@ -44,7 +44,7 @@ pub struct StepReport {
 
 /// Streamed while an operation runs, before its result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Progress {
     Step(StepReport),
     Transcript(TranscriptLine),
@@ -112,8 +112,10 @@ pub struct SendReport {
     pub history_id: u64,
 }
 
+/// Externally tagged on the wire, like `ServerMessage`; the history database keeps its own
+/// (`"result": "sent"`) form, in `bridge/src/store/history.rs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "result", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum HistoryOutcome {
     Sent { reply: String },
     Failed { diagnosis: Diagnosis },

@@ -408,7 +408,7 @@ fn the_wire_format_is_the_documented_one() {
     .expect("encodes");
     assert_eq!(
         done,
-        r#"{"type":"done","id":1,"outcome":{"kind":"upload_started","upload":2}}"#
+        r#"{"done":{"id":1,"outcome":{"upload_started":{"upload":2}}}}"#
     );
 }
 
