@@ -81,6 +81,11 @@ pub struct Serve {
 
 impl Serve {
     pub fn start(dir: &Path) -> Serve {
+        Serve::start_with(dir, &[])
+    }
+
+    /// As [`Serve::start`], with more arguments for `serve` (such as `--allow-origin`).
+    pub fn start_with(dir: &Path, extra: &[&str]) -> Serve {
         let mut child = mailbridge(dir)
             .args([
                 "serve",
@@ -91,6 +96,7 @@ impl Serve {
                 "--sandbox-tls-port",
                 "0",
             ])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

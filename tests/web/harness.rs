@@ -117,8 +117,13 @@ impl Web {
     /// Starts a fresh bridge and fails the test (it never skips) when the bridge has no web app
     /// to serve.
     pub fn start_bridge(&self, label: &str) -> Arc<Bridge> {
+        self.start_bridge_with(label, &[])
+    }
+
+    /// As [`Web::start_bridge`], with more arguments for `serve`.
+    pub fn start_bridge_with(&self, label: &str, extra: &[&str]) -> Arc<Bridge> {
         let dir = TempDir::new(&format!("web-bridge-{label}"));
-        let serve = Serve::start(dir.path());
+        let serve = Serve::start_with(dir.path(), extra);
         let page = http_get(serve.port(), "/");
         assert!(
             !page.contains("has not been built"),

@@ -155,8 +155,8 @@ fn happened(result: &Value) -> Option<Vec<String>> {
     serde_json::from_value(result.clone()).ok()
 }
 
-/// A web server on another loopback port, so another origin, that answers every request with
-/// one page. Stopped when dropped.
+/// A web server on another loopback port, so another origin, that answers each GET with what
+/// `content` gives for its path (a content type and the body). Stopped when dropped.
 struct OtherOrigin {
     port: u16,
     stop: Arc<AtomicBool>,
@@ -165,6 +165,12 @@ struct OtherOrigin {
 
 impl OtherOrigin {
     fn serve(page: String) -> OtherOrigin {
+        OtherOrigin::serve_with(move |_| ("text/html; charset=utf-8", page.clone().into_bytes()))
+    }
+
+    fn serve_with(
+        content: impl Fn(&str) -> (&'static str, Vec<u8>) + Send + 'static,
+    ) -> OtherOrigin {
         let listener = TcpListener::bind("127.0.0.1:0")
             .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1: {e}"));
         let port = listener
@@ -180,7 +186,7 @@ impl OtherOrigin {
                         break;
                     }
                     if let Ok(stream) = stream {
-                        answer(stream, &page);
+                        answer(stream, &content);
                     }
                 }
             }
@@ -208,8 +214,8 @@ impl Drop for OtherOrigin {
     }
 }
 
-/// Reads the request's head and answers with `page`.
-fn answer(mut stream: TcpStream, page: &str) {
+/// Reads the request's head and answers with what `content` gives for its path.
+fn answer(mut stream: TcpStream, content: &dyn Fn(&str) -> (&'static str, Vec<u8>)) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut head = Vec::new();
     let mut buffer = [0u8; 1024];
@@ -219,11 +225,67 @@ fn answer(mut stream: TcpStream, page: &str) {
             Ok(read) => head.extend_from_slice(&buffer[..read]),
         }
     }
+    let request = String::from_utf8_lossy(&head);
+    let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let (content_type, body) = content(&path);
     let _ = write!(
         stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
-         Cache-Control: no-store\r\nConnection: close\r\n\r\n{page}",
-        page.len()
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+        body.len()
     );
-    let _ = stream.flush();
+    let _ = stream.write_all(&body);
+}
+
+/// The development set-up: the app served from another origin (as `trunk serve` does), paired
+/// with `#pair=TOKEN&bridge=HOST:PORT`, reaches a bridge started with `--allow-origin` for
+/// that origin, and works.
+#[test]
+fn the_app_from_a_dev_server_reaches_a_bridge_that_allows_its_origin() {
+    run("dev-server", |web| async move {
+        let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist");
+        let dev = OtherOrigin::serve_with(move |path| {
+            let file = match path.split(['?', '#']).next().unwrap_or("/") {
+                "/" => "index.html",
+                other => other.trim_start_matches('/'),
+            };
+            let content_type = match file.rsplit('.').next() {
+                Some("html") => "text/html; charset=utf-8",
+                Some("js") => "text/javascript",
+                Some("wasm") => "application/wasm",
+                Some("css") => "text/css",
+                _ => "application/octet-stream",
+            };
+            // Only names in dist/ itself, so a path cannot climb out of it.
+            let body = if file.contains('/') || file.contains("..") {
+                Vec::new()
+            } else {
+                std::fs::read(dist.join(file)).unwrap_or_default()
+            };
+            (content_type, body)
+        });
+        let origin = format!("http://127.0.0.1:{}", dev.port);
+        let bridge = web.start_bridge_with("dev", &["--allow-origin", &origin]);
+        let address = format!(
+            "{}#pair={}&bridge=127.0.0.1:{}",
+            dev.url(),
+            bridge.serve.token(),
+            bridge.serve.port()
+        );
+        web.client
+            .goto(&address)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open {address}: {e}"));
+        web.wait_connected().await;
+        let page = web.js("return window.location.href;", vec![]).await;
+        assert!(
+            page.as_str()
+                .is_some_and(|href| href.starts_with(&origin) && !href.contains("pair=")),
+            "{page}"
+        );
+        // It works, not only connects: a test send through the sandbox.
+        web.select("#compose-profile", "sandbox").await;
+        web.click("#compose-send-test").await;
+        web.wait_text("#send-result", "Message-ID").await;
+    });
 }

@@ -212,6 +212,9 @@ async fn read(file: &File, start: u64, end: u64) -> Result<Vec<u8>, String> {
 
 /// Sizes as Gmail's limit counts them: its "25 MB" is 25 × 1,048,576 bytes, as the bridge's.
 fn mb(bytes: u64) -> String {
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
+    }
     if bytes < 100 * 1024 {
         return format!("{} kB", one_decimal(bytes, 1024));
     }
@@ -377,6 +380,13 @@ mod tests {
             sent_bytes: 0,
             state,
         }
+    }
+
+    #[test]
+    fn sizes_count_as_gmail_does() {
+        assert_eq!(mb(24), "24 bytes");
+        assert_eq!(mb(1536), "1.5 kB");
+        assert_eq!(mb(20 * 1_048_576), "20.0 MB");
     }
 
     #[test]
