@@ -56,11 +56,7 @@ pub fn bridge_address() -> Option<String> {
 /// The `bridge=HOST:PORT` parameter of a fragment, only when HOST is this machine: the page
 /// sends secrets to its bridge, so a crafted link must not point it at another host.
 pub fn bridge_from_fragment(fragment: &str) -> Option<&str> {
-    let address = fragment
-        .strip_prefix('#')
-        .unwrap_or(fragment)
-        .split('&')
-        .find_map(|part| part.strip_prefix("bridge="))?;
+    let address = fragment_param(fragment, "bridge")?;
     let (host, port) = address.rsplit_once(':')?;
     let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
     (loopback && port.parse::<u16>().is_ok_and(|port| port > 0)).then_some(address)
@@ -69,12 +65,16 @@ pub fn bridge_from_fragment(fragment: &str) -> Option<&str> {
 /// The token in a fragment such as `#pair=TOKEN`, or `None` when it has none. Other
 /// `&`-separated parameters may stand beside it.
 pub fn token_from_fragment(fragment: &str) -> Option<&str> {
+    fragment_param(fragment, "pair").filter(|token| !token.is_empty())
+}
+
+/// The value of `name=` among the `&`-separated parameters of a fragment.
+fn fragment_param<'a>(fragment: &'a str, name: &str) -> Option<&'a str> {
     fragment
         .strip_prefix('#')
         .unwrap_or(fragment)
         .split('&')
-        .find_map(|part| part.strip_prefix("pair="))
-        .filter(|token| !token.is_empty())
+        .find_map(|part| part.strip_prefix(name)?.strip_prefix('='))
 }
 
 #[cfg(test)]

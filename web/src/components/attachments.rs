@@ -4,11 +4,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use protocol::{AttachmentRef, MAX_ATTACHMENT_TOTAL_BYTES, Operation, Outcome};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{DragEvent, File, FileList, HtmlInputElement};
+use web_sys::{File, HtmlInputElement};
 use yew::prelude::*;
 
 use crate::format::one_decimal;
-use crate::hooks::{Bridge, use_bridge};
+use crate::hooks::{Bridge, files, use_bridge, use_file_drop};
 use crate::state::sentence;
 
 /// Bytes per upload chunk. Base64 makes 61,440 characters of it, which leaves room for the
@@ -230,15 +230,6 @@ fn content_type(file: &File) -> String {
     }
 }
 
-fn files(list: Option<FileList>) -> Vec<File> {
-    let Some(list) = list else {
-        return Vec::new();
-    };
-    (0..list.length())
-        .filter_map(|index| list.get(index))
-        .collect()
-}
-
 #[derive(Properties, PartialEq)]
 pub struct AttachmentPickerProps {
     pub attachments: UseReducerHandle<Attachments>,
@@ -250,7 +241,6 @@ pub struct AttachmentPickerProps {
 pub fn AttachmentPicker(props: &AttachmentPickerProps) -> Html {
     let bridge = use_bridge();
     let refused = use_state(|| None::<String>);
-    let dragging = use_state(|| false);
     let attachments = props.attachments.clone();
 
     let add = {
@@ -297,32 +287,14 @@ pub fn AttachmentPicker(props: &AttachmentPickerProps) -> Html {
             input.set_value("");
         })
     };
-    let ondragover = {
-        let dragging = dragging.clone();
-        Callback::from(move |event: DragEvent| {
-            event.prevent_default();
-            dragging.set(true);
-        })
-    };
-    let ondragleave = {
-        let dragging = dragging.clone();
-        Callback::from(move |_: DragEvent| dragging.set(false))
-    };
-    let ondrop = {
-        let dragging = dragging.clone();
-        Callback::from(move |event: DragEvent| {
-            event.prevent_default();
-            dragging.set(false);
-            add.emit(files(event.data_transfer().and_then(|data| data.files())));
-        })
-    };
+    let drop = use_file_drop(add);
     let total = attachments.total_bytes();
     let over = total > MAX_ATTACHMENT_TOTAL_BYTES;
     html! {
         <div class="field">
             <label for="compose-attachments">{ "Attachments" }</label>
-            <div class={classes!("drop-zone", dragging.then_some("dragging"))}
-                {ondragover} {ondragleave} {ondrop}>
+            <div class={classes!("drop-zone", drop.dragging.then_some("dragging"))}
+                ondragover={drop.ondragover} ondragleave={drop.ondragleave} ondrop={drop.ondrop}>
                 <input id="compose-attachments" type="file" multiple={true} {onchange}
                     aria-describedby="compose-attachments-total" />
                 <p class="hint">{ "Or drop files here." }</p>

@@ -6,12 +6,12 @@ use protocol::{
     RequestId, encode,
 };
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{DragEvent, File, HtmlAnchorElement, HtmlInputElement, HtmlSelectElement};
+use web_sys::{File, HtmlAnchorElement, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use super::error_details::ErrorDetails;
 use super::profile_editor::{from_serde_name, serde_name};
-use crate::hooks::{Bridge, use_bridge};
+use crate::hooks::{Bridge, use_bridge, use_file_drop};
 use crate::object_url::ObjectUrl;
 use crate::state::sentence;
 
@@ -52,7 +52,6 @@ pub fn ProfileIo() -> Html {
     let bridge = use_bridge();
     let conflict = use_state(|| Conflict::Skip);
     let import = use_state(|| Import::Idle);
-    let dragging = use_state(|| false);
     let exporting = use_state(|| false);
     let export_error = use_state(|| None::<OperationError>);
     let download = use_state(|| None::<Rc<Download>>);
@@ -102,40 +101,22 @@ pub fn ProfileIo() -> Html {
             input.set_value("");
         })
     };
-    let ondragover = {
-        let dragging = dragging.clone();
-        Callback::from(move |event: DragEvent| {
-            event.prevent_default();
-            dragging.set(true);
-        })
-    };
-    let ondragleave = {
-        let dragging = dragging.clone();
-        Callback::from(move |_: DragEvent| dragging.set(false))
-    };
-    let ondrop = {
-        let dragging = dragging.clone();
+    let drop = use_file_drop({
         let import = import.clone();
-        Callback::from(move |event: DragEvent| {
-            event.prevent_default();
-            dragging.set(false);
-            let file = event
-                .data_transfer()
-                .and_then(|data| data.files())
-                .and_then(|files| files.get(0));
-            match file {
-                Some(file) if is_json(&file.name(), &file.type_()) => start.emit(file),
-                Some(file) => import.set(Import::Failed(
-                    OperationError::new(
-                        ErrorKind::Invalid,
-                        format!("{} is not a .json file", file.name()),
-                    )
-                    .with_fix("Drop the team file, which ends in .json (mailbridge-profiles.json when exported here)."),
-                )),
-                None => {}
-            }
+        Callback::from(move |dropped: Vec<File>| {
+            match dropped.into_iter().next() {
+            Some(file) if is_json(&file.name(), &file.type_()) => start.emit(file),
+            Some(file) => import.set(Import::Failed(
+                OperationError::new(
+                    ErrorKind::Invalid,
+                    format!("{} is not a .json file", file.name()),
+                )
+                .with_fix("Drop the team file, which ends in .json (mailbridge-profiles.json when exported here)."),
+            )),
+            None => {}
+        }
         })
-    };
+    });
     let export = {
         let bridge = bridge.clone();
         let exporting = exporting.clone();
@@ -214,8 +195,8 @@ pub fn ProfileIo() -> Html {
                             }) }
                         </select>
                     </div>
-                    <div id="profiles-import-drop" class={classes!("drop-zone", dragging.then_some("dragging"))}
-                        {ondragover} {ondragleave} {ondrop}>
+                    <div id="profiles-import-drop" class={classes!("drop-zone", drop.dragging.then_some("dragging"))}
+                        ondragover={drop.ondragover} ondragleave={drop.ondragleave} ondrop={drop.ondrop}>
                         <label for="profiles-import-file">{ "Team file (.json)" }</label>
                         <input type="file" id="profiles-import-file" accept=".json,application/json"
                             onchange={on_file} aria-describedby="profiles-import-drop-hint" />

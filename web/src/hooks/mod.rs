@@ -1,5 +1,7 @@
 //! Hooks shared by the components.
 
 mod use_bridge;
+mod use_file_drop;
 
 pub use use_bridge::{Bridge, BridgeProvider, HISTORY_LIMIT, use_bridge};
+pub use use_file_drop::{files, use_file_drop};
