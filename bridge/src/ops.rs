@@ -278,6 +278,10 @@ impl Bridge {
                     received_bytes: received,
                 })
             }
+            Operation::DiscardUpload { upload } => {
+                lock(&self.uploads).remove(upload);
+                Ok(Outcome::UploadDiscarded { upload })
+            }
             Operation::ListSandboxMessages => {
                 let store = self.sandbox_store()?;
                 let messages = blocking(move || store.list()).await?;

@@ -4,7 +4,7 @@ use mail_parser::MessageParser;
 use mailbridge::server::ServeConfig;
 use profile::{Conflict, Header, Preset, Profile, ProfileId};
 use protocol::{
-    Direction, Draft, HistoryOutcome, Operation, Outcome, Progress, SecretState, Verdict,
+    Direction, Draft, ErrorKind, HistoryOutcome, Operation, Outcome, Progress, SecretState, Verdict,
 };
 
 use super::harness::{Client, start};
@@ -316,5 +316,35 @@ async fn a_new_message_is_announced_live() {
         client.notices[0],
         protocol::Notice::SandboxMessageArrived { .. }
     ));
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_discarded_upload_stops_counting_towards_the_25_mb() {
+    let running = start("ops-discard", |_| {}, ServeConfig::default()).await;
+    let mut client = Client::connect(&running).await;
+    let begin = |size_bytes| Operation::BeginUpload {
+        filename: "big.bin".into(),
+        content_type: "application/octet-stream".into(),
+        size_bytes,
+    };
+    let Outcome::UploadStarted { upload } = client.ok(begin(20_000_000)).await else {
+        panic!("the first upload did not start");
+    };
+    // A second 20 MB file would pass Gmail's limit while the first still counts...
+    let refused = client.call(begin(20_000_000)).await.result;
+    assert!(
+        matches!(&refused, Err(error) if error.kind == ErrorKind::TooLarge),
+        "{refused:?}"
+    );
+    // ...but not once the user has removed the first from the draft.
+    let discarded = client.ok(Operation::DiscardUpload { upload }).await;
+    assert_eq!(discarded, Outcome::UploadDiscarded { upload });
+    assert!(matches!(
+        client.ok(begin(20_000_000)).await,
+        Outcome::UploadStarted { .. }
+    ));
+    // Discarding again, or an upload that never was, is no error.
+    client.ok(Operation::DiscardUpload { upload }).await;
     running.stop().await;
 }

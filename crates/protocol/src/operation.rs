@@ -75,6 +75,11 @@ pub enum Operation {
         offset: u64,
         data_base64: String,
     },
+    /// Lets go of an upload the user removed from the draft, so that it no longer counts
+    /// towards Gmail's 25 MB. Discarding one that is gone already is not an error.
+    DiscardUpload {
+        upload: u64,
+    },
     ListSandboxMessages,
     ReadSandboxMessage {
         id: u64,
@@ -173,6 +178,9 @@ pub enum Outcome {
     ChunkAccepted {
         upload: u64,
         received_bytes: u64,
+    },
+    UploadDiscarded {
+        upload: u64,
     },
     SandboxMessages {
         messages: Vec<MessageSummary>,

@@ -124,9 +124,10 @@ fn operation_index(operation: &Operation) -> usize {
         Operation::ListSandboxMessages => 13,
         Operation::ReadSandboxMessage { .. } => 14,
         Operation::ReadHistory { .. } => 15,
+        Operation::DiscardUpload { .. } => 16,
     }
 }
-const OPERATIONS: usize = 16;
+const OPERATIONS: usize = 17;
 
 fn outcome_index(outcome: &Outcome) -> usize {
     match outcome {
@@ -145,9 +146,10 @@ fn outcome_index(outcome: &Outcome) -> usize {
         Outcome::SandboxMessages { .. } => 12,
         Outcome::SandboxMessage { .. } => 13,
         Outcome::History { .. } => 14,
+        Outcome::UploadDiscarded { .. } => 15,
     }
 }
-const OUTCOMES: usize = 15;
+const OUTCOMES: usize = 16;
 
 fn operations() -> Vec<Operation> {
     let id = ProfileId("work".into());
@@ -198,6 +200,7 @@ fn operations() -> Vec<Operation> {
         Operation::ListSandboxMessages,
         Operation::ReadSandboxMessage { id: 9 },
         Operation::ReadHistory { limit: 50 },
+        Operation::DiscardUpload { upload: 3 },
     ]
 }
 
@@ -266,6 +269,7 @@ fn outcomes() -> Vec<Outcome> {
             upload: 3,
             received_bytes: 65536,
         },
+        Outcome::UploadDiscarded { upload: 3 },
         Outcome::SandboxMessages {
             messages: vec![summary()],
         },

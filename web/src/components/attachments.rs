@@ -11,9 +11,8 @@ use crate::format::one_decimal;
 use crate::hooks::{Bridge, files, use_bridge, use_file_drop};
 use crate::state::sentence;
 
-/// Bytes per upload chunk. Base64 makes 61,440 characters of it, which leaves room for the
-/// JSON around it in the bridge's 64 KiB frame.
-pub const CHUNK_BYTES: u64 = 45 * 1024;
+/// Bytes per upload chunk: the protocol's size, whose base64 fits a frame with room to spare.
+const CHUNK_BYTES: u64 = protocol::MAX_CHUNK_BYTES as u64;
 
 /// One attached file and how far its upload has come.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +24,8 @@ pub struct Attached {
     pub size_bytes: u64,
     pub sent_bytes: u64,
     pub state: UploadState,
+    /// The bridge's number for it, once the bridge has agreed to take it.
+    pub upload: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +54,7 @@ pub struct Attachments {
 
 pub enum AttachmentAction {
     Add(Attached),
+    Started { key: u32, upload: u64 },
     Progress { key: u32, sent_bytes: u64 },
     Uploaded { key: u32, upload: u64 },
     Failed { key: u32, reason: String },
@@ -131,6 +133,11 @@ impl Reducible for Attachments {
                 next.next_key = next.next_key.max(file.key + 1);
                 next.files.push(file);
             }
+            AttachmentAction::Started { key, upload } => {
+                if let Some(index) = find(&mut next.files, key) {
+                    next.files[index].upload = Some(upload);
+                }
+            }
             AttachmentAction::Progress { key, sent_bytes } => {
                 if let Some(index) = find(&mut next.files, key) {
                     next.files[index].sent_bytes = sent_bytes;
@@ -168,7 +175,10 @@ async fn upload(bridge: Bridge, file: File, key: u32, dispatch: UseReducerDispat
         size_bytes,
     };
     let upload = match bridge.call(begin).await {
-        Ok(Outcome::UploadStarted { upload }) => upload,
+        Ok(Outcome::UploadStarted { upload }) => {
+            dispatch.dispatch(AttachmentAction::Started { key, upload });
+            upload
+        }
         Ok(_) => return fail("the bridge gave an unexpected answer".into()),
         Err(error) => return fail(sentence(&error.message)),
     };
@@ -264,6 +274,7 @@ pub fn AttachmentPicker(props: &AttachmentPickerProps) -> Html {
                     size_bytes,
                     sent_bytes: 0,
                     state: UploadState::Uploading,
+                    upload: None,
                 };
                 planned.files.push(attached.clone());
                 attachments.dispatch(AttachmentAction::Add(attached));
@@ -301,7 +312,7 @@ pub fn AttachmentPicker(props: &AttachmentPickerProps) -> Html {
             </div>
             if !attachments.files.is_empty() {
                 <ul id="compose-attachment-list" class="attachment-list">
-                    { for attachments.files.iter().map(|file| row(file, &attachments)) }
+                    { for attachments.files.iter().map(|file| row(file, &attachments, &bridge)) }
                 </ul>
             }
             <p id="compose-attachments-total" class={classes!("hint", over.then_some("bad"))}>
@@ -312,11 +323,27 @@ pub fn AttachmentPicker(props: &AttachmentPickerProps) -> Html {
     }
 }
 
-fn row(file: &Attached, attachments: &UseReducerHandle<Attachments>) -> Html {
+/// Tells the bridge to let go of these uploads (removed from the draft, or the draft cleared),
+/// so they stop counting towards the 25 MB. An upload still running fails at its next chunk.
+pub fn discard(bridge: &Bridge, files: &[Attached]) {
+    for upload in files.iter().filter_map(|file| file.upload) {
+        // Nothing to show either way: the file has already left the page's list.
+        let answer = bridge.call(Operation::DiscardUpload { upload });
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = answer.await;
+        });
+    }
+}
+
+fn row(file: &Attached, attachments: &UseReducerHandle<Attachments>, bridge: &Bridge) -> Html {
     let remove = {
         let attachments = attachments.clone();
-        let key = file.key;
-        Callback::from(move |_: MouseEvent| attachments.dispatch(AttachmentAction::Remove(key)))
+        let bridge = bridge.clone();
+        let file = file.clone();
+        Callback::from(move |_: MouseEvent| {
+            discard(&bridge, std::slice::from_ref(&file));
+            attachments.dispatch(AttachmentAction::Remove(file.key));
+        })
     };
     let status = match &file.state {
         UploadState::Uploading => format!(
@@ -351,6 +378,7 @@ mod tests {
             size_bytes,
             sent_bytes: 0,
             state,
+            upload: None,
         }
     }
 
@@ -359,12 +387,6 @@ mod tests {
         assert_eq!(mb(24), "24 bytes");
         assert_eq!(mb(1536), "1.5 kB");
         assert_eq!(mb(20 * 1_048_576), "20.0 MB");
-    }
-
-    #[test]
-    fn a_chunk_fits_a_frame_as_base64() {
-        let encoded = CHUNK_BYTES.div_ceil(3) * 4;
-        assert!(encoded + 200 < protocol::MAX_FRAME_BYTES as u64);
     }
 
     #[test]

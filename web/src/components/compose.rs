@@ -4,7 +4,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use super::attachments::{AttachmentAction, AttachmentPicker, Attachments};
+use super::attachments::{AttachmentAction, AttachmentPicker, Attachments, discard};
 use super::chips::{Addresses, ChipInput};
 use super::preview::Preview;
 use super::send_result::SendResult;
@@ -145,7 +145,9 @@ pub fn Compose() -> Html {
         let form = form.clone();
         let attachments = attachments.clone();
         let form_error = form_error.clone();
+        let bridge = bridge.clone();
         Callback::from(move |_: MouseEvent| {
+            discard(&bridge, &attachments.files);
             let profile = form.profile.clone();
             form.set(SavedDraft {
                 profile,

@@ -199,6 +199,7 @@ fn is_private(operation: &Operation) -> bool {
         operation,
         Operation::BeginUpload { .. }
             | Operation::UploadChunk { .. }
+            | Operation::DiscardUpload { .. }
             | Operation::RenderMime { .. }
     )
 }
