@@ -21,6 +21,19 @@ pub fn one_decimal(value: u64, unit: u64) -> String {
     format!("{}.{}", tenths / 10, tenths % 10)
 }
 
+/// How much of a raw message the page shows: a 20 MB attachment is 27 MB of base64, which no
+/// one reads and which would make the page crawl.
+pub const RAW_SHOWN_BYTES: usize = 256 * 1024;
+
+/// The start of a raw message, at most [`RAW_SHOWN_BYTES`], cut at a character boundary.
+pub fn raw_head(raw: &str) -> &str {
+    let mut end = raw.len().min(RAW_SHOWN_BYTES);
+    while !raw.is_char_boundary(end) {
+        end -= 1;
+    }
+    &raw[..end]
+}
+
 /// A moment as the reader's local date and time, `2026-11-28 14:03:09`.
 pub fn local_time(unix_ms: u64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
@@ -38,6 +51,15 @@ pub fn local_time(unix_ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_raw_message_is_cut_at_a_character() {
+        assert_eq!(raw_head("short"), "short");
+        let long = format!("{}é{}", "a".repeat(RAW_SHOWN_BYTES - 1), "b".repeat(10));
+        let cut = raw_head(&long);
+        assert_eq!(cut.len(), RAW_SHOWN_BYTES - 1);
+        assert!(cut.chars().all(|c| c == 'a'));
+    }
 
     #[test]
     fn durations_and_sizes_read_well() {

@@ -4,7 +4,7 @@ use protocol::CapturedMessage;
 use yew::prelude::*;
 
 use super::error_details::ErrorDetails;
-use crate::format::size;
+use crate::format::{RAW_SHOWN_BYTES, raw_head, size};
 use crate::hooks::use_bridge;
 use crate::object_url::ObjectUrl;
 use crate::state::{Action, Loadable};
@@ -133,7 +133,14 @@ fn Content(props: &ContentProps) -> Html {
             }
             <details class="raw-source">
                 <summary>{ format!("Raw source ({})", size(message.raw.len() as u64)) }</summary>
-                <pre id="message-raw" class="raw" tabindex="0" aria-label="The raw source of the message">{ &message.raw }</pre>
+                <pre id="message-raw" class="raw" tabindex="0" aria-label="The raw source of the message">{ raw_head(&message.raw) }</pre>
+                if message.raw.len() > RAW_SHOWN_BYTES {
+                    <p class="hint">{ format!(
+                        "The first {} of {} are shown; the rest is the attachments' base64, which the links above download decoded.",
+                        size(RAW_SHOWN_BYTES as u64),
+                        size(message.raw.len() as u64)
+                    ) }</p>
+                }
             </details>
         </>
     }

@@ -3,6 +3,7 @@ use protocol::{Draft, Operation, OperationError, Outcome};
 use yew::prelude::*;
 
 use super::error_details::ErrorDetails;
+use crate::format::{RAW_SHOWN_BYTES, raw_head, size};
 use crate::hooks::use_bridge;
 
 #[derive(Properties, PartialEq)]
@@ -98,7 +99,14 @@ pub fn Preview(props: &PreviewProps) -> Html {
                             { for warnings.iter().map(|warning| html! { <li>{ warning }</li> }) }
                         </ul>
                     }
-                    <pre id="preview-raw" class="raw" tabindex="0" aria-label="The raw MIME message">{ raw }</pre>
+                    <pre id="preview-raw" class="raw" tabindex="0" aria-label="The raw MIME message">{ raw_head(raw) }</pre>
+                    if raw.len() > RAW_SHOWN_BYTES {
+                        <p class="hint">{ format!(
+                            "The first {} of {} are shown; the rest is the attachments' base64.",
+                            size(RAW_SHOWN_BYTES as u64),
+                            size(raw.len() as u64)
+                        ) }</p>
+                    }
                     <button type="button" onclick={render.reform(|_: MouseEvent| ())}>{ "Rebuild the raw message" }</button>
                 </>
             },
