@@ -188,12 +188,23 @@ impl Web {
     /// The first element matching `css`, once there is one.
     pub async fn find(&self, css: &str) -> Element {
         self.eventually(&format!("an element `{css}`"), async || {
-            self.client
-                .find(Locator::Css(css))
-                .await
-                .map_err(|e| e.to_string())
+            self.try_find(css).await
         })
         .await
+    }
+
+    /// The first element matching `css` right now, or why there is none.
+    async fn try_find(&self, css: &str) -> Result<Element, String> {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The visible text of the first element matching `css` right now.
+    async fn shown_text(&self, css: &str) -> Result<String, String> {
+        let element = self.try_find(css).await?;
+        element.text().await.map_err(|e| e.to_string())
     }
 
     /// Every element matching `css` right now (none is no error).
@@ -226,12 +237,7 @@ impl Web {
     /// Waits until the first element matching `css` shows `text`; returns all it shows.
     pub async fn wait_text(&self, css: &str, text: &str) -> String {
         self.eventually(&format!("`{css}` to show {text:?}"), async || {
-            let element = self
-                .client
-                .find(Locator::Css(css))
-                .await
-                .map_err(|e| e.to_string())?;
-            let shown = element.text().await.map_err(|e| e.to_string())?;
+            let shown = self.shown_text(css).await?;
             if shown.contains(text) {
                 Ok(shown)
             } else {
@@ -244,12 +250,7 @@ impl Web {
     /// The visible text of the first element matching `css`, once it shows any.
     pub async fn nonempty_text(&self, css: &str) -> String {
         self.eventually(&format!("`{css}` to show some text"), async || {
-            let element = self
-                .client
-                .find(Locator::Css(css))
-                .await
-                .map_err(|e| e.to_string())?;
-            let shown = element.text().await.map_err(|e| e.to_string())?;
+            let shown = self.shown_text(css).await?;
             if shown.trim().is_empty() {
                 Err("no text".to_owned())
             } else {
@@ -282,11 +283,7 @@ impl Web {
     /// before they can use it.
     pub async fn usable(&self, css: &str) -> Element {
         self.eventually(&format!("`{css}` to be shown and enabled"), async || {
-            let element = self
-                .client
-                .find(Locator::Css(css))
-                .await
-                .map_err(|e| e.to_string())?;
+            let element = self.try_find(css).await?;
             let shown = element.is_displayed().await.map_err(|e| e.to_string())?;
             let enabled = element.is_enabled().await.map_err(|e| e.to_string())?;
             if shown && enabled {
