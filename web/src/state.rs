@@ -440,7 +440,11 @@ impl State {
         };
         // Whatever was in flight will never be answered on this connection.
         for (id, purpose) in std::mem::take(&mut self.pending) {
-            let error = connection_lost(purpose);
+            let sending = self
+                .run
+                .as_ref()
+                .is_some_and(|run| run.id == id && !run.is_check());
+            let error = connection_lost(purpose, sending);
             self.failed(id, purpose, error);
         }
     }
@@ -457,15 +461,19 @@ impl Reducible for State {
 }
 
 /// The error shown for a request whose connection closed before its answer came.
-fn connection_lost(purpose: Purpose) -> OperationError {
+/// `sending` says whether the request was a send, which may have gone through.
+fn connection_lost(purpose: Purpose, sending: bool) -> OperationError {
     let error = OperationError::new(
         ErrorKind::Internal,
         "the connection to the bridge closed before the answer arrived",
     );
     match purpose {
-        // A send may have gone through: sending again blindly could deliver it twice.
-        Purpose::Run => error.with_fix(
+        // Sending again blindly could deliver the message twice.
+        Purpose::Run if sending => error.with_fix(
             "The message may have been sent. Check the sandbox inbox or the recipient's mailbox before you send it again.",
+        ),
+        Purpose::Run => error.with_fix(
+            "Press Check connection again once the top of the page says Connected.",
         ),
         _ => error.with_fix("It is asked for again once the page has reconnected."),
     }
@@ -695,6 +703,31 @@ mod tests {
         }
         assert!(matches!(state.profiles, Loadable::Failed(_)));
         assert!(state.pending.is_empty());
+    }
+
+    #[test]
+    fn a_lost_check_does_not_say_a_message_may_have_gone() {
+        let state = reduce(
+            connected(),
+            vec![
+                Action::Requested {
+                    id: RequestId(11),
+                    operation: Operation::CheckConnection {
+                        profile: ProfileId("sandbox".into()),
+                    },
+                },
+                Action::Closed {
+                    code: 1006,
+                    opened: true,
+                    retry_in_ms: Some(500),
+                },
+            ],
+        );
+        let fix = state
+            .run
+            .and_then(|run| run.error().and_then(|error| error.fix.clone()))
+            .unwrap_or_default();
+        assert!(fix.contains("Check connection again"), "{fix}");
     }
 
     #[test]

@@ -525,6 +525,19 @@ pub fn from_serde_name<T: DeserializeOwned>(name: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
 }
 
+/// A `<select>`'s change handler that sets `state` to the variant its value names.
+pub fn on_serde_choice<T: DeserializeOwned + 'static>(
+    state: &UseStateHandle<T>,
+) -> Callback<Event> {
+    let state = state.clone();
+    Callback::from(move |event: Event| {
+        let value = event.target_unchecked_into::<HtmlSelectElement>().value();
+        if let Some(chosen) = from_serde_name(&value) {
+            state.set(chosen);
+        }
+    })
+}
+
 /// `text` with its first letter in capitals: the profile crate's labels are lowercase clauses.
 pub fn capitalised(text: &str) -> String {
     let mut chars = text.chars();

@@ -6,11 +6,11 @@ use protocol::{
     RequestId, encode,
 };
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{File, HtmlAnchorElement, HtmlInputElement, HtmlSelectElement};
+use web_sys::{File, HtmlAnchorElement, HtmlInputElement};
 use yew::prelude::*;
 
 use super::error_details::ErrorDetails;
-use super::profile_editor::{from_serde_name, serde_name};
+use super::profile_editor::{on_serde_choice, serde_name};
 use crate::hooks::{Bridge, use_bridge, use_file_drop};
 use crate::object_url::ObjectUrl;
 use crate::state::sentence;
@@ -81,15 +81,7 @@ pub fn ProfileIo() -> Html {
             });
         })
     };
-    let on_conflict = {
-        let conflict = conflict.clone();
-        Callback::from(move |event: Event| {
-            let value = event.target_unchecked_into::<HtmlSelectElement>().value();
-            if let Some(chosen) = from_serde_name(&value) {
-                conflict.set(chosen);
-            }
-        })
-    };
+    let on_conflict = on_serde_choice(&conflict);
     let on_file = {
         let start = start.clone();
         Callback::from(move |event: Event| {

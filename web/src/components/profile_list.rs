@@ -1,11 +1,11 @@
 use profile::{AuthMethod, Preset, ProfileId};
 use protocol::{Operation, OperationError, ProfileView, SecretState};
-use web_sys::{HtmlElement, HtmlSelectElement};
+use web_sys::HtmlElement;
 use yew::prelude::*;
 
 use super::error_details::ErrorDetails;
 use super::profile_editor::{
-    ProfileEditor, Start, capitalised, focus_by_id, from_serde_name, serde_name,
+    ProfileEditor, Start, capitalised, focus_by_id, on_serde_choice, serde_name,
 };
 use super::profile_io::ProfileIo;
 use crate::hooks::use_bridge;
@@ -54,15 +54,7 @@ pub fn ProfileList() -> Html {
             }
         })
     };
-    let on_preset = {
-        let preset = preset.clone();
-        Callback::from(move |event: Event| {
-            let value = event.target_unchecked_into::<HtmlSelectElement>().value();
-            if let Some(chosen) = from_serde_name(&value) {
-                preset.set(chosen);
-            }
-        })
-    };
+    let on_preset = on_serde_choice(&preset);
     let on_new = {
         let open = open.clone();
         let preset = *preset;

@@ -82,8 +82,8 @@ impl Bridge {
     }
 
     /// The address the page connects to, for messages that name it.
-    pub fn url(&self) -> &str {
-        &self.link.url
+    pub fn url(&self) -> String {
+        self.link.url.borrow().clone()
     }
 }
 
@@ -175,7 +175,8 @@ pub type Answer = Result<Outcome, OperationError>;
 /// provider drops everything.
 struct Link {
     dispatch: UseReducerDispatcher<State>,
-    url: String,
+    /// Where the socket connects; a new pairing address may name another bridge.
+    url: RefCell<String>,
     token: RefCell<Option<String>>,
     // Dropping a socket or timer from inside its own handler is fine: wasm-bindgen defers
     // freeing a closure until the call into it returns.
@@ -213,7 +214,7 @@ impl Link {
     fn new(dispatch: UseReducerDispatcher<State>, token: Option<String>) -> Link {
         Link {
             dispatch,
-            url: socket_url(),
+            url: RefCell::new(socket_url()),
             token: RefCell::new(token),
             socket: RefCell::new(None),
             welcomed: Cell::new(false),
@@ -235,7 +236,8 @@ impl Link {
             return;
         };
         self.dispatch.dispatch(Action::Connecting);
-        let socket = match WebSocket::new(&self.url) {
+        let url = self.url.borrow().clone();
+        let socket = match WebSocket::new(&url) {
             Ok(socket) => socket,
             // Only a malformed URL makes the constructor throw; treat it as nothing answering.
             Err(_) => {
@@ -283,6 +285,8 @@ impl Link {
     /// Uses a new pairing token from now on, and connects with it.
     fn pair(self: &Rc<Self>, token: String) {
         *self.token.borrow_mut() = Some(token);
+        // `take_token_from_address` has just stored (or forgotten) the address's `bridge=`.
+        *self.url.borrow_mut() = socket_url();
         self.failures.set(0);
         self.connect();
     }
