@@ -192,6 +192,14 @@ impl Serve {
     }
 }
 
+impl Serve {
+    /// Kills it with SIGKILL, as a crash or `kill -9` would: nothing gets to clean up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -20,6 +20,9 @@ use protocol::{
 use tokio::sync::mpsc;
 
 use crate::ops::{Bridge, Parts};
+use crate::outbox::{Outbox, OutboxConfig};
+
+mod outbox;
 use crate::server::{self, ServeConfig};
 use crate::smtp::{RetryPolicy, Timeouts};
 use crate::store::{self, HistoryStore, ProfileStore, SecretOptions};
@@ -45,6 +48,10 @@ Exit codes:
 
 /// The port `mailbridge serve` listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 4590;
+
+/// The file name that means standard input or output wherever a command takes a file, as in
+/// Unix tools.
+const STDIO: &str = "-";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -107,8 +114,10 @@ pub enum Command {
     Send(SendArgs),
     /// Send a short "SMTP test" message from the profile's account to itself.
     Test {
+        /// The profile's name or id.
         #[arg(long)]
         profile: String,
+        /// Print the redacted SMTP transcript.
         #[arg(long)]
         transcript: bool,
     },
@@ -118,11 +127,16 @@ pub enum Command {
     /// Store or clear a profile's app password or OAuth token.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// See and manage the outbox: queued, failed and ambiguous messages, and each account's
+    /// quota; `outbox flush` delivers what is queued.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCommand),
     /// Print the pairing URL again, or make a new token with --reset.
     Pair {
         /// Replace the pairing token; pages paired with the old one must pair again.
         #[arg(long)]
         reset: bool,
+        /// The port `mailbridge serve` listens on, for the URL.
         #[arg(long, default_value_t = DEFAULT_PORT)]
         port: u16,
     },
@@ -171,41 +185,58 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
+    /// The profile to send with: its name or id.
     #[arg(long)]
     pub profile: String,
-    /// A recipient; repeatable.
-    #[arg(long, required = true)]
+    /// A recipient, such as "Bob <bob@example.com>"; repeatable.
+    #[arg(long, value_name = "ADDRESS", required = true)]
     pub to: Vec<String>,
-    #[arg(long)]
+    /// A recipient of a copy, shown to everyone; repeatable.
+    #[arg(long, value_name = "ADDRESS")]
     pub cc: Vec<String>,
-    /// Only in the envelope, never in the message.
-    #[arg(long)]
+    /// A hidden recipient: only in the envelope, never in the message; repeatable.
+    #[arg(long, value_name = "ADDRESS")]
     pub bcc: Vec<String>,
-    #[arg(long)]
+    /// Where replies should go [default: the profile's Reply-To, if it has one].
+    #[arg(long, value_name = "ADDRESS")]
     pub reply_to: Option<String>,
+    /// The Subject line.
     #[arg(long)]
     pub subject: String,
+    /// The plain-text body.
     #[arg(long, conflicts_with = "body_file", required_unless_present_any = ["body_file", "html_file"])]
     pub body: Option<String>,
+    /// Read the plain-text body from FILE (UTF-8); "-" reads standard input.
     #[arg(long, value_name = "FILE")]
     pub body_file: Option<PathBuf>,
+    /// Read an HTML body from FILE (UTF-8), sent beside any plain-text one; "-" reads standard
+    /// input.
     #[arg(long, value_name = "FILE")]
     pub html_file: Option<PathBuf>,
-    /// A file to attach; repeatable.
+    /// A file to attach; repeatable. "-" attaches standard input, named "attachment".
     #[arg(long, value_name = "FILE")]
     pub attach: Vec<PathBuf>,
+    /// Print the redacted SMTP transcript.
     #[arg(long)]
     pub transcript: bool,
+    /// Only queue the message in the outbox and exit; `mailbridge serve` or
+    /// `mailbridge outbox flush` sends it.
+    #[arg(long, conflicts_with = "transcript")]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ProfilesCommand {
+    /// List the profiles, with their server and whether their secret is stored.
     List,
+    /// Print one profile as a team file. Never contains a secret.
     Show {
+        /// The profile's name or id.
         name: String,
     },
     /// Import a team file (mailbridge-profiles JSON).
     Import {
+        /// The team file; "-" reads standard input.
         file: PathBuf,
         /// What to do when a name already exists.
         #[arg(long, value_enum, default_value_t = ConflictArg::Skip)]
@@ -213,14 +244,18 @@ pub enum ProfilesCommand {
     },
     /// Export profiles as a team file, to FILE or standard output. Never contains a secret.
     Export {
+        /// The file to write; "-" or none writes standard output.
         file: Option<PathBuf>,
     },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ConflictArg {
+    /// Keep the existing profile and drop the imported one.
     Skip,
+    /// Replace the existing profile's settings, keeping its id and so its secret.
     Overwrite,
+    /// Add the imported profile under a new name, such as "Team Gmail (2)".
     KeepBoth,
 }
 
@@ -229,14 +264,21 @@ pub enum SecretCommand {
     /// Store the profile's secret: prompts without echo, or reads standard input when it is
     /// not a terminal. Google's spaced app passwords are fine.
     Set {
+        /// The profile's name or id.
         name: String,
     },
+    /// Forget the profile's secret, from the keyring or the secrets file.
     Clear {
+        /// The profile's name or id.
         name: String,
     },
 }
 
 pub fn run(cli: Cli) -> ExitCode {
+    // Read while this is the only thread: the time zone says when quotas free up.
+    if let Ok(offset) = time::UtcOffset::current_local_offset() {
+        crate::outbox::set_local_offset(i64::from(offset.whole_seconds()));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -286,6 +328,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Send(args) => send(&global, args).await,
         Command::Profiles(command) => profiles(&global, command).await,
         Command::Secret(command) => secret(&global, command).await,
+        Command::Outbox(command) => outbox::run(&global, command).await,
     }
 }
 
@@ -305,10 +348,12 @@ pub fn open_bridge(
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
     let history = HistoryStore::open(data_dir.join("history.sqlite3"), 1000)?;
+    let outbox = Outbox::open(&data_dir, OutboxConfig::default())?;
     Ok(Bridge::new(Parts {
         secrets,
         profiles,
         history,
+        outbox,
         sandbox,
         timeouts: Timeouts::default(),
         retry: RetryPolicy::default(),
@@ -392,6 +437,32 @@ async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
             sandbox.tls_addr()
         );
     }
+    match bridge.outbox().try_take_over() {
+        Ok(Some((requeued, ambiguous))) => {
+            let counts = bridge.outbox().counts()?;
+            println!(
+                "The outbox resumes: {} waiting to go{}.",
+                counts.pending(),
+                match (requeued, ambiguous) {
+                    (0, 0) => String::new(),
+                    (requeued, 0) => format!(
+                        " ({requeued} were being sent when mailbridge stopped and go again)"
+                    ),
+                    (requeued, ambiguous) => format!(
+                        " ({requeued} go again; {ambiguous} may have been delivered before mailbridge stopped and are held: \
+                         see `mailbridge outbox list --state ambiguous`)"
+                    ),
+                }
+            );
+        }
+        Ok(None) => {
+            if let protocol::Deliverer::Elsewhere { detail } = bridge.outbox().deliverer() {
+                println!("{detail}; this one queues mail for it, and takes over if it stops.");
+            }
+        }
+        Err(error) => eprintln!("The outbox cannot be delivered: {error}"),
+    }
+    bridge.start_delivering();
     println!("Press Ctrl-C to stop.");
     let _ = std::io::stdout().flush();
     if args.open {
@@ -406,6 +477,9 @@ async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
     };
     server::run(listener, bridge.clone(), token, config, shutdown).await?;
     println!("stopping: letting the operations in flight finish (at most 30 s)");
+    bridge
+        .stop_delivering(std::time::Duration::from_secs(30))
+        .await;
     if !bridge.drain(std::time::Duration::from_secs(30)).await {
         eprintln!("some operations were still running after 30 s and were stopped");
     }
@@ -460,6 +534,8 @@ fn pair(global: &Global, reset: bool, port: u16) -> anyhow::Result<u8> {
 }
 
 async fn send(global: &Global, args: SendArgs) -> anyhow::Result<u8> {
+    // Checked before anything else, so a script learns of the mistake without side effects.
+    check_one_stdin_use(&args)?;
     let bridge = open_bridge(global, None)?;
     let profile = find_profile(&bridge, &args.profile).await?;
     let text = match (&args.body, &args.body_file) {
@@ -487,22 +563,105 @@ async fn send(global: &Global, args: SendArgs) -> anyhow::Result<u8> {
         attachments,
         headers: Vec::new(),
     };
+    if args.no_wait {
+        let outcome = bridge
+            .execute(
+                Operation::EnqueueBatch {
+                    profile,
+                    drafts: vec![draft],
+                },
+                None,
+            )
+            .await
+            .map_err(operation_error)?;
+        if let Outcome::Enqueued {
+            entries, warnings, ..
+        } = &outcome
+        {
+            for warning in warnings {
+                println!("Warning: {warning}");
+            }
+            let who = match bridge.outbox().deliverer() {
+                protocol::Deliverer::Elsewhere { detail } => format!("{detail}, and sends it."),
+                _ => "`mailbridge serve` or `mailbridge outbox flush` sends it.".to_owned(),
+            };
+            let ids: Vec<String> = entries.iter().map(u64::to_string).collect();
+            println!("Queued as outbox entry {}; {who}", ids.join(", "));
+        }
+        return Ok(exit::OK);
+    }
     let outcome =
         run_operation(&bridge, Operation::Send { profile, draft }, args.transcript).await?;
     Ok(print_outcome(&outcome))
 }
 
-fn read_text(path: &std::path::Path, flag: &str) -> anyhow::Result<String> {
-    std::fs::read_to_string(path)
-        .with_context(|| format!("{flag}: cannot read {} as UTF-8 text", path.display()))
+/// Standard input can be read only once, so at most one of `send`'s files may be `-`.
+fn check_one_stdin_use(args: &SendArgs) -> anyhow::Result<()> {
+    let mut uses: Vec<&str> = [
+        ("--body-file -", &args.body_file),
+        ("--html-file -", &args.html_file),
+    ]
+    .into_iter()
+    .filter(|(_, path)| path.as_deref().is_some_and(is_stdio))
+    .map(|(using, _)| using)
+    .collect();
+    uses.extend(
+        args.attach
+            .iter()
+            .filter(|path| is_stdio(path))
+            .map(|_| "--attach -"),
+    );
+    if let [first @ .., last] = uses.as_slice()
+        && !first.is_empty()
+    {
+        bail!(UsageError(format!(
+            "{} and {last} {} read standard input, which can be read only once: give a file to \
+             all but one",
+            first.join(", "),
+            if first.len() == 1 { "both" } else { "all" }
+        )));
+    }
+    Ok(())
+}
+
+fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == STDIO
+}
+
+/// A path for messages, with `-` spelled out.
+fn describe(path: &Path) -> String {
+    if is_stdio(path) {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// The bytes of a file, or of standard input for `-`; errors start with `what` (the flag).
+fn read_input(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    if is_stdio(path) {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("{what}: cannot read standard input"))?;
+        Ok(bytes)
+    } else {
+        std::fs::read(path).with_context(|| format!("{what}: cannot read {}", path.display()))
+    }
+}
+
+fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
+    String::from_utf8(read_input(path, what)?)
+        .with_context(|| format!("{what}: {} is not UTF-8 text", describe(path)))
 }
 
 /// Hands a file to the bridge the way the page does: announced, then in chunks.
-async fn upload(bridge: &Bridge, path: &std::path::Path) -> anyhow::Result<AttachmentRef> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("--attach: cannot read {}", path.display()))?;
+async fn upload(bridge: &Bridge, path: &Path) -> anyhow::Result<AttachmentRef> {
+    let bytes = read_input(path, "--attach")?;
     let filename = path
         .file_name()
+        .filter(|_| !is_stdio(path))
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "attachment".to_owned());
     let content_type = content_type_for(&filename).to_owned();
@@ -611,8 +770,7 @@ async fn profiles(global: &Global, command: ProfilesCommand) -> anyhow::Result<u
             print!("{json}");
         }
         ProfilesCommand::Import { file, conflict } => {
-            let json = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+            let json = read_text(&file, "profiles import")?;
             let conflict = match conflict {
                 ConflictArg::Skip => Conflict::Skip,
                 ConflictArg::Overwrite => Conflict::Overwrite,
@@ -621,7 +779,8 @@ async fn profiles(global: &Global, command: ProfilesCommand) -> anyhow::Result<u
             let outcome = bridge
                 .execute(Operation::ImportProfiles { json, conflict }, None)
                 .await
-                .map_err(operation_error)?;
+                .map_err(operation_error)
+                .with_context(|| format!("cannot import {}", describe(&file)))?;
             if let Outcome::Imported {
                 added,
                 overwritten,
@@ -631,7 +790,7 @@ async fn profiles(global: &Global, command: ProfilesCommand) -> anyhow::Result<u
             {
                 println!(
                     "Imported from {}: {} added, {} overwritten, {} skipped, {} renamed.",
-                    file.display(),
+                    describe(&file),
                     added.len(),
                     overwritten.len(),
                     skipped.len(),
@@ -650,10 +809,17 @@ async fn profiles(global: &Global, command: ProfilesCommand) -> anyhow::Result<u
             else {
                 bail!("the bridge did not export the profiles");
             };
-            match file {
+            match file.filter(|path| !is_stdio(path)) {
                 Some(path) => std::fs::write(&path, json)
-                    .with_context(|| format!("cannot write {}", path.display()))?,
-                None => print!("{json}"),
+                    .with_context(|| format!("profiles export: cannot write {}", path.display()))?,
+                None => {
+                    // Not print!, which panics when the reader of a pipe has gone away.
+                    let mut stdout = std::io::stdout().lock();
+                    stdout
+                        .write_all(json.as_bytes())
+                        .and_then(|()| stdout.flush())
+                        .context("profiles export: cannot write standard output")?;
+                }
             }
         }
     }
@@ -841,6 +1007,17 @@ fn print_outcome(outcome: &Outcome) -> u8 {
                 }
                 (Verdict::Failed, None) => exit::PERMANENT,
             }
+        }
+        Outcome::Queued(queued) => {
+            for warning in &queued.warnings {
+                println!("Warning: {warning}");
+            }
+            println!("Queued: {}.", queued.reason);
+            println!(
+                "It stays in the outbox as entry {} ({}); `mailbridge serve` or `mailbridge outbox flush` sends it, `mailbridge outbox show {}` tells more.",
+                queued.entry, queued.message_id, queued.entry
+            );
+            exit::TRANSIENT
         }
         Outcome::Sent(report) => {
             for warning in &report.warnings {

@@ -6,14 +6,16 @@
 //! - `server`: `mailbridge serve`: the Host/Origin/pairing checks and the WebSocket sessions.
 //! - `logging`: logs on standard error, never the contents of WebSocket frames.
 //! - `ops`: what the bridge does for each operation; shared by the server and the command line.
+//! - `outbox`: the durable outbox every send goes through: states, pacing, quotas, the pool.
 //! - `store`: secrets (keyring, kernel keyring or an opt-in 0600 file), profiles and history.
-//! - `smtp`: the SMTP engine: check, send with retries, reused sessions, redacted transcripts.
+//! - `smtp`: the SMTP engine: check, send, pipelined transactions, redacted transcripts.
 //! - `compose`: drafts to RFC 5322 messages (built with lettre); Bcc only in the envelope.
 
 pub mod cli;
 pub mod compose;
 pub mod logging;
 pub mod ops;
+pub mod outbox;
 pub mod server;
 pub mod smtp;
 pub mod store;

@@ -7,12 +7,29 @@ use std::process::{Output, Stdio};
 
 use crate::support::{Serve, TempDir, mailbridge};
 
+/// Runs in `dir`, so a file a command writes by mistake lands there, not in the source tree.
 fn run(dir: &Path, args: &[&str]) -> Output {
     mailbridge(dir)
         .args(args)
+        .current_dir(dir)
         .stdin(Stdio::null())
         .output()
         .expect("mailbridge runs")
+}
+
+/// As [`run`], with `input` on standard input, as a script's pipe would give it.
+fn run_with_input(dir: &Path, args: &[&str], input: &[u8]) -> Output {
+    let mut child = mailbridge(dir)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mailbridge runs");
+    // A command that fails before reading closes the pipe; its output says why.
+    let _ = child.stdin.take().expect("stdin").write_all(input);
+    child.wait_with_output().expect("mailbridge ends")
 }
 
 fn text(output: &Output) -> String {
@@ -216,20 +233,11 @@ fn serve_then_check_send_test_profiles_and_secrets_from_other_processes() {
 
 /// `mailbridge secret set Sandbox`, with the secret on standard input as a script would.
 fn secret_set(dir: &Path, secret: &str) -> Output {
-    let mut child = mailbridge(dir)
-        .args(["secret", "set", "Sandbox"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("secret set runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{secret}\n").as_bytes())
-        .expect("write");
-    let output = child.wait_with_output().expect("secret set ends");
+    let output = run_with_input(
+        dir,
+        &["secret", "set", "Sandbox"],
+        format!("{secret}\n").as_bytes(),
+    );
     assert!(
         !String::from_utf8_lossy(&output.stdout).contains(secret)
             && !String::from_utf8_lossy(&output.stderr).contains(secret),
@@ -237,4 +245,288 @@ fn secret_set(dir: &Path, secret: &str) -> Output {
         text(&output)
     );
     output
+}
+
+#[test]
+fn every_command_and_argument_has_a_help_line() {
+    let dir = TempDir::new("cli-help-lines");
+    let mut commands: Vec<Vec<String>> = vec![Vec::new()];
+    let mut seen = Vec::new();
+    while let Some(command) = commands.pop() {
+        for help in ["-h", "--help"] {
+            let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
+            args.push(help);
+            let output = run(dir.path(), &args);
+            assert_eq!(output.status.code(), Some(0), "{args:?}\n{}", text(&output));
+            let page = String::from_utf8_lossy(&output.stdout);
+            let undocumented = undocumented_entries(&page);
+            assert!(
+                undocumented.is_empty(),
+                "`mailbridge {}` shows no description for {undocumented:?}:\n{page}",
+                args.join(" ")
+            );
+            if help == "--help" {
+                for name in subcommands(&page) {
+                    let mut sub = command.clone();
+                    sub.push(name);
+                    commands.push(sub);
+                }
+            }
+        }
+        seen.push(command.join(" "));
+    }
+    // The walk found them all, so a change in clap's layout cannot make this pass vacuously.
+    for expected in [
+        "",
+        "serve",
+        "check",
+        "send",
+        "test",
+        "profiles",
+        "profiles list",
+        "profiles show",
+        "profiles import",
+        "profiles export",
+        "secret",
+        "secret set",
+        "secret clear",
+        "pair",
+        "explain",
+        "sandbox",
+    ] {
+        assert!(
+            seen.iter().any(|command| command == expected),
+            "never reached `mailbridge {expected} --help`; reached {seen:?}"
+        );
+    }
+}
+
+/// The flags, arguments and subcommands of a help page that stand alone, with no words after
+/// them on their line (`-h`) or on the lines below (`--help` puts them there).
+fn undocumented_entries(page: &str) -> Vec<String> {
+    let mut undocumented = Vec::new();
+    let mut in_list = false;
+    let mut entry: Option<(String, bool)> = None;
+    for line in page.lines().chain([""]) {
+        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim();
+        let is_entry = in_list && (2..8).contains(&indent);
+        if indent == 0 || is_entry {
+            if let Some((name, false)) = entry.take() {
+                undocumented.push(name);
+            }
+            entry = None;
+        }
+        if indent == 0 && !trimmed.is_empty() {
+            in_list = ["Options:", "Arguments:", "Commands:"].contains(&trimmed);
+        } else if is_entry {
+            // The name and its value names are separated from the description by two spaces.
+            let (name, rest) = trimmed.split_once("  ").unwrap_or((trimmed, ""));
+            entry = Some((name.to_owned(), is_description(rest)));
+        } else if let Some((_, documented)) = &mut entry {
+            *documented |= is_description(trimmed);
+        }
+    }
+    undocumented
+}
+
+/// Words, as opposed to clap's own `[default: ...]` or the list of possible values.
+fn is_description(text: &str) -> bool {
+    let text = text.trim();
+    !text.is_empty()
+        && !text.starts_with('[')
+        && !text.starts_with("- ")
+        && text != "Possible values:"
+}
+
+/// The subcommands a help page lists, without clap's own `help`.
+fn subcommands(page: &str) -> Vec<String> {
+    page.lines()
+        .skip_while(|line| line.trim() != "Commands:")
+        .skip(1)
+        .take_while(|line| line.starts_with("  "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A team file with one Gmail profile, as a colleague would hand it over.
+const TEAM_FILE: &str = r#"{
+  "format": "mailbridge-profiles",
+  "version": 1,
+  "profiles": [
+    {
+      "id": "team-gmail",
+      "name": "Team Gmail",
+      "preset": "gmail587",
+      "host": "smtp.gmail.com",
+      "port": 587,
+      "security": "start_tls",
+      "extra_ca_pem": null,
+      "auth": "app_password",
+      "username": "ann@gmail.com",
+      "from": {
+        "name": "Ann",
+        "address": "ann@gmail.com"
+      },
+      "reply_to": null,
+      "limits": {
+        "daily": 500,
+        "per_minute": 20
+      },
+      "headers": []
+    }
+  ]
+}
+"#;
+
+#[test]
+fn profiles_import_and_export_use_standard_input_and_output_for_a_dash() {
+    let dir = TempDir::new("cli-profiles-stdio");
+    let output = run_with_input(
+        dir.path(),
+        &["profiles", "import", "-"],
+        TEAM_FILE.as_bytes(),
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("Imported from standard input: 1 added"),
+        "{}",
+        text(&output)
+    );
+
+    for args in [&["profiles", "export", "-"][..], &["profiles", "export"]] {
+        let output = run(dir.path(), args);
+        assert!(output.status.success(), "{args:?}\n{}", text(&output));
+        let exported: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}):\n{}", text(&output)));
+        assert_eq!(
+            exported["profiles"][0]["name"],
+            "Team Gmail",
+            "{}",
+            text(&output)
+        );
+    }
+    assert!(
+        !dir.path().join("-").exists(),
+        "`profiles export -` wrote a file named \"-\""
+    );
+
+    // Not a team file: the error says where it came from.
+    let output = run_with_input(dir.path(), &["profiles", "import", "-"], b"not json");
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cannot import standard input"),
+        "{}",
+        text(&output)
+    );
+    let output = run(dir.path(), &["profiles", "import", "missing.json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("profiles import: cannot read missing.json"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn send_reads_standard_input_for_one_dash_only() {
+    let dir = TempDir::new("cli-send-stdin-once");
+    let send = [
+        "send",
+        "--profile",
+        "Sandbox",
+        "--to",
+        "bob@example.com",
+        "--subject",
+        "Hi",
+    ];
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--body-file", "-", "--html-file", "-"],
+            "--body-file - and --html-file - both read standard input",
+        ),
+        (
+            &["--body-file", "-", "--attach", "-"],
+            "--body-file - and --attach - both read standard input",
+        ),
+        (
+            &["--body", "Hello", "--attach", "-", "--attach", "-"],
+            "--attach - and --attach - both read standard input",
+        ),
+        (
+            &["--html-file", "-", "--body-file", "-", "--attach", "-"],
+            "--body-file -, --html-file - and --attach - all read standard input",
+        ),
+    ];
+    for (extra, message) in cases {
+        let args: Vec<&str> = send.iter().chain(extra.iter()).copied().collect();
+        let output = run_with_input(dir.path(), &args, b"Hello\n");
+        assert_eq!(output.status.code(), Some(2), "{args:?}\n{}", text(&output));
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(message),
+            "{args:?}: expected {message:?}\n{}",
+            text(&output)
+        );
+    }
+}
+
+#[test]
+fn send_reads_the_body_or_an_attachment_from_standard_input() {
+    let dir = TempDir::new("cli-send-stdin");
+    let _serve = Serve::start(dir.path());
+    let send = [
+        "send",
+        "--profile",
+        "Sandbox",
+        "--to",
+        "bob@example.com",
+        "--subject",
+    ];
+    let cases: &[(&[&str], &[u8])] = &[
+        (&["Body from a pipe", "--body-file", "-"], b"Piped body\n"),
+        (
+            &["HTML from a pipe", "--body", "Hi", "--html-file", "-"],
+            b"<p>Piped</p>\n",
+        ),
+        (
+            &["Attachment from a pipe", "--body", "Hi", "--attach", "-"],
+            b"\x00\x01 bytes",
+        ),
+    ];
+    for (extra, input) in cases {
+        let args: Vec<&str> = send.iter().chain(extra.iter()).copied().collect();
+        let output = run_with_input(dir.path(), &args, input);
+        assert!(output.status.success(), "{args:?}\n{}", text(&output));
+    }
+
+    let store = sandbox::Store::open(
+        dir.path().join("data/sandbox").join(sandbox::STORE_FILE),
+        100,
+    )
+    .expect("the sandbox store opens");
+    let received = |subject: &str| {
+        let summaries = store.list().expect("list");
+        let summary = summaries
+            .iter()
+            .find(|m| m.subject == subject)
+            .unwrap_or_else(|| panic!("no message {subject:?} in {summaries:?}"));
+        store.get(summary.id).expect("read").expect("present")
+    };
+    let body = received("Body from a pipe");
+    assert_eq!(body.text.as_deref().map(str::trim_end), Some("Piped body"));
+    let html = received("HTML from a pipe");
+    assert_eq!(
+        html.html.as_deref().map(str::trim_end),
+        Some("<p>Piped</p>")
+    );
+    let attached = received("Attachment from a pipe");
+    assert_eq!(attached.attachments.len(), 1, "{:?}", attached.attachments);
+    assert_eq!(attached.attachments[0].content, b"\x00\x01 bytes");
+    assert_eq!(
+        attached.attachments[0].filename.as_deref(),
+        Some("attachment")
+    );
 }

@@ -3,7 +3,7 @@
 use diagnosis::Retry;
 use mailbridge::server::ServeConfig;
 use profile::ProfileId;
-use protocol::{Draft, ErrorKind, HistoryOutcome, Operation, Outcome, Progress, Secret, Verdict};
+use protocol::{Draft, ErrorKind, Operation, Outcome, Progress, Secret, Verdict};
 
 use super::harness::{Client, Running, start};
 
@@ -106,23 +106,54 @@ async fn the_daily_limit_waits_for_the_quota_window() {
             draft: draft(),
         })
         .await;
-    let error = client
+    let reply = client
         .call(Operation::Send {
             profile: id,
             draft: draft(),
         })
-        .await
-        .result
-        .expect_err("the second send is over the daily limit");
-    assert_eq!(error.kind, ErrorKind::Smtp);
-    let diagnosis = error.diagnosis.expect("diagnosis");
+        .await;
+    // Not a dead end: the message waits in the outbox for the quota window.
+    let Ok(Outcome::Queued(queued)) = reply.result else {
+        panic!(
+            "the second send is over the daily limit: {:?}",
+            reply.result
+        );
+    };
+    let diagnosis = queued.diagnosis.expect("diagnosis");
     assert_eq!(diagnosis.title, "Daily sending limit reached");
     assert_eq!(diagnosis.retry, Retry::AfterQuotaWindow);
-    // The failure is in the history too.
-    let Outcome::History { entries } = client.ok(Operation::ReadHistory { limit: 5 }).await else {
-        panic!("no history");
+    assert!(
+        queued
+            .reason
+            .starts_with("The sandbox said 550 5.4.5 Daily user sending limit exceeded")
+            && queued.reason.contains("retrying at "),
+        "{}",
+        queued.reason
+    );
+    // The account is paused until its oldest send turns 24 hours old, and says so.
+    let Outcome::Quotas { quotas } = client.ok(Operation::ReadQuotas).await else {
+        panic!("no quotas");
     };
-    assert!(matches!(entries[0].outcome, HistoryOutcome::Failed { .. }));
+    let until = quotas[0]
+        .paused_until_unix_ms
+        .expect("the account is paused");
+    let day = 24 * 60 * 60 * 1000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    assert!(
+        until > now + day - 60_000 && until <= now + day,
+        "{until} vs {now}"
+    );
+    assert!(
+        quotas[0]
+            .pause_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("daily sending limit")),
+        "{quotas:?}"
+    );
+    assert_eq!(running.sandbox().store().list().expect("list").len(), 1);
     running.stop().await;
 }
 
@@ -158,20 +189,30 @@ async fn a_421_at_mail_is_retried_and_the_send_succeeds() {
 }
 
 #[tokio::test]
-async fn too_many_recipients_get_the_452_diagnosis() {
+async fn a_message_to_more_than_100_recipients_goes_in_groups_of_100() {
     let running = start("fail-452", |_| {}, ServeConfig::default()).await;
     let mut client = Client::connect(&running).await;
     let id = sandbox_id(&running, &mut client).await;
     let mut draft = draft();
     draft.to = (0..101).map(|n| format!("r{n}@example.com")).collect();
-    let error = client
-        .call(Operation::Send { profile: id, draft })
-        .await
-        .result
-        .expect_err("101 recipients are refused");
-    let diagnosis = error.diagnosis.expect("diagnosis");
-    assert_eq!(diagnosis.title, "Too many recipients in one message");
-    assert!(running.sandbox().store().list().expect("list").is_empty());
+    let reply = client.call(Operation::Send { profile: id, draft }).await;
+    let Ok(Outcome::Sent(report)) = reply.result else {
+        panic!("101 recipients go in two transactions: {:?}", reply.result);
+    };
+    assert_eq!(report.recipients.len(), 101);
+    // Gmail takes at most 100 recipients a transaction; the sandbox refuses the 101st.
+    let store = running.sandbox().store();
+    let mut groups: Vec<usize> = store
+        .list()
+        .expect("list")
+        .iter()
+        .map(|summary| {
+            let message = store.get(summary.id).expect("read").expect("kept");
+            message.envelope.rcpt_to.len()
+        })
+        .collect();
+    groups.sort_unstable();
+    assert_eq!(groups, vec![1, 100]);
     running.stop().await;
 }
 
@@ -222,8 +263,19 @@ async fn a_421_at_every_greeting_gives_up_after_the_retries_as_transient() {
             draft: draft(),
         })
         .await;
-    let error = reply.result.expect_err("every greeting is refused");
-    let diagnosis = error.diagnosis.expect("diagnosis");
+    // After the retries in place, the message waits in the outbox instead of being lost.
+    let Ok(Outcome::Queued(queued)) = reply.result else {
+        panic!("every greeting is refused: {:?}", reply.result);
+    };
+    assert!(
+        queued
+            .reason
+            .starts_with("The sandbox said 421 4.7.0 Try again later"),
+        "{}",
+        queued.reason
+    );
+    assert!(queued.next_attempt_unix_ms.is_some());
+    let diagnosis = queued.diagnosis.expect("diagnosis");
     assert_eq!(diagnosis.retry, Retry::Transient, "{diagnosis:?}");
     assert!(
         diagnosis

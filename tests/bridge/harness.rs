@@ -73,6 +73,7 @@ impl Running {
         if let Some(task) = self.task.take() {
             let _ = timeout(PATIENCE, task).await;
         }
+        self.bridge.stop_delivering(PATIENCE).await;
         self.dir
     }
 }
@@ -106,6 +107,8 @@ pub async fn start_in(
         .await
         .expect("the sandbox starts");
     let bridge = open_bridge(&global, Some(sandbox)).expect("the bridge opens its stores");
+    // As `mailbridge serve` does: this bridge delivers its outbox.
+    bridge.start_delivering();
     let secrets = store::open(&SecretOptions {
         file: global.secrets_file.clone(),
     })
@@ -179,15 +182,21 @@ pub struct Reply {
 
 impl Client {
     pub async fn connect(running: &Running) -> Client {
-        let host = format!("127.0.0.1:{}", running.port);
-        let mut socket = open(running.port, Some(&host), Some(&running.origin()), "/ws")
+        Client::connect_to(running.port, &running.token).await
+    }
+
+    /// A paired client of the bridge serving on `port`, such as a `mailbridge serve` process.
+    pub async fn connect_to(port: u16, token: &str) -> Client {
+        let host = format!("127.0.0.1:{port}");
+        let origin = format!("http://127.0.0.1:{port}");
+        let mut socket = open(port, Some(&host), Some(&origin), "/ws")
             .await
             .expect("the bridge's own origin may connect");
         send(
             &mut socket,
             &ClientMessage::Hello {
                 protocol: PROTOCOL_VERSION,
-                token: Secret::new(running.token.clone()),
+                token: Secret::new(token.to_owned()),
             },
         )
         .await;

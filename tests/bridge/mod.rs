@@ -13,6 +13,8 @@ mod failures;
 mod harness;
 /// Every operation over the WebSocket.
 mod operations;
+/// The outbox: batches, quotas, back-off, Postfix, broken files and `kill -9`.
+mod outbox;
 /// Check and send through aiosmtpd, an SMTP server we did not write.
 mod real_server;
 /// No secret in transcripts, history, logs or anything sent to the page.

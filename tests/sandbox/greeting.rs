@@ -3,9 +3,10 @@ use serde_json::json;
 use crate::support::{Raw, cmd, on_starttls, on_tls, python, start};
 
 const EHLO_BEFORE_TLS: &str = "localhost at your service, [127.0.0.1]\nSIZE 35882577\n8BITMIME\n\
-                               STARTTLS\nENHANCEDSTATUSCODES\nPIPELINING\nSMTPUTF8";
+                               STARTTLS\nENHANCEDSTATUSCODES\nPIPELINING\nCHUNKING\nSMTPUTF8";
 const EHLO_AFTER_TLS: &str = "localhost at your service, [127.0.0.1]\nSIZE 35882577\n8BITMIME\n\
-                              AUTH LOGIN PLAIN XOAUTH2\nENHANCEDSTATUSCODES\nPIPELINING\nSMTPUTF8";
+                              AUTH LOGIN PLAIN XOAUTH2\nENHANCEDSTATUSCODES\nPIPELINING\nCHUNKING\n\
+                              SMTPUTF8";
 
 #[tokio::test]
 async fn greeting_and_ehlo_are_gmails_on_both_ports() {
@@ -82,11 +83,7 @@ async fn simple_commands_answer_as_gmail_does() {
             502,
             "5.5.1 Unrecognized command. <id> - gsmtp",
         ),
-        (
-            "BDAT 10 LAST",
-            502,
-            "5.5.1 Unrecognized command. <id> - gsmtp",
-        ),
+        ("BDAT 0 LAST", 503, "5.5.1 EHLO/HELO first. <id> - gsmtp"),
         ("STARTTLS", 503, "5.5.1 TLS already active. <id> - gsmtp"),
         ("HELO client.example", 250, "localhost at your service"),
         ("QUIT", 221, "2.0.0 closing connection <id> - gsmtp"),

@@ -4,18 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
 
+use crate::sandbox::client::TlsClient;
 use crate::support::{
-    Fixture, PASSWORD, PATIENCE, Raw, USER, cmd, login, message, on_starttls, on_tls, python,
-    send_steps, start,
+    Fixture, PATIENCE, Raw, cmd, login, message, on_starttls, on_tls, python, send_steps, start,
 };
 
 /// A normal send through Python must still work.
@@ -337,109 +332,5 @@ async fn wait_until(what: &str, done: impl Fn() -> bool) {
             "waited {PATIENCE:?} for {what}"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// SMTP over implicit TLS, byte by byte as told: it can stop in the middle of DATA, which no
-/// SMTP library will.
-struct TlsClient {
-    stream: BufReader<TlsStream<TcpStream>>,
-    seen: String,
-}
-
-impl TlsClient {
-    /// Connected to the implicit-TLS port, trusting the sandbox's CA, greeted and logged in.
-    async fn logged_in(fixture: &Fixture) -> TlsClient {
-        let mut roots = rustls::RootCertStore::empty();
-        let ca = CertificateDer::from_pem_slice(fixture.ca_cert_pem().as_bytes())
-            .unwrap_or_else(|e| panic!("the sandbox CA is not PEM: {e}"));
-        roots
-            .add(ca)
-            .unwrap_or_else(|e| panic!("cannot trust the sandbox CA: {e}"));
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap_or_else(|e| panic!("no TLS versions: {e}"))
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let addr = fixture.tls_addr();
-        let tcp = TcpStream::connect(addr)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
-        let name = ServerName::try_from("localhost").expect("a valid name");
-        let tls = tokio::time::timeout(
-            PATIENCE,
-            TlsConnector::from(Arc::new(config)).connect(name, tcp),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("no TLS handshake with {addr} within {PATIENCE:?}"))
-        .unwrap_or_else(|e| panic!("TLS handshake with {addr} failed: {e}"));
-        let mut client = TlsClient {
-            stream: BufReader::new(tls),
-            seen: String::new(),
-        };
-        client.expect("220 ").await;
-        client.send(b"EHLO budget.example\r\n").await;
-        client.expect("250-localhost at your service").await;
-        let plain =
-            base64::engine::general_purpose::STANDARD.encode(format!("\0{USER}\0{PASSWORD}"));
-        client
-            .send(format!("AUTH PLAIN {plain}\r\n").as_bytes())
-            .await;
-        client.expect("235 ").await;
-        client
-    }
-
-    /// MAIL, RCPT and DATA, up to the server's 354.
-    async fn start_data(&mut self) {
-        self.send(b"MAIL FROM:<ann@example.com>\r\n").await;
-        self.expect("250 ").await;
-        self.send(b"RCPT TO:<bob@example.com>\r\n").await;
-        self.expect("250 ").await;
-        self.send(b"DATA\r\n").await;
-        self.expect("354 ").await;
-    }
-
-    async fn send(&mut self, bytes: &[u8]) {
-        let stream = self.stream.get_mut();
-        let sent = async {
-            stream.write_all(bytes).await?;
-            stream.flush().await
-        };
-        sent.await
-            .unwrap_or_else(|e| panic!("sending failed: {e}; seen so far:\n{}", self.seen));
-    }
-
-    /// The next complete reply, which must start with `prefix`.
-    async fn expect(&mut self, prefix: &str) -> String {
-        let mut reply = String::new();
-        loop {
-            let mut line = Vec::new();
-            let read = tokio::time::timeout(PATIENCE, self.stream.read_until(b'\n', &mut line))
-                .await
-                .unwrap_or_else(|_| {
-                    panic!("no reply within {PATIENCE:?}; seen so far:\n{}", self.seen)
-                });
-            match read {
-                Ok(0) | Err(_) => panic!(
-                    "closed while expecting {prefix:?}; seen so far:\n{}{reply}",
-                    self.seen
-                ),
-                Ok(_) => {}
-            }
-            let line = String::from_utf8_lossy(&line).into_owned();
-            self.seen.push_str(&line);
-            let last = line.as_bytes().get(3) != Some(&b'-');
-            reply.push_str(&line);
-            if last {
-                break;
-            }
-        }
-        assert!(
-            reply.starts_with(prefix),
-            "expected a reply starting {prefix:?}, got {reply:?}; seen so far:\n{}",
-            self.seen
-        );
-        reply
     }
 }

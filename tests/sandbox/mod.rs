@@ -6,6 +6,10 @@
 mod auth;
 /// Capture and read-back: multipart with attachment, dot-stuffing, live updates, restarts.
 mod capture;
+/// BDAT (CHUNKING): pipelined with the envelope, in several chunks, and each way it is refused.
+mod chunking;
+/// A raw SMTP client over TLS, for what no library sends (BDAT, a stop in mid-DATA).
+mod client;
 /// Quotas and faults, set at start and switched while running.
 mod faults;
 /// Greeting, EHLO before and after TLS, both ports, the simple commands, shutdown.

@@ -58,6 +58,7 @@ fn a_message_with_an_attachment_arrives_without_its_bcc() {
         assert!(message_id.contains('@'), "{message_id:?}");
 
         // The sandbox's inbox has it; open it and read its source.
+        web.open_view("inbox").await;
         let item = web
             .find_with_text("#inbox li[data-message-id]", SUBJECT)
             .await;

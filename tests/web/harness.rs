@@ -153,6 +153,19 @@ impl Web {
         self.wait_connected().await;
     }
 
+    /// Opens a view from the navigation, as a person would (`"outbox"` clicks `#nav-outbox`),
+    /// and waits for the view's heading.
+    pub async fn open_view(&self, view: &str) {
+        self.click(&format!("#nav-{view}")).await;
+        self.find(&format!("#{view}-heading")).await;
+    }
+
+    /// Where the address bar stands now.
+    pub async fn url(&self) -> String {
+        let href = self.js("return window.location.href;", vec![]).await;
+        href.as_str().unwrap_or_default().to_owned()
+    }
+
     pub async fn wait_connected(&self) {
         self.wait_text("#connection", "Connected").await;
     }

@@ -14,3 +14,5 @@ mod origin;
 mod pairing;
 /// Profiles: a preset with its secret, a failed check's diagnosis, export and import.
 mod profiles;
+/// The views: the address names the one on screen, through a reload and Back.
+mod views;

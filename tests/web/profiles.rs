@@ -1,4 +1,4 @@
-//! Profiles in the page: made from a preset, given a secret the page never shows again,
+//! Profiles in the page's Profiles view: made from a preset, given a secret the page never shows again,
 //! checked against the sandbox, exported and imported into another bridge.
 
 use fantoccini::Locator;
@@ -24,6 +24,7 @@ fn a_profile_from_a_preset_keeps_its_secret_out_of_the_page() {
     run("profile-secret", |web| async move {
         let bridge = web.start_bridge("a");
         web.pair(&bridge).await;
+        web.open_view("profiles").await;
 
         open_new_profile(&web, WORK_GMAIL.preset).await;
         web.replace_text("#profile-name", WORK_GMAIL.name).await;
@@ -68,6 +69,7 @@ fn a_wrong_password_gets_the_535_diagnosis_with_its_fix() {
     run("check-535", |web| async move {
         let bridge = web.start_bridge("a");
         web.pair(&bridge).await;
+        web.open_view("profiles").await;
 
         // The sandbox account, with a password it does not accept.
         let wrong = Profile {
@@ -131,6 +133,7 @@ fn an_export_holds_no_secret_and_imports_into_a_fresh_bridge() {
     run("export-import", |web| async move {
         let a = web.start_bridge("a");
         web.pair(&a).await;
+        web.open_view("profiles").await;
         add_profile(&web, &WORK_GMAIL).await;
         store_secret(&web, WORK_GMAIL_ROW, APP_PASSWORD).await;
         let (file_name, exported_a) = export(&web).await;
@@ -152,6 +155,7 @@ fn an_export_holds_no_secret_and_imports_into_a_fresh_bridge() {
         // profile is kept; the file's is skipped.
         let b = web.start_bridge("b");
         web.pair(&b).await;
+        web.open_view("profiles").await;
         web.select("#profiles-import-conflict", "skip").await;
         let path = web.file(&file_name, exported_a.as_bytes());
         web.choose_file("input#profiles-import-file", &path).await;

@@ -4,7 +4,7 @@
 use profile::Header;
 use serde::{Deserialize, Serialize};
 
-use crate::components::Addresses;
+use crate::views::Addresses;
 
 const STORAGE_KEY: &str = "mailbridge.draft";
 

@@ -48,6 +48,24 @@ pub fn local_time(unix_ms: u64) -> String {
     )
 }
 
+/// A moment soon as the reader's local clock shows it: `10:42` today, `2026-11-29 10:42` on
+/// another day (a daily limit can push a retry to tomorrow).
+pub fn local_clock(unix_ms: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
+    let today = js_sys::Date::new_0();
+    let clock = format!("{:02}:{:02}", date.get_hours(), date.get_minutes());
+    if date.to_date_string() == today.to_date_string() {
+        clock
+    } else {
+        format!(
+            "{:04}-{:02}-{:02} {clock}",
+            date.get_full_year(),
+            date.get_month() + 1,
+            date.get_date()
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! The mailbridge web app: compose and send mail through the bridge, watch the SMTP
-//! transcript, read what the failure means, and look into the sandbox inbox.
+//! transcript, read what the failure means, follow the outbox, and look into the sandbox
+//! inbox, each in its own view.
 //!
 //! It is a Yew app that Trunk builds to wasm (`cargo xtask web`). The page talks to the bridge
 //! (`mailbridge serve`) over the WebSocket at `/ws` on the host that served it, in the
@@ -8,9 +9,14 @@
 //!
 //! # Layout
 //! - `state`: [`state::State`], the [`state::Action`]s that change it, and the reducer.
-//! - `hooks`: [`hooks::BridgeProvider`] and [`hooks::use_bridge`], the app-wide connection.
+//!   Its `outbox` part holds the outbox's summary, entries and the entry opened in detail.
+//! - `route`: [`route::Route`], the view the address names (`#/outbox`), and its parsing.
+//! - `hooks`: [`hooks::BridgeProvider`] and [`hooks::use_bridge`], the app-wide connection;
+//!   [`hooks::use_route`], the route kept in step with the address bar.
 //! - `pairing`: the pairing token, from `#pair=` in the address to this tab's sessionStorage.
-//! - `components`: one component per file, from [`components::App`] down.
+//! - `components`: the shared components, one per file, from [`components::App`] (the page
+//!   around the view) and its navigation down to the transcript and the diagnosis card.
+//! - `views`: one folder per view: `compose`, `outbox`, `inbox`, `history`, `profiles`.
 //! - `format`: times and sizes in words, shared by the panels.
 //! - `draft`: the message being composed, saved in localStorage.
 //! - `object_url`: `blob:` URLs for downloads made in the page.
@@ -21,7 +27,9 @@ mod format;
 mod hooks;
 mod object_url;
 mod pairing;
+mod route;
 mod state;
+mod views;
 
 fn main() {
     // `cfg!` rather than `#[cfg]`: both branches compile for both targets, so the host build

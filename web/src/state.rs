@@ -1,16 +1,23 @@
 //! The app's state: one value, changed only by [`Action`]s, so every panel reads the same facts.
 //!
 //! The reducer is plain Rust with no browser calls, so its tests run natively with `cargo test`.
+//!
+//! # Layout
+//! - `outbox`: the outbox's part of the state, and what each entry offers to do.
+
+mod outbox;
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use protocol::{
     CapturedMessage, CheckReport, Direction, ErrorKind, HistoryEntry, MessageSummary, Notice,
-    Operation, OperationError, Outcome, ProfileView, Progress, RequestId, SecretState, SendReport,
-    ServerMessage, StepReport, TranscriptLine,
+    Operation, OperationError, Outcome, ProfileView, Progress, QueuedReport, RequestId,
+    SecretState, SendReport, ServerMessage, StepReport, TranscriptLine,
 };
 use yew::Reducible;
+
+pub use outbox::{EntryAction, Outbox, nonzero_counts, progress, reload_wait_ms, time_left};
 
 /// The close code the bridge uses for every pairing failure (wrong token, or too many tries).
 pub const CLOSE_PAIRING_FAILED: u16 = 4401;
@@ -47,8 +54,9 @@ pub enum Connection {
 }
 
 /// Something the page asked for, while it loads and once it has arrived.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Loadable<T> {
+    #[default]
     Idle,
     Loading,
     Ready(T),
@@ -90,6 +98,14 @@ impl Run {
         }
     }
 
+    /// The send's report when the message could not go at once and waits in the outbox.
+    pub fn queued(&self) -> Option<&QueuedReport> {
+        match &self.result {
+            Some(Ok(Outcome::Queued(report))) => Some(report),
+            _ => None,
+        }
+    }
+
     /// The check's report, once it finished (a failed check is a report too).
     pub fn checked(&self) -> Option<&CheckReport> {
         match &self.result {
@@ -123,6 +139,7 @@ pub struct State {
     /// Newest first.
     pub inbox: Loadable<Rc<Vec<MessageSummary>>>,
     pub message: Option<OpenMessage>,
+    pub outbox: Outbox,
     /// A failure that belongs to no request, such as a message the bridge could not read.
     pub alert: Option<String>,
     /// What each request in flight is for, so that its failure lands in the right panel.
@@ -137,6 +154,8 @@ enum Purpose {
     History,
     Inbox,
     Message(u64),
+    OutboxList,
+    OutboxEntry(u64),
     Other,
 }
 
@@ -150,6 +169,8 @@ impl Purpose {
             Operation::ReadHistory { .. } => Purpose::History,
             Operation::ListSandboxMessages => Purpose::Inbox,
             Operation::ReadSandboxMessage { id } => Purpose::Message(*id),
+            Operation::ListOutbox { .. } => Purpose::OutboxList,
+            Operation::ReadOutboxEntry { id } => Purpose::OutboxEntry(*id),
             _ => Purpose::Other,
         }
     }
@@ -174,6 +195,7 @@ pub enum Action {
         operation: Operation,
     },
     CloseMessage,
+    CloseOutboxEntry,
     DismissAlert,
 }
 
@@ -191,6 +213,7 @@ impl State {
             history: Loadable::Idle,
             inbox: Loadable::Idle,
             message: None,
+            outbox: Outbox::default(),
             alert: None,
             pending: BTreeMap::new(),
         }
@@ -216,6 +239,7 @@ impl State {
             } => self.closed(code, opened, retry_in_ms),
             Action::Requested { id, operation } => self.requested(id, operation),
             Action::CloseMessage => self.message = None,
+            Action::CloseOutboxEntry => self.outbox.close(),
             Action::DismissAlert => self.alert = None,
         }
     }
@@ -249,6 +273,12 @@ impl State {
                     content: Loadable::Loading,
                 });
             }
+            Purpose::OutboxList => {
+                if let Operation::ListOutbox { state, .. } = operation {
+                    self.outbox.listing(id, state);
+                }
+            }
+            Purpose::OutboxEntry(entry) => self.outbox.opening(entry),
             Purpose::Profiles | Purpose::History | Purpose::Inbox | Purpose::Other => {}
         }
     }
@@ -301,10 +331,18 @@ impl State {
                     Rc::make_mut(messages).insert(0, summary);
                 }
             }
+            ServerMessage::Notice {
+                notice: Notice::Outbox { summary },
+            } => self.outbox.summarised(summary),
         }
     }
 
     fn progress(&mut self, id: RequestId, progress: Progress) {
+        // A batch's progress is the outbox's, whichever request it came with.
+        if let Progress::Outbox(summary) = progress {
+            self.outbox.summarised(summary);
+            return;
+        }
         let Some(run) = self.run.as_mut().filter(|run| run.id == id) else {
             return;
         };
@@ -335,7 +373,7 @@ impl State {
                     None => run.steps.push(step),
                 }
             }
-            Progress::Upload { .. } => {}
+            Progress::Upload { .. } | Progress::Outbox(_) => {}
         }
     }
 
@@ -380,11 +418,17 @@ impl State {
                     open.content = Loadable::Ready(Rc::from(message));
                 }
             }
-            outcome @ (Outcome::Sent(_) | Outcome::Checked(_)) => {
+            outcome @ (Outcome::Sent(_) | Outcome::Queued(_) | Outcome::Checked(_)) => {
                 if let Some(run) = self.run.as_mut().filter(|run| run.id == id) {
                     run.result = Some(Ok(outcome));
                 }
             }
+            Outcome::Outbox { summary, entries } => self.outbox.listed(id, summary, entries),
+            Outcome::OutboxEntry { entry } => self.outbox.opened(*entry),
+            Outcome::Enqueued { summary, .. } => self.outbox.summarised(summary),
+            Outcome::Quotas { quotas } => self.outbox.quotas(quotas),
+            // The Outbox view shows what changed (see `Bridge::call`) and reads the list again.
+            Outcome::OutboxChanged { .. } => {}
             _ => {}
         }
     }
@@ -409,6 +453,8 @@ impl State {
                     run.result = Some(Err(error));
                 }
             }
+            Purpose::OutboxList => self.outbox.list_failed(id, error),
+            Purpose::OutboxEntry(entry) => self.outbox.open_failed(entry, error),
             Purpose::Message(message) => {
                 if let Some(open) = self.message.as_mut().filter(|open| open.id == message) {
                     open.content = Loadable::Failed(error);
@@ -588,6 +634,35 @@ mod tests {
         assert_eq!(run.transcript, vec![line(3, Direction::Client, "EHLO x")]);
         assert_eq!(run.sent(), Some(&report));
         assert!(state.pending.is_empty());
+    }
+
+    #[test]
+    fn a_queued_send_is_a_result_not_a_failure() {
+        let report = QueuedReport {
+            entry: 12,
+            message_id: "<12@example.com>".into(),
+            recipients: vec!["bob@example.com".into()],
+            state: protocol::EntryState::Deferred,
+            reason: "Gmail said 421 try again later; retrying at 10:42".into(),
+            next_attempt_unix_ms: Some(1_800_000_000_000),
+            diagnosis: None,
+            warnings: vec![],
+        };
+        let state = reduce(
+            connected(),
+            vec![
+                send(1),
+                Action::Received(ServerMessage::Done {
+                    id: RequestId(1),
+                    outcome: Outcome::Queued(report.clone()),
+                }),
+            ],
+        );
+        let run = state.run.expect("a send run");
+        assert!(!run.is_running());
+        assert_eq!(run.queued(), Some(&report));
+        assert_eq!(run.sent(), None);
+        assert_eq!(run.error(), None);
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub use session::{Capabilities, Session};
 pub(crate) use tls::rfc3339;
 
 use session::Auth;
-use transcript::Recorder;
+pub(crate) use transcript::Recorder;
 
 /// Where to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +123,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The wait before attempt `attempt + 1`.
-    fn delay(&self, attempt: u32) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
         self.first_delay
             .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
     }
@@ -150,6 +150,25 @@ impl fmt::Debug for Outgoing {
             .field("message_id", &self.message_id)
             .finish()
     }
+}
+
+/// What one [`Session::deliver`] transaction did.
+#[derive(Debug)]
+pub struct Transaction {
+    /// The reply to each RCPT, in the order given; shorter when the connection failed first.
+    pub rcpt_replies: Vec<Reply>,
+    pub result: TxResult,
+}
+
+/// How a transaction ended, as far as delivery goes.
+#[derive(Debug)]
+pub enum TxResult {
+    /// The server took the message for the recipients whose RCPT it accepted.
+    Accepted(Reply),
+    /// Nothing was delivered: a refusal, or a failure before the end of the content left.
+    Refused(Error),
+    /// The end of the content left but no reply came: the message may have been delivered.
+    Unknown(Error),
 }
 
 /// A message the server accepted.

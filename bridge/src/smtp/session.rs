@@ -15,7 +15,9 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::transcript::Recorder;
 use super::wire::{self, Conn, Shown, Stream};
-use super::{Credentials, Error, Outgoing, SendFailure, Target, Timeouts, tls};
+use super::{
+    Credentials, Error, Outgoing, SendFailure, Target, Timeouts, Transaction, TxResult, tls,
+};
 
 /// What the server's EHLO reply offers, parsed at run time (never assumed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,6 +30,9 @@ pub struct Capabilities {
     pub auth: Vec<String>,
     pub starttls: bool,
     pub pipelining: bool,
+    /// RFC 3030 `BDAT`, which Gmail offers: the message goes with its length, in the same
+    /// write as MAIL and RCPT.
+    pub chunking: bool,
     pub eight_bit_mime: bool,
     pub smtputf8: bool,
 }
@@ -66,6 +71,7 @@ impl Capabilities {
                 }
                 "STARTTLS" => caps.starttls = true,
                 "PIPELINING" => caps.pipelining = true,
+                "CHUNKING" => caps.chunking = true,
                 "8BITMIME" => caps.eight_bit_mime = true,
                 "SMTPUTF8" => caps.smtputf8 = true,
                 _ => {}
@@ -185,6 +191,315 @@ impl Session {
             self.mark(error);
         }
         result
+    }
+
+    /// One transaction for the outbox: MAIL, an RCPT for each of `rcpts`, then the content,
+    /// sent to every recipient the server accepted. With PIPELINING, MAIL, the RCPTs and DATA
+    /// go in one write (RFC 2920); with CHUNKING as well, `BDAT n LAST` and the content go in
+    /// that same write, so a message costs one round trip (RFC 3030).
+    ///
+    /// `mark_body` runs just before the end of the content leaves (the final dot, or the
+    /// write that holds `BDAT LAST`): from then on the server may deliver the message, so an
+    /// outbox records it first. When it returns false nothing more is sent. A refused
+    /// recipient does not stop the others; the result says, recipient by recipient, what the
+    /// server answered.
+    pub async fn deliver(
+        &mut self,
+        mail_from: &str,
+        rcpts: &[String],
+        data: &[u8],
+        mark_body: &mut (dyn FnMut() -> bool + Send),
+    ) -> Transaction {
+        let mut tx = Transaction {
+            rcpt_replies: Vec::with_capacity(rcpts.len()),
+            result: TxResult::Refused(Error::Invalid {
+                detail: "no transaction was made".to_owned(),
+            }),
+        };
+        if self.broken {
+            tx.result = TxResult::Refused(Error::ConnectionLost {
+                step: Step::Mail,
+                detail: "this connection was closed after an earlier failure".to_owned(),
+            });
+            return tx;
+        }
+        let envelope = Outgoing {
+            mail_from: mail_from.to_owned(),
+            rcpt_to: rcpts.to_vec(),
+            data: Vec::new(),
+            message_id: String::new(),
+        };
+        if let Err(error) = check_envelope(&envelope) {
+            tx.result = TxResult::Refused(error);
+            return tx;
+        }
+        let size = data.len() as u64;
+        if let Some(limit) = self.caps.size.filter(|&limit| size > limit) {
+            tx.result = TxResult::Refused(Error::TooLarge { size, limit });
+            return tx;
+        }
+        tx.result = self
+            .deliver_inner(mail_from, rcpts, data, mark_body, &mut tx.rcpt_replies)
+            .await;
+        match &tx.result {
+            TxResult::Refused(error) | TxResult::Unknown(error) => self.mark(error),
+            TxResult::Accepted(_) => {}
+        }
+        tx
+    }
+
+    async fn deliver_inner(
+        &mut self,
+        mail_from: &str,
+        rcpts: &[String],
+        data: &[u8],
+        mark_body: &mut (dyn FnMut() -> bool + Send),
+        replies: &mut Vec<Reply>,
+    ) -> TxResult {
+        let limit = self.timeouts.command;
+        let mail = self.mail_command(mail_from, rcpts, data);
+        let chunking = self.caps.chunking && self.caps.pipelining;
+        let started = self.conn.rec.begin(Step::Mail);
+        if chunking && !mark_body() {
+            return TxResult::Refused(not_recorded());
+        }
+        self.conn.queue(&mail, Shown::Command);
+        let mut pipelined = self.caps.pipelining;
+        if pipelined {
+            for rcpt in rcpts {
+                self.conn
+                    .queue(&format!("RCPT TO:<{rcpt}>"), Shown::Command);
+            }
+            if chunking {
+                self.conn.queue_bdat_last(data, rcpts.len());
+            } else {
+                self.conn.queue("DATA", Shown::Command);
+            }
+        }
+        // Once the BDAT chunk is in the write, a reply that does not come may hide a delivery.
+        let unknown_after = |error: Error| {
+            if chunking {
+                TxResult::Unknown(error)
+            } else {
+                TxResult::Refused(error)
+            }
+        };
+        let mail_reply = match self.conn.reply(Step::Mail, limit).await {
+            Ok(reply) => reply,
+            Err(error) => {
+                self.conn.rec.end(
+                    Step::Mail,
+                    started,
+                    StepStatus::Failed,
+                    error.to_string(),
+                    None,
+                );
+                return unknown_after(error);
+            }
+        };
+        let mail_ok = mail_reply.code / 100 == 2;
+        // A refused envelope delivers nothing, whatever comes after it.
+        let unknown_after = |error: Error| {
+            if mail_ok {
+                unknown_after(error)
+            } else {
+                TxResult::Refused(reply_error(mail_reply.clone(), Step::Mail))
+            }
+        };
+        let status = step_status(mail_ok);
+        self.conn.rec.end(
+            Step::Mail,
+            started,
+            status,
+            String::new(),
+            Some(mail_reply.to_string()),
+        );
+        if !mail_ok && !pipelined {
+            return TxResult::Refused(reply_error(mail_reply, Step::Mail));
+        }
+        let started = self.conn.rec.begin(Step::Rcpt);
+        for rcpt in rcpts {
+            let reply = if pipelined {
+                self.conn.reply(Step::Rcpt, limit).await
+            } else {
+                self.conn
+                    .command(
+                        &format!("RCPT TO:<{rcpt}>"),
+                        Shown::Command,
+                        Step::Rcpt,
+                        limit,
+                    )
+                    .await
+            };
+            match reply {
+                Ok(reply) => replies.push(reply),
+                Err(error) => {
+                    self.conn.rec.end(
+                        Step::Rcpt,
+                        started,
+                        StepStatus::Failed,
+                        error.to_string(),
+                        None,
+                    );
+                    return unknown_after(error);
+                }
+            }
+        }
+        let accepted = replies.iter().filter(|reply| reply.code / 100 == 2).count();
+        let detail = format!("{accepted} of {} recipients accepted", rcpts.len());
+        let status = step_status(accepted == rcpts.len());
+        self.conn.rec.end(Step::Rcpt, started, status, detail, None);
+        let first_refusal = || {
+            replies
+                .iter()
+                .find(|reply| reply.code / 100 != 2)
+                .cloned()
+                .map(|reply| reply_error(reply, Step::Rcpt))
+        };
+        let started = self.conn.rec.begin(Step::Data);
+        if chunking {
+            let reply = self.conn.reply(Step::Data, self.timeouts.data).await;
+            return match reply {
+                Ok(reply) if mail_ok && accepted > 0 && reply.code == 250 => {
+                    self.conn.rec.end(
+                        Step::Data,
+                        started,
+                        StepStatus::Ok,
+                        format!("{} bytes accepted", data.len()),
+                        Some(reply.to_string()),
+                    );
+                    TxResult::Accepted(reply)
+                }
+                Ok(reply) => {
+                    let error = if !mail_ok {
+                        reply_error(mail_reply, Step::Mail)
+                    } else if accepted == 0 {
+                        first_refusal().unwrap_or_else(|| reply_error(reply.clone(), Step::Data))
+                    } else {
+                        reply_error(reply.clone(), Step::Data)
+                    };
+                    self.conn.rec.end(
+                        Step::Data,
+                        started,
+                        StepStatus::Failed,
+                        "the message was refused".to_owned(),
+                        Some(reply.to_string()),
+                    );
+                    TxResult::Refused(error)
+                }
+                Err(error) => {
+                    self.conn.rec.end(
+                        Step::Data,
+                        started,
+                        StepStatus::Failed,
+                        error.to_string(),
+                        None,
+                    );
+                    TxResult::Unknown(error)
+                }
+            };
+        }
+        let data_reply = if pipelined {
+            self.conn.reply(Step::Data, limit).await
+        } else if mail_ok && accepted > 0 {
+            self.conn
+                .command("DATA", Shown::Command, Step::Data, limit)
+                .await
+        } else {
+            pipelined = false;
+            Err(Error::Invalid {
+                detail: String::new(),
+            })
+        };
+        let go_ahead = matches!(&data_reply, Ok(reply) if reply.code == 354);
+        if !mail_ok || accepted == 0 {
+            // RFC 2920: a server may still say 354 when every RCPT was refused; a lone dot
+            // ends that empty message without sending anything.
+            if go_ahead {
+                self.conn.queue_final_dot();
+                let _ = self.conn.reply(Step::Data, limit).await;
+            } else if pipelined && mail_ok {
+                self.rset().await;
+            }
+            let error = if mail_ok {
+                first_refusal().unwrap_or_else(|| Error::Invalid {
+                    detail: "no recipient was accepted".to_owned(),
+                })
+            } else {
+                reply_error(mail_reply, Step::Mail)
+            };
+            self.conn.rec.end(
+                Step::Data,
+                started,
+                StepStatus::Skipped,
+                "no recipient was accepted".to_owned(),
+                None,
+            );
+            return TxResult::Refused(error);
+        }
+        match data_reply {
+            Ok(reply) if reply.code == 354 => {}
+            other => {
+                let error = self.refuse(Step::Data, started, other);
+                self.rset().await;
+                return TxResult::Refused(error);
+            }
+        }
+        self.conn.queue_data_body(data, accepted);
+        if let Err(error) = self.conn.flush(Step::Data, self.timeouts.data).await {
+            self.conn.rec.end(
+                Step::Data,
+                started,
+                StepStatus::Failed,
+                error.to_string(),
+                None,
+            );
+            return TxResult::Refused(error);
+        }
+        if !mark_body() {
+            // Without the dot the server discards what it has; the connection cannot go on.
+            self.broken = true;
+            return TxResult::Refused(not_recorded());
+        }
+        self.conn.queue_final_dot();
+        match self.conn.reply(Step::Data, self.timeouts.data).await {
+            Ok(reply) if reply.code == 250 => {
+                self.conn.rec.end(
+                    Step::Data,
+                    started,
+                    StepStatus::Ok,
+                    format!("{} bytes accepted", data.len()),
+                    Some(reply.to_string()),
+                );
+                TxResult::Accepted(reply)
+            }
+            Ok(reply) => TxResult::Refused(self.refuse(Step::Data, started, Ok(reply))),
+            Err(error) => {
+                self.conn.rec.end(
+                    Step::Data,
+                    started,
+                    StepStatus::Failed,
+                    error.to_string(),
+                    None,
+                );
+                TxResult::Unknown(error)
+            }
+        }
+    }
+
+    fn mail_command(&self, mail_from: &str, rcpts: &[String], data: &[u8]) -> String {
+        let mut mail = format!("MAIL FROM:<{mail_from}>");
+        if self.caps.size.is_some() {
+            mail.push_str(&format!(" SIZE={}", data.len()));
+        }
+        if self.caps.eight_bit_mime && !data.is_ascii() {
+            mail.push_str(" BODY=8BITMIME");
+        }
+        let envelope_ascii = mail_from.is_ascii() && rcpts.iter().all(|r| r.is_ascii());
+        if self.caps.smtputf8 && !envelope_ascii {
+            mail.push_str(" SMTPUTF8");
+        }
+        mail
     }
 
     /// Says QUIT (unless the connection is already gone) and returns the transcript.
@@ -546,18 +861,7 @@ impl Session {
 
     async fn transaction(&mut self, outgoing: &Outgoing) -> Result<String, Error> {
         let limit = self.timeouts.command;
-        let mut mail = format!("MAIL FROM:<{}>", outgoing.mail_from);
-        if self.caps.size.is_some() {
-            mail.push_str(&format!(" SIZE={}", outgoing.data.len()));
-        }
-        if self.caps.eight_bit_mime && !outgoing.data.is_ascii() {
-            mail.push_str(" BODY=8BITMIME");
-        }
-        let envelope_ascii =
-            outgoing.mail_from.is_ascii() && outgoing.rcpt_to.iter().all(|r| r.is_ascii());
-        if self.caps.smtputf8 && !envelope_ascii {
-            mail.push_str(" SMTPUTF8");
-        }
+        let mail = self.mail_command(&outgoing.mail_from, &outgoing.rcpt_to, &outgoing.data);
         let started = self.conn.rec.begin(Step::Mail);
         if self.caps.pipelining {
             // RFC 2920: MAIL and every RCPT in one flush, then their replies in order.
@@ -791,6 +1095,13 @@ fn reply_error(reply: Reply, step: Step) -> Error {
         reply,
         step: Some(step),
     })
+}
+
+fn not_recorded() -> Error {
+    Error::Invalid {
+        detail: "the outbox could not record that the message is going, so it was not sent"
+            .to_owned(),
+    }
 }
 
 fn step_status(ok: bool) -> StepStatus {

@@ -115,29 +115,36 @@ impl Conn {
     /// Queues a message for DATA: line endings made CRLF, leading dots doubled (RFC 5321
     /// 4.5.2), and the `.` line that ends it. The transcript gets a summary, never the content.
     pub(crate) fn queue_data(&mut self, data: &[u8], recipients: usize) {
+        self.queue_data_body(data, recipients);
+        self.queue_final_dot();
+    }
+
+    /// The content of [`Conn::queue_data`] without the final `.` line, so that the caller can
+    /// record that the body went before the dot that ends it does.
+    pub(crate) fn queue_data_body(&mut self, data: &[u8], recipients: usize) {
         self.out.reserve(data.len() + data.len() / 64 + 5);
-        let mut at_line_start = true;
-        let mut previous = 0u8;
-        for &byte in data {
-            if at_line_start && byte == b'.' {
-                self.out.push(b'.');
-            }
-            if byte == b'\n' && previous != b'\r' {
-                self.out.push(b'\r');
-            }
-            self.out.push(byte);
-            at_line_start = byte == b'\n';
-            previous = byte;
-        }
+        let at_line_start = canonical_lines(data, &mut self.out, true);
         if !data.is_empty() && !at_line_start {
             self.out.extend_from_slice(b"\r\n");
         }
+        self.rec.client(summary(data.len(), recipients));
+    }
+
+    pub(crate) fn queue_final_dot(&mut self) {
         self.out.extend_from_slice(b".\r\n");
-        let plural = if recipients == 1 { "" } else { "s" };
-        self.rec.client(format!(
-            "[message: {} bytes, {recipients} recipient{plural}]",
-            data.len()
-        ));
+    }
+
+    /// Queues `BDAT <n> LAST` and the message as one chunk (RFC 3030): CRLF line endings, no
+    /// dot-stuffing and no final dot, since the length says where it ends.
+    pub(crate) fn queue_bdat_last(&mut self, data: &[u8], recipients: usize) {
+        let mut chunk = Vec::with_capacity(data.len() + data.len() / 64 + 2);
+        let at_line_start = canonical_lines(data, &mut chunk, false);
+        if !data.is_empty() && !at_line_start {
+            chunk.extend_from_slice(b"\r\n");
+        }
+        self.queue(&format!("BDAT {} LAST", chunk.len()), Shown::Command);
+        self.out.extend_from_slice(&chunk);
+        self.rec.client(summary(data.len(), recipients));
     }
 
     /// Writes what is queued, within `limit`.
@@ -269,6 +276,30 @@ impl Conn {
     pub(crate) fn put_stream(&mut self, stream: Stream) {
         self.stream = stream;
     }
+}
+
+/// Copies `data` to `out` with every line ending made CRLF, doubling a dot at the start of a
+/// line when `stuff_dots`; returns whether the data ended at the start of a line.
+fn canonical_lines(data: &[u8], out: &mut Vec<u8>, stuff_dots: bool) -> bool {
+    let mut at_line_start = true;
+    let mut previous = 0u8;
+    for &byte in data {
+        if stuff_dots && at_line_start && byte == b'.' {
+            out.push(b'.');
+        }
+        if byte == b'\n' && previous != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(byte);
+        at_line_start = byte == b'\n';
+        previous = byte;
+    }
+    at_line_start
+}
+
+fn summary(bytes: usize, recipients: usize) -> String {
+    let plural = if recipients == 1 { "" } else { "s" };
+    format!("[message: {bytes} bytes, {recipients} recipient{plural}]")
 }
 
 /// Splits `250-text` into (250, false, "text") and `250 text` or `250` into (250, true, ...).

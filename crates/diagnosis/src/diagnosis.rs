@@ -33,6 +33,21 @@ pub enum Retry {
     AfterQuotaWindow,
 }
 
+/// What a reply means for a program that sends many messages over time (an outbox), beyond
+/// this one message: see [`quota_signal`](crate::quota_signal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaSignal {
+    /// A daily quota is used up: stop sending from this account until the rolling 24-hour
+    /// window has moved on. Gmail's `550 5.4.5 Daily user sending limit exceeded` and the SMTP
+    /// relay's daily limits, per user (`550 5.4.5`) and for the whole organisation (`550 5.7.1`).
+    DailyLimit,
+    /// Too much too fast: slow down, reconnect less often and retry after a pause (minutes,
+    /// growing). `421 4.7.0 Try again later`, `454 4.7.0 Too many login attempts`, `421 4.7.28`
+    /// rate limits, `450 4.2.1 Peak SMTP relay limit` and `421 4.7.0 Temporary System Problem`.
+    Throttle,
+}
+
 impl fmt::Display for Retry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

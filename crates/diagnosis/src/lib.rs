@@ -3,7 +3,8 @@
 //! Give [`diagnose`] a [`Failure`] (a server reply, or a failure to reach or trust the server)
 //! and get a [`Diagnosis`]: a title, what happened, the likely cause, fix steps in words, Google's
 //! help page where there is one, and whether retrying can help. [`explain`] does the same for a
-//! reply pasted as text; it is what `mailbridge explain "..."` runs.
+//! reply pasted as text; it is what `mailbridge explain "..."` runs. [`quota_signal`] tells a
+//! sender of many messages whether a reply means "stop for today" or "slow down".
 //!
 //! ```
 //! use diagnosis::{Retry, explain};
@@ -27,7 +28,7 @@
 //! # Layout
 //! - `reply`: parsing raw SMTP replies into [`Reply`], and printing them back in wire form.
 //! - `failure`: the input, [`Failure`]: a reply, or a DNS, TCP, TLS or timeout problem.
-//! - `diagnosis`: the output, [`Diagnosis`] and [`Retry`].
+//! - `diagnosis`: the output, [`Diagnosis`], [`Retry`] and [`QuotaSignal`].
 //! - `rules`: the table of known Gmail replies, most specific first.
 //! - `generic`: explanations for replies no rule knows, from what their codes mean.
 //! - `connection`: explanations for failures before or around the SMTP conversation.
@@ -41,7 +42,7 @@ mod oauth;
 mod reply;
 mod rules;
 
-pub use crate::diagnosis::{Diagnosis, Retry};
+pub use crate::diagnosis::{Diagnosis, QuotaSignal, Retry};
 pub use crate::failure::{CertProblem, Failure, Step};
 pub use crate::oauth::OAuthChallenge;
 pub use crate::reply::{EnhancedCode, MAX_LINE_LEN, MAX_LINES, ParseError, Reply};
@@ -59,6 +60,29 @@ pub fn diagnose(failure: &Failure) -> Diagnosis {
         Failure::TlsHandshake { detail } => connection::tls_handshake(detail),
         Failure::NoStartTls { host, port } => connection::no_starttls(host, *port),
     }
+}
+
+/// Whether `reply` tells a program that sends many messages to stop for the day
+/// ([`QuotaSignal::DailyLimit`]) or to slow down ([`QuotaSignal::Throttle`]); `None` for every
+/// other reply, including failures of one message alone (a bad address, too many recipients in
+/// one message, a message too large), which say nothing about the messages after it.
+///
+/// It is decided by the same rule table as [`diagnose`], on code, enhanced code and text, so
+/// the signal and the explanation a person sees always agree.
+///
+/// ```
+/// use diagnosis::{QuotaSignal, Reply, quota_signal};
+///
+/// let reply = Reply::parse("550 5.7.1 Daily SMTP relay limit exceeded for customer. x - gsmtp")?;
+/// assert_eq!(quota_signal(&reply), Some(QuotaSignal::DailyLimit));
+/// let reply = Reply::parse("421 4.7.0 Try again later, closing connection. x - gsmtp")?;
+/// assert_eq!(quota_signal(&reply), Some(QuotaSignal::Throttle));
+/// let reply = Reply::parse("550 5.1.1 The email account that you tried to reach does not exist.")?;
+/// assert_eq!(quota_signal(&reply), None);
+/// # Ok::<(), diagnosis::ParseError>(())
+/// ```
+pub fn quota_signal(reply: &Reply) -> Option<QuotaSignal> {
+    rules::quota_signal(reply)
 }
 
 /// Parses a raw reply, as copied from a log or a terminal, and explains it.

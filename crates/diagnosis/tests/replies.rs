@@ -1,7 +1,7 @@
 //! Every reply in the table of `shared/reference/gmail-smtp.md`, and the others the rules know,
 //! as Gmail sends them: multi-line forms, `?p=` links and session ids included.
 
-use diagnosis::{Failure, Reply, Retry, Step, diagnose, explain};
+use diagnosis::{Failure, QuotaSignal, Reply, Retry, Step, diagnose, explain, quota_signal};
 
 use crate::support::{check, mentions_phrase};
 
@@ -66,6 +66,9 @@ cases! {
     daily_quota_older_wording: "550-5.4.5 Daily user sending quota exceeded. For more information on Gmail\r\n550-5.4.5 sending limits go to\r\n550 5.4.5  https://support.google.com/a/answer/166852 d9443c01a7336-1f1a2b3c4d5sm1234567b3a.2 - gsmtp", "Daily sending limit", AfterQuotaWindow;
     relay_daily_limit: "550-5.4.5 Daily SMTP relay limit exceeded for user. For more information on SMTP relay sending limits please go to\r\n550 5.4.5  https://support.google.com/a/answer/166852 d9443c01a7336-1f1a2b3c4d5sm1234567b3a.3 - gsmtp", "Daily SMTP relay limit", AfterQuotaWindow;
     other_5_4_5: "550 5.4.5 Sending limit exceeded. d9443c01a7336-1f1a2b3c4d5sm1234567b3a.4 - gsmtp", "A sending limit is used up", AfterQuotaWindow;
+    relay_daily_limit_customer: "550-5.7.1 Daily SMTP relay limit exceeded for customer. For more information on SMTP relay sending limits please go to\r\n550 5.7.1  https://support.google.com/a/answer/6140680 d9443c01a7336-1f1a2b3c4d5sm1234567b3a.7 - gsmtp", "Daily SMTP relay limit reached for the whole organisation", AfterQuotaWindow;
+    relay_daily_limit_customer_one_line: "550 5.7.1 Daily SMTP relay limit exceeded for customer. d9443c01a7336-1f1a2b3c4d5sm1234567b3a.8 - gsmtp", "whole organisation", AfterQuotaWindow;
+    temporary_problem_after_many_messages: "421-4.7.0 Temporary System Problem.  Try again later (10). For more information, go to\r\n421 4.7.0  https://support.google.com/a/answer/3221692 46e09a7af769-7a1b2c3d4e5sm123456a8c.41 - gsmtp", "Connection closed after many messages", Transient;
     relay_peak: "450-4.2.1 Peak SMTP relay limit exceeded for customer. This is a temporary error.\r\n450-4.2.1 For more information on SMTP relay limits, please visit\r\n450 4.2.1  https://support.google.com/a/answer/6140680 d9443c01a7336-1f1a2b3c4d5sm1234567b3a.5 - gsmtp", "SMTP relay sending too fast", Transient;
     recipient_rate: "450-4.2.1 The user you are trying to contact is receiving mail at a rate that\r\n450-4.2.1 prevents additional messages from being delivered. Please resend your\r\n450-4.2.1 message at a later time. If the user is able to receive mail at that\r\n450-4.2.1 time, your message will be delivered. For more information, go to\r\n450 4.2.1  https://support.google.com/mail/?p=ReceivingRate d9443c01a7336-1f1a2b3c4d5sm1234567b3a.6 - gsmtp", "receiving mail too fast", Transient;
     unusual_rate_limited: "421-4.7.28 [203.0.113.7      15] Our system has detected an unusual rate of\r\n421-4.7.28 unsolicited mail originating from your IP address. To protect our\r\n421-4.7.28 users from spam, mail sent from your IP address has been temporarily\r\n421-4.7.28 rate limited. Please visit\r\n421-4.7.28  https://support.google.com/mail/?p=UnsolicitedRateLimitError to\r\n421 4.7.28 review our Bulk Email Senders Guidelines. 5b1f17b1804b1-42f1a2b3c4dsm1234567f8f.9 - gsmtp", "Rate limited for an unusual rate", Transient;
@@ -91,6 +94,79 @@ cases! {
     dmarc_rejection: "550-5.7.26 Unauthenticated email from example.com is not accepted due to domain's\r\n550-5.7.26 DMARC policy. Please contact the administrator of example.com domain if\r\n550-5.7.26 this was a legitimate mail. To learn about the DMARC initiative, go to\r\n550 5.7.26  https://support.google.com/mail/?p=DmarcRejection 8926c6da1cb9f-4a1b2c3d4e5sm1234567173.17 - gsmtp", "DMARC policy", Permanent;
     unauthenticated_sender: "550-5.7.26 This mail has been blocked because the sender is unauthenticated.\r\n550-5.7.26 Gmail requires all senders to authenticate with either SPF or DKIM.\r\n550-5.7.26\r\n550-5.7.26  Authentication results:\r\n550-5.7.26  DKIM = did not pass\r\n550-5.7.26  SPF [example.com] with ip: [203.0.113.7] = did not pass\r\n550-5.7.26\r\n550-5.7.26  For instructions on setting up authentication, go to\r\n550 5.7.26  https://support.google.com/mail/answer/81126#authentication 8926c6da1cb9f-4a1b2c3d4e5sm1234567173.18 - gsmtp", "Sender not authenticated", Permanent;
     no_reverse_dns: "550-5.7.25 [203.0.113.7] The IP address sending this message does not have a\r\n550-5.7.25 PTR record setup, or the corresponding forward DNS entry does not\r\n550-5.7.25 point to the sending IP. As a policy, Gmail does not accept messages\r\n550-5.7.25 from IPs with missing PTR records. For more information, go to\r\n550 5.7.25  https://support.google.com/mail/answer/81126#ip-practices 8926c6da1cb9f-4a1b2c3d4e5sm1234567173.19 - gsmtp", "reverse DNS", Permanent;
+}
+
+/// One test per case: `name: raw reply, the quota signal an outbox should act on;`.
+macro_rules! quota_cases {
+    ($($name:ident: $raw:expr, $signal:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                let reply = match Reply::parse($raw) {
+                    Ok(reply) => reply,
+                    Err(error) => panic!("could not parse {:?}: {error}", $raw),
+                };
+                assert_eq!(quota_signal(&reply), $signal, "{:?}", $raw);
+            }
+        )*
+    };
+}
+
+mod quota_signals {
+    use super::*;
+
+    const DAILY: Option<QuotaSignal> = Some(QuotaSignal::DailyLimit);
+    const THROTTLE: Option<QuotaSignal> = Some(QuotaSignal::Throttle);
+
+    quota_cases! {
+        daily_user_limit: "550-5.4.5 Daily user sending limit exceeded. For more information on Gmail\r\n550-5.4.5 sending limits go to\r\n550 5.4.5  https://support.google.com/a/answer/166852 d9443c01a7336-1f1a2b3c4d5sm1234567b3a.1 - gsmtp", DAILY;
+        daily_quota_older_wording: "550 5.4.5 Daily user sending quota exceeded. d9443c01a7336-1f1a2b3c4d5sm1234567b3a.2 - gsmtp", DAILY;
+        relay_daily_limit_user: "550-5.4.5 Daily SMTP relay limit exceeded for user. For more information on SMTP relay sending limits please go to\r\n550 5.4.5  https://support.google.com/a/answer/166852 d9443c01a7336-1f1a2b3c4d5sm1234567b3a.3 - gsmtp", DAILY;
+        relay_daily_limit_customer: "550-5.7.1 Daily SMTP relay limit exceeded for customer. For more information on SMTP relay sending limits please go to\r\n550 5.7.1  https://support.google.com/a/answer/6140680 d9443c01a7336-1f1a2b3c4d5sm1234567b3a.7 - gsmtp", DAILY;
+        other_5_4_5: "550 5.4.5 Sending limit exceeded. d9443c01a7336-1f1a2b3c4d5sm1234567b3a.4 - gsmtp", DAILY;
+        relay_peak: "450-4.2.1 Peak SMTP relay limit exceeded for customer. This is a temporary error.\r\n450-4.2.1 For more information on SMTP relay limits, please visit\r\n450 4.2.1  https://support.google.com/a/answer/6140680 d9443c01a7336-1f1a2b3c4d5sm1234567b3a.5 - gsmtp", THROTTLE;
+        try_again_later: "421 4.7.0 Try again later, closing connection. (MAIL) 46e09a7af769-7a1b2c3d4e5sm123456a8c.34 - gsmtp", THROTTLE;
+        too_many_logins: "454 4.7.0 Too many login attempts, please try again later. 98e67ed59e1d1-2e2c1a2b3c4sm5566778a12.71 - gsmtp", THROTTLE;
+        unusual_rate_limited: "421-4.7.28 [203.0.113.7      15] Our system has detected an unusual rate of\r\n421-4.7.28 unsolicited mail originating from your IP address. To protect our\r\n421 4.7.28 users from spam, mail sent from your IP address has been temporarily rate limited. 5b1f17b1804b1-42f1a2b3c4dsm1234567f8f.9 - gsmtp", THROTTLE;
+        same_message_id: "421 4.7.28 Gmail has detected that this message exceeded its quota for sending messages that have the same Message-ID:<20240101.abc@example.com>. 5b1f17b1804b1-42f1a2b3c4dsm1234567f8f.11 - gsmtp", THROTTLE;
+        temporary_problem_after_many_messages: "421-4.7.0 Temporary System Problem.  Try again later (10). For more information, go to\r\n421 4.7.0  https://support.google.com/a/answer/3221692 46e09a7af769-7a1b2c3d4e5sm123456a8c.41 - gsmtp", THROTTLE;
+        // Replies about one message, or not about the rate at all, are no signal.
+        too_many_recipients: "452-4.5.3 Your message has too many recipients. For more information regarding\r\n452 4.5.3 Google's sending limits, go to https://support.google.com/mail/?p=TooManyRecipientsError 8926c6da1cb9f-4a1b2c3d4e5sm1234567173.2 - gsmtp", None;
+        connection_expired: "421 4.7.0 Connection expired, try reconnecting. 46e09a7af769-7a1b2c3d4e5sm123456a8c.35 - gsmtp", None;
+        too_many_unrecognized: "421 4.7.0 Too many unrecognized commands, closing connection. 41be03b00d2f7-b5a4f8a1b2asm1234567pgb.23 - gsmtp", None;
+        unusual_rate_blocked: "550 5.7.28 [203.0.113.7      15] Our system has detected an unusual rate of unsolicited mail originating from your IP address. 5b1f17b1804b1-42f1a2b3c4dsm1234567f8f.10 - gsmtp", None;
+        recipient_rate: "450 4.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages from being delivered. d9443c01a7336-1f1a2b3c4d5sm1234567b3a.6 - gsmtp", None;
+        missing_message_id: "550 5.7.1 [203.0.113.7] Messages missing a valid Message-ID header are not accepted. 8926c6da1cb9f-4a1b2c3d4e5sm1234567173.12 - gsmtp", None;
+        bad_credentials: "535 5.7.8 Username and Password not accepted. x - gsmtp", None;
+        accepted: "250 2.0.0 OK  1700000000 x - gsmtp", None;
+        unknown: "599 9.9.9 nothing like Gmail", None;
+    }
+}
+
+#[test]
+fn too_many_recipients_says_to_split_into_groups_of_100() {
+    let diagnosis = check(
+        "452-4.5.3 Your message has too many recipients. For more information regarding\r\n452-4.5.3 Google's sending limits, go to\r\n452 4.5.3  https://support.google.com/mail/?p=TooManyRecipientsError 8926c6da1cb9f-4a1b2c3d4e5sm1234567173.2 - gsmtp",
+        "Too many recipients",
+        Retry::Transient,
+    );
+    assert!(
+        diagnosis.fix[0].starts_with("Split the message into groups of at most 100 recipients"),
+        "{diagnosis}"
+    );
+}
+
+#[test]
+fn the_relay_peak_says_to_slow_down_for_about_10_minutes() {
+    let diagnosis = check(
+        "450 4.2.1 Peak SMTP relay limit exceeded for customer. x - gsmtp",
+        "slow down",
+        Retry::Transient,
+    );
+    assert!(
+        mentions_phrase(&diagnosis, "about 10 minutes"),
+        "{diagnosis}"
+    );
 }
 
 const BAD_CREDENTIALS: &str = "535-5.7.8 Username and Password not accepted. For more information, go to\r\n535 5.7.8  https://support.google.com/mail/?p=BadCredentials 41be03b00d2f7-b5a4f8a1b2asm1234567pgb.12 - gsmtp";
@@ -223,6 +299,18 @@ fn help_links_point_to_googles_page_for_the_problem() {
         (
             "550 5.4.5 Daily user sending limit exceeded. x - gsmtp",
             "https://support.google.com/a/answer/166852",
+        ),
+        (
+            "550 5.4.5 Daily SMTP relay limit exceeded for user. x - gsmtp",
+            "https://support.google.com/a/answer/2956491",
+        ),
+        (
+            "550 5.7.1 Daily SMTP relay limit exceeded for customer. x - gsmtp",
+            "https://support.google.com/a/answer/2956491",
+        ),
+        (
+            "450 4.2.1 Peak SMTP relay limit exceeded for customer. x - gsmtp",
+            "https://support.google.com/a/answer/2956491",
         ),
         (
             "552 5.3.4 Your message exceeded Google's message size limits. x - gsmtp",

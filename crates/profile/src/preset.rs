@@ -33,6 +33,13 @@ const RELAY: Limits = Limits {
     per_minute: 120,
 };
 
+/// How many connections a sender keeps to a server, and how long it uses each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool {
+    pub connections: u32,
+    pub messages_per_connection: u32,
+}
+
 /// Which known server a profile was made for; `Custom` is anything else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -120,6 +127,24 @@ impl Preset {
     }
 
     /// Whether the server is Google's, where sign-in names are full addresses.
+    /// The connections to keep open at once and the messages to send on each before closing
+    /// it and opening a new one. Google publishes no such limit; users see disconnects after
+    /// 70 to 90 messages on one connection, errors at about 16 simultaneous logins, and
+    /// `454 4.7.0 Too many login attempts` from a connection per message, so Gmail gets a few
+    /// connections reused for 50 messages each; the relay takes more; the sandbox more still.
+    pub fn pool(&self) -> Pool {
+        let (connections, messages_per_connection) = match self {
+            Preset::Gmail587 | Preset::Gmail465 => (3, 50),
+            Preset::WorkspaceRelay => (5, 100),
+            Preset::Sandbox => (8, 1_000),
+            Preset::Custom => (4, 100),
+        };
+        Pool {
+            connections,
+            messages_per_connection,
+        }
+    }
+
     pub fn is_google(&self) -> bool {
         matches!(
             self,

@@ -14,6 +14,7 @@
 //! # Layout
 //! - `message`: the envelopes, [`ClientMessage`] and [`ServerMessage`].
 //! - `operation`: what the user can ask for ([`Operation`]) and what comes back ([`Outcome`]).
+//! - `outbox`: the outbox's entries, states, counts and quotas.
 //! - `report`: check and send reports, transcripts, progress, history.
 //! - `captured`: the messages the sandbox captured, as the inbox shows them.
 //! - `codec`: decoding with size limits and typed errors, and encoding.
@@ -23,6 +24,7 @@ mod captured;
 mod codec;
 mod message;
 mod operation;
+mod outbox;
 mod report;
 mod secret;
 
@@ -34,6 +36,10 @@ pub use message::{ClientMessage, ErrorKind, Notice, OperationError, ServerMessag
 pub use operation::{
     AttachmentRef, Draft, Operation, Outcome, ProfileView, Request, RequestId, SecretState,
 };
+pub use outbox::{
+    Deliverer, EntryState, OutboxEntry, OutboxSummary, QueuedReport, QuotaView, RecipientResult,
+    RecipientState, StateCounts,
+};
 pub use report::{
     CertificateInfo, CheckReport, Direction, HistoryEntry, HistoryOutcome, Progress, SendReport,
     StepReport, StepStatus, TlsInfo, TranscriptLine, Verdict,
@@ -42,7 +48,7 @@ pub use secret::Secret;
 
 /// The version of this contract. A page and a bridge with different versions refuse each other
 /// with an error that names both.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Gmail accepts 25 MB of attachments per message; the bridge enforces the same cap.
 pub const MAX_ATTACHMENT_TOTAL_BYTES: u64 = 25 * 1024 * 1024;

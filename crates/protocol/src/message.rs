@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::PROTOCOL_VERSION;
 use crate::captured::MessageSummary;
 use crate::operation::{Outcome, Request, RequestId};
+use crate::outbox::OutboxSummary;
 use crate::report::Progress;
 use crate::secret::Secret;
 
@@ -63,7 +64,13 @@ pub enum ServerMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Notice {
-    SandboxMessageArrived { summary: MessageSummary },
+    SandboxMessageArrived {
+        summary: MessageSummary,
+    },
+    /// The outbox changed: sent at most a few times a second while it delivers.
+    Outbox {
+        summary: OutboxSummary,
+    },
 }
 
 /// What kind of failure, so the page can choose how to show it.

@@ -2,6 +2,7 @@ use profile::{Conflict, Header, Profile, ProfileId};
 use serde::{Deserialize, Serialize};
 
 use crate::captured::{CapturedMessage, MessageSummary};
+use crate::outbox::{EntryState, OutboxEntry, OutboxSummary, QueuedReport, QuotaView};
 use crate::report::{CheckReport, HistoryEntry, SendReport};
 use crate::secret::Secret;
 
@@ -87,6 +88,45 @@ pub enum Operation {
     ReadHistory {
         limit: u32,
     },
+    /// Queues several messages through the outbox, each committed before anything is sent.
+    /// A batch with any problem is refused whole, naming the draft and the field.
+    EnqueueBatch {
+        profile: ProfileId,
+        drafts: Vec<Draft>,
+    },
+    /// Queues one copy of `draft` for each address in `recipients`, each alone in To (the
+    /// draft's own To, Cc and Bcc are ignored).
+    EnqueueEach {
+        profile: ProfileId,
+        draft: Draft,
+        recipients: Vec<String>,
+    },
+    /// The newest `limit` entries, only those in `state` when it is given, with the summary.
+    ListOutbox {
+        state: Option<EntryState>,
+        limit: u32,
+    },
+    /// One entry with its per-recipient results and kept transcript.
+    ReadOutboxEntry {
+        id: u64,
+    },
+    /// Sends failed or deferred entries again now (a failed one only when its cause may have
+    /// changed, such as a quota or a password).
+    RetryEntries {
+        ids: Vec<u64>,
+    },
+    /// Takes entries that have not been sent out of the outbox.
+    CancelEntries {
+        ids: Vec<u64>,
+    },
+    /// Ambiguous entries may have been delivered: send them again with the same Message-ID
+    /// (`resend`), or drop them.
+    ReleaseAmbiguous {
+        ids: Vec<u64>,
+        resend: bool,
+    },
+    /// Each sending account's use of its daily limit.
+    ReadQuotas,
 }
 
 /// A message as composed on the page. Addresses are as typed; the bridge parses them and names
@@ -190,5 +230,29 @@ pub enum Outcome {
     },
     History {
         entries: Vec<HistoryEntry>,
+    },
+    /// A [`Operation::Send`] that could not go at once; it stays queued and is retried.
+    Queued(QueuedReport),
+    Enqueued {
+        batch: u64,
+        entries: Vec<u64>,
+        warnings: Vec<String>,
+        summary: OutboxSummary,
+    },
+    Outbox {
+        summary: OutboxSummary,
+        entries: Vec<OutboxEntry>,
+    },
+    OutboxEntry {
+        entry: Box<OutboxEntry>,
+    },
+    /// Which entries a retry, cancel or release changed, and why the others were not.
+    OutboxChanged {
+        changed: Vec<u64>,
+        /// (entry, why it was left as it is)
+        unchanged: Vec<(u64, String)>,
+    },
+    Quotas {
+        quotas: Vec<QuotaView>,
     },
 }

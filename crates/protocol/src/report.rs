@@ -58,6 +58,8 @@ pub enum Progress {
         received_bytes: u64,
         total_bytes: u64,
     },
+    /// A batch's progress: counts by state, the pace and the quota.
+    Outbox(crate::outbox::OutboxSummary),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -125,9 +125,17 @@ fn operation_index(operation: &Operation) -> usize {
         Operation::ReadSandboxMessage { .. } => 14,
         Operation::ReadHistory { .. } => 15,
         Operation::DiscardUpload { .. } => 16,
+        Operation::EnqueueBatch { .. } => 17,
+        Operation::EnqueueEach { .. } => 18,
+        Operation::ListOutbox { .. } => 19,
+        Operation::ReadOutboxEntry { .. } => 20,
+        Operation::RetryEntries { .. } => 21,
+        Operation::CancelEntries { .. } => 22,
+        Operation::ReleaseAmbiguous { .. } => 23,
+        Operation::ReadQuotas => 24,
     }
 }
-const OPERATIONS: usize = 17;
+const OPERATIONS: usize = 25;
 
 fn outcome_index(outcome: &Outcome) -> usize {
     match outcome {
@@ -147,9 +155,77 @@ fn outcome_index(outcome: &Outcome) -> usize {
         Outcome::SandboxMessage { .. } => 13,
         Outcome::History { .. } => 14,
         Outcome::UploadDiscarded { .. } => 15,
+        Outcome::Queued(_) => 16,
+        Outcome::Enqueued { .. } => 17,
+        Outcome::Outbox { .. } => 18,
+        Outcome::OutboxEntry { .. } => 19,
+        Outcome::OutboxChanged { .. } => 20,
+        Outcome::Quotas { .. } => 21,
     }
 }
-const OUTCOMES: usize = 16;
+const OUTCOMES: usize = 22;
+
+fn quota() -> QuotaView {
+    QuotaView {
+        account: "ann@example.com via smtp.gmail.com".into(),
+        profiles: vec!["Work".into()],
+        daily_limit: 500,
+        sent_24h: 88,
+        recipients_24h: 90,
+        unique_recipients_24h: 80,
+        remaining: 412,
+        waiting: 500,
+        next_free_unix_ms: Some(1_700_086_400_000),
+        paused_until_unix_ms: None,
+        pause_reason: None,
+        concurrency: 1,
+        max_concurrency: 3,
+        summary: "412 of 500 left today; the other 88 go from 14:05 tomorrow".into(),
+    }
+}
+
+fn outbox_summary() -> OutboxSummary {
+    OutboxSummary {
+        counts: StateCounts {
+            queued: 400,
+            sent: 88,
+            ambiguous: 1,
+            ..StateCounts::default()
+        },
+        rate_per_minute: 20,
+        eta_seconds: None,
+        quotas: vec![quota()],
+        deliverer: Deliverer::Elsewhere {
+            detail: "another mailbridge (process 42) delivers this outbox".into(),
+        },
+    }
+}
+
+fn outbox_entry() -> OutboxEntry {
+    OutboxEntry {
+        id: 7,
+        batch: 2,
+        profile_id: "work".into(),
+        profile_name: "Work".into(),
+        account: "ann@example.com via smtp.gmail.com".into(),
+        state: EntryState::Ambiguous,
+        message_id: "<1@mailbridge>".into(),
+        subject: "Hi".into(),
+        recipients: vec![RecipientResult {
+            address: "bob@example.com".into(),
+            state: RecipientState::Refused,
+            reply: Some("550 5.1.1 no such user".into()),
+        }],
+        size_bytes: 1024,
+        queued_at_unix_ms: 1_700_000_000_000,
+        updated_at_unix_ms: 1_700_000_001_000,
+        next_attempt_unix_ms: None,
+        attempts: 1,
+        last_reply: None,
+        diagnosis: Some(diagnosis()),
+        transcript: vec![transcript()],
+    }
+}
 
 fn operations() -> Vec<Operation> {
     let id = ProfileId("work".into());
@@ -201,6 +277,27 @@ fn operations() -> Vec<Operation> {
         Operation::ReadSandboxMessage { id: 9 },
         Operation::ReadHistory { limit: 50 },
         Operation::DiscardUpload { upload: 3 },
+        Operation::EnqueueBatch {
+            profile: id.clone(),
+            drafts: vec![draft(), Draft::default()],
+        },
+        Operation::EnqueueEach {
+            profile: id.clone(),
+            draft: draft(),
+            recipients: vec!["a@example.com".into(), "b@example.com".into()],
+        },
+        Operation::ListOutbox {
+            state: Some(EntryState::Failed),
+            limit: 100,
+        },
+        Operation::ReadOutboxEntry { id: 7 },
+        Operation::RetryEntries { ids: vec![1, 2] },
+        Operation::CancelEntries { ids: vec![3] },
+        Operation::ReleaseAmbiguous {
+            ids: vec![7],
+            resend: true,
+        },
+        Operation::ReadQuotas,
     ]
 }
 
@@ -276,6 +373,39 @@ fn outcomes() -> Vec<Outcome> {
         Outcome::SandboxMessage {
             message: Box::new(captured()),
         },
+        Outcome::Queued(QueuedReport {
+            entry: 7,
+            message_id: "<1@mailbridge>".into(),
+            recipients: vec!["bob@example.com".into()],
+            state: EntryState::Deferred,
+            reason: "Gmail said 421 4.7.0 Try again later; retrying at 10:42".into(),
+            next_attempt_unix_ms: Some(1_700_000_060_000),
+            diagnosis: Some(diagnosis()),
+            warnings: vec![],
+        }),
+        Outcome::Enqueued {
+            batch: 2,
+            entries: vec![7, 8],
+            warnings: vec!["Gmail rewrites From".into()],
+            summary: outbox_summary(),
+        },
+        Outcome::Outbox {
+            summary: outbox_summary(),
+            entries: vec![outbox_entry()],
+        },
+        Outcome::OutboxEntry {
+            entry: Box::new(outbox_entry()),
+        },
+        Outcome::OutboxChanged {
+            changed: vec![7],
+            unchanged: vec![(
+                8,
+                "it is sent: only failed or waiting entries can be retried".into(),
+            )],
+        },
+        Outcome::Quotas {
+            quotas: vec![quota()],
+        },
         Outcome::History {
             entries: vec![HistoryEntry {
                 id: 4,
@@ -345,6 +475,15 @@ fn server_messages() -> Vec<ServerMessage> {
         },
         ServerMessage::Notice {
             notice: Notice::SandboxMessageArrived { summary: summary() },
+        },
+        ServerMessage::Progress {
+            id,
+            progress: Progress::Outbox(outbox_summary()),
+        },
+        ServerMessage::Notice {
+            notice: Notice::Outbox {
+                summary: outbox_summary(),
+            },
         },
     ];
     messages.extend(
@@ -541,4 +680,25 @@ fn decode_errors_become_operation_errors() {
     assert_eq!(error.kind, ErrorKind::TooLarge);
     let error: OperationError = DecodeError::Truncated { line: 1, column: 2 }.into();
     assert_eq!(error.kind, ErrorKind::BadRequest);
+}
+
+#[test]
+fn entry_states_have_one_name_on_the_wire_in_the_database_and_on_the_command_line() {
+    for state in EntryState::ALL {
+        let json = serde_json::to_string(&state).expect("encode");
+        assert_eq!(json, format!("\"{}\"", state.as_str()));
+        assert_eq!(EntryState::parse(state.as_str()), Some(state));
+    }
+    assert_eq!(EntryState::parse("sending_now"), None);
+    let pending = StateCounts {
+        queued: 1,
+        sending: 2,
+        body_sent: 3,
+        deferred: 4,
+        sent: 100,
+        failed: 5,
+        ambiguous: 6,
+        cancelled: 7,
+    };
+    assert_eq!((pending.pending(), pending.total()), (10, 128));
 }

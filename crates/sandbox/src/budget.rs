@@ -1,5 +1,5 @@
-//! The memory budget: how many message bytes all sessions together may hold while DATA
-//! arrives. Without it, the worst case is every allowed connection holding a message of the
+//! The memory budget: how many message bytes all sessions together may hold while messages
+//! arrive (after DATA or in BDAT chunks). Without it, the worst case is every allowed connection holding a message of the
 //! largest allowed size at once (about 9 GB at Gmail's limits).
 
 use std::sync::Arc;

@@ -49,7 +49,8 @@ pub struct Args {
     /// Close a session that sends nothing for this long.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub idle_timeout: u64,
-    /// How many captured messages to keep; the oldest go first.
+    /// How many captured messages to keep; the oldest go first. Raise it when a test counts
+    /// every message of a large batch.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub capacity: usize,
     /// Sessions at once; more get "421 4.7.0 Try again later".
@@ -71,7 +72,7 @@ pub struct Args {
     /// Answer the next K AUTH commands with "454 4.7.0 Too many login attempts".
     #[arg(long, value_name = "K", default_value_t = 0)]
     pub reject_auth: u32,
-    /// Cut the connection in the middle of the next K DATA transfers.
+    /// Cut the connection in the middle of the next K DATA or BDAT transfers.
     #[arg(long, value_name = "K", default_value_t = 0)]
     pub drop_in_data: u32,
 }
@@ -214,6 +215,8 @@ mod tests {
             "9",
             "--max-buffered-bytes",
             "65536",
+            "--capacity",
+            "5000",
         ])
         .expect("valid flags");
         let config = cli.args.config().expect("config");
@@ -227,6 +230,7 @@ mod tests {
         assert_eq!(config.idle_timeout, Duration::from_secs(9));
         assert_eq!(config.max_message_size, GMAIL_MAX_MESSAGE_SIZE);
         assert_eq!(config.max_buffered_bytes, 65_536);
+        assert_eq!(config.capture_capacity, 5000);
     }
 
     #[test]
@@ -239,5 +243,6 @@ mod tests {
         assert_eq!((config.starttls_port, config.tls_port), (2587, 2465));
         assert_eq!(config.faults, Faults::default());
         assert_eq!(config.max_buffered_bytes, DEFAULT_MAX_BUFFERED_BYTES);
+        assert_eq!(config.capture_capacity, 1000);
     }
 }

@@ -17,12 +17,20 @@ pub enum Command {
     /// The text after `RCPT`, such as `TO:<a@b>`.
     Rcpt(String),
     Data,
+    /// `BDAT <size> [LAST]` (RFC 3030): exactly `size` octets of message follow the line.
+    Bdat {
+        size: u64,
+        last: bool,
+    },
+    /// A BDAT line whose size is missing or not a decimal number, or with words after it other
+    /// than `LAST`: there is no telling where its chunk ends.
+    BadBdat,
     Rset,
     Noop,
     Quit,
     Vrfy,
     Help,
-    /// Anything else, including lines that are not UTF-8 and BDAT (CHUNKING is not offered).
+    /// Anything else, including lines that are not UTF-8.
     Unknown,
 }
 
@@ -54,6 +62,7 @@ impl Command {
             "MAIL" => Command::Mail(rest.to_owned()),
             "RCPT" => Command::Rcpt(rest.to_owned()),
             "DATA" => Command::Data,
+            "BDAT" => parse_bdat(rest),
             "RSET" => Command::Rset,
             "NOOP" => Command::Noop,
             "QUIT" => Command::Quit,
@@ -61,6 +70,25 @@ impl Command {
             "HELP" => Command::Help,
             _ => Command::Unknown,
         }
+    }
+}
+
+/// Parses the argument of `BDAT`: a decimal size, then optionally `LAST` in any case.
+fn parse_bdat(arg: &str) -> Command {
+    let mut words = arg.split_whitespace();
+    let size = words
+        .next()
+        // `u64::from_str` takes a leading `+`, which RFC 3030's `1*DIGIT` does not.
+        .filter(|size| size.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|size| size.parse().ok());
+    let last = match words.next() {
+        None => false,
+        Some(word) if word.eq_ignore_ascii_case("LAST") => true,
+        Some(_) => return Command::BadBdat,
+    };
+    match (size, words.next()) {
+        (Some(size), None) => Command::Bdat { size, last },
+        _ => Command::BadBdat,
     }
 }
 
@@ -275,11 +303,38 @@ mod tests {
         check_command("QUIT\r\n", Command::Quit);
         check_command("VRFY a@b\r\n", Command::Vrfy);
         check_command("HELP\r\n", Command::Help);
-        check_command("BDAT 10 LAST\r\n", Command::Unknown);
         check_command("EXPN list\r\n", Command::Unknown);
         check_command("\u{1}\u{2}EHLO\r\n", Command::Unknown);
         check_command("\r\n", Command::Unknown);
         assert_eq!(Command::parse(b"\xff\xfe\x00junk\r\n"), Command::Unknown);
+    }
+
+    #[test]
+    fn bdat() {
+        let chunk = |size, last| Command::Bdat { size, last };
+        check_command("BDAT 10 LAST\r\n", chunk(10, true));
+        check_command("bdat 10 last\r\n", chunk(10, true));
+        check_command("BDAT 4096\r\n", chunk(4096, false));
+        check_command("BDAT 0 LAST\r\n", chunk(0, true));
+        check_command("BDAT 0\r\n", chunk(0, false));
+        check_command("BDAT  007   Last \r\n", chunk(7, true));
+        check_command("BDAT\t12\tLAST\n", chunk(12, true));
+        check_command("BDAT 18446744073709551615 LAST\r\n", chunk(u64::MAX, true));
+        for bad in [
+            "BDAT\r\n",
+            "BDAT LAST\r\n",
+            "BDAT -1 LAST\r\n",
+            "BDAT +5\r\n",
+            "BDAT 1.5\r\n",
+            "BDAT 0x10\r\n",
+            "BDAT ten LAST\r\n",
+            "BDAT 10 FIRST\r\n",
+            "BDAT 10 LAST LAST\r\n",
+            "BDAT 10LAST\r\n",
+            "BDAT 18446744073709551616\r\n",
+        ] {
+            check_command(bad, Command::BadBdat);
+        }
     }
 
     fn check_mail(arg: &str, expected: Result<(&str, Option<u64>), EnvelopeError>) {

@@ -49,7 +49,7 @@ pub struct Config {
     pub capture_capacity: usize,
     /// Sessions at once, over both ports; more get `421 4.7.0 Try again later`.
     pub max_connections: usize,
-    /// Message bytes all sessions together may hold while DATA arrives (counted in whole
+    /// Message bytes all sessions together may hold while messages arrive (counted in whole
     /// KiB). A message that does not fit is read to its end, not kept, and refused with
     /// `451 4.3.0 Temporary System Problem`, which clients retry. Keep it at least
     /// `max_message_size`, or the largest messages can never be sent.
@@ -94,8 +94,8 @@ pub struct Faults {
     pub reject_mail: u32,
     /// The next K AUTH commands get `454 4.7.0 Too many login attempts`.
     pub reject_auth: u32,
-    /// The next K DATA transfers are cut: the connection closes after the first line of
-    /// content, with no reply.
+    /// The next K message transfers are cut: the connection closes with no reply, after the
+    /// first line of content of a DATA transfer, or halfway through the first BDAT chunk.
     pub drop_in_data: u32,
     /// A pause before every reply, in milliseconds: a slow server.
     pub reply_delay_ms: u64,

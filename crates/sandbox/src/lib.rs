@@ -3,8 +3,8 @@
 //!
 //! It listens on 127.0.0.1 only: one port speaks STARTTLS (as Gmail's 587), one implicit TLS
 //! (as 465), with a certificate from its own CA kept in the data directory. Greeting, EHLO,
-//! AUTH (PLAIN, LOGIN, XOAUTH2) and every refusal use Gmail's codes, enhanced codes and
-//! wording. Accepted messages are captured in SQLite, parsed for reading, and announced to
+//! AUTH (PLAIN, LOGIN, XOAUTH2), PIPELINING, DATA and BDAT (CHUNKING), and every refusal use
+//! Gmail's codes, enhanced codes and wording. Accepted messages are captured in SQLite, parsed for reading, and announced to
 //! subscribers. Quotas and faults (throttling, slow replies, cut connections) can be set at
 //! start and switched while it runs.
 //!
@@ -22,7 +22,7 @@
 //! # Layout
 //! - `config`: [`Config`], [`Faults`] and the [`FaultHandle`] that switches them live.
 //! - `server`: [`Sandbox`]: listeners, connection limit, shutdown.
-//! - `budget`: the message bytes all sessions together may hold while DATA arrives.
+//! - `budget`: the message bytes all sessions together may hold while messages arrive.
 //! - `session`: one SMTP conversation, Gmail's rules in order.
 //! - `command`: parsing command lines and envelope addresses (pure).
 //! - `reply`: every reply text, copied from Gmail's.

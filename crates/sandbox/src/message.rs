@@ -39,6 +39,13 @@ pub fn check(raw: &[u8]) -> Result<(), Problem> {
     Ok(())
 }
 
+/// The Message-ID without its angle brackets, as mail-parser reads it; `None` when there is none.
+pub fn message_id(raw: &[u8]) -> Option<String> {
+    let message = MessageParser::new().parse_headers(raw)?;
+    let id = message.message_id()?.trim();
+    (!id.is_empty()).then(|| id.to_owned())
+}
+
 /// The fields an inbox line shows: From as written, the To and Cc addresses, and the
 /// subject. Empty when the message lacks them (the caller falls back to the envelope).
 pub fn summary_fields(raw: &[u8]) -> (Option<String>, Vec<String>, String) {
@@ -198,6 +205,20 @@ mod tests {
             ]
         );
         assert_eq!(subject, "Hi ✓");
+    }
+
+    #[test]
+    fn message_ids_lose_their_brackets() {
+        let id = |raw: &str| message_id(raw.as_bytes());
+        assert_eq!(
+            id("Message-ID: <1.2@example.com>\r\n\r\nx").as_deref(),
+            Some("1.2@example.com")
+        );
+        assert_eq!(
+            id("message-id:\r\n <folded@x>\r\n\r\n").as_deref(),
+            Some("folded@x")
+        );
+        assert_eq!(id("Subject: none\r\n\r\nx"), None);
     }
 
     #[test]

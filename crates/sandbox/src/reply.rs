@@ -38,7 +38,8 @@ pub fn greeting(id: &str) -> String {
 }
 
 /// The EHLO reply. `tls_done` decides between the pre-TLS list (STARTTLS, no AUTH) and the
-/// post-TLS one (AUTH, no STARTTLS), the way port 587 changes its offer after STARTTLS.
+/// post-TLS one (AUTH, no STARTTLS), the way port 587 changes its offer after STARTTLS. Both
+/// offer PIPELINING and CHUNKING, in Gmail's order.
 pub fn ehlo(peer: &str, max_size: usize, tls_done: bool) -> String {
     let mut caps = vec![format!("SIZE {max_size}"), "8BITMIME".to_owned()];
     if tls_done {
@@ -46,7 +47,7 @@ pub fn ehlo(peer: &str, max_size: usize, tls_done: bool) -> String {
     } else {
         caps.push("STARTTLS".to_owned());
     }
-    caps.extend(["ENHANCEDSTATUSCODES", "PIPELINING", "SMTPUTF8"].map(str::to_owned));
+    caps.extend(["ENHANCEDSTATUSCODES", "PIPELINING", "CHUNKING", "SMTPUTF8"].map(str::to_owned));
     let mut out = format!("250-{HOST} at your service, [{peer}]\r\n");
     let last = caps.len() - 1;
     for (index, cap) in caps.iter().enumerate() {
@@ -266,6 +267,11 @@ pub fn nested_mail(id: &str) -> String {
     line(503, "5.5.1 Nested MAIL command.", id)
 }
 
+/// DATA after BDAT in one transaction (RFC 3030 forbids mixing them).
+pub fn bad_sequence(id: &str) -> String {
+    line(503, "5.5.1 Bad sequence of commands.", id)
+}
+
 pub fn tls_already_active(id: &str) -> String {
     line(503, "5.5.1 TLS already active.", id)
 }
@@ -276,6 +282,11 @@ pub fn empty_helo(id: &str) -> String {
         "5.5.4 Empty HELO/EHLO argument not allowed, closing connection.",
         id,
     )
+}
+
+/// A BDAT line whose size cannot be read, so its chunk cannot be found.
+pub fn bad_bdat(id: &str) -> String {
+    line(501, "5.5.4 Syntax: BDAT <size> [LAST].", id)
 }
 
 pub fn pipelined_starttls() -> String {
@@ -302,7 +313,13 @@ pub fn go_ahead(id: &str) -> String {
     line(354, " Go ahead", id)
 }
 
-/// Gmail's acceptance: two spaces, then the Unix time of acceptance.
+/// A BDAT chunk that is not the last one, received and kept.
+pub fn chunk_received(octets: u64, id: &str) -> String {
+    line(250, &format!("2.0.0 {octets} octets received"), id)
+}
+
+/// Gmail's acceptance, after DATA and after BDAT LAST alike: two spaces, then the Unix time of
+/// acceptance.
 pub fn accepted(unix_seconds: u64, id: &str) -> String {
     format!("250 2.0.0 OK  {unix_seconds} {id} - gsmtp\r\n")
 }
@@ -360,12 +377,19 @@ mod tests {
         assert!(before.starts_with("250-localhost at your service, [127.0.0.1]\r\n"));
         assert!(before.contains("250-STARTTLS\r\n"));
         assert!(!before.contains("AUTH"));
-        assert!(before.ends_with("250 SMTPUTF8\r\n"));
+        assert!(before.ends_with("250-PIPELINING\r\n250-CHUNKING\r\n250 SMTPUTF8\r\n"));
         let after = ehlo("127.0.0.1", 35_882_577, true);
-        assert!(after.contains("250-AUTH LOGIN PLAIN XOAUTH2\r\n"));
-        assert!(after.contains("250-SIZE 35882577\r\n"));
-        assert!(!after.contains("STARTTLS"));
-        assert!(!after.contains("CHUNKING"));
+        assert_eq!(
+            after,
+            "250-localhost at your service, [127.0.0.1]\r\n\
+             250-SIZE 35882577\r\n\
+             250-8BITMIME\r\n\
+             250-AUTH LOGIN PLAIN XOAUTH2\r\n\
+             250-ENHANCEDSTATUSCODES\r\n\
+             250-PIPELINING\r\n\
+             250-CHUNKING\r\n\
+             250 SMTPUTF8\r\n"
+        );
     }
 
     #[test]

@@ -1,4 +1,9 @@
 //! One SMTP conversation, from greeting to close: the rules Gmail enforces, in Gmail's words.
+//!
+//! Commands are read one line at a time from a buffered reader, so a pipelining client's
+//! commands are answered one by one, in order, however they were packed into writes. A message
+//! comes either after DATA (dot-stuffed, up to the final dot) or in BDAT chunks (RFC 3030:
+//! exactly the announced number of octets after the command line, kept as they are).
 
 use std::io;
 use std::sync::Arc;
@@ -36,7 +41,7 @@ pub(crate) struct Shared {
     pub faults: FaultHandle,
     pub store: Store,
     pub acceptor: TlsAcceptor,
-    /// Message bytes all sessions together may hold while DATA arrives.
+    /// Message bytes all sessions together may hold while messages arrive.
     pub budget: Budget,
 }
 
@@ -177,6 +182,9 @@ struct Session {
 struct Transaction {
     mail_from: String,
     rcpt_to: Vec<String>,
+    /// The message so far when it comes in BDAT chunks; `None` until the first chunk. Dropping
+    /// it (RSET, EHLO, STARTTLS, the end of the session) returns its budget.
+    chunks: Option<MessageBuffer>,
 }
 
 /// What reading a line produced.
@@ -246,6 +254,10 @@ impl Session {
             Command::Mail(arg) => return self.mail(&arg).await,
             Command::Rcpt(arg) => self.rcpt(&arg),
             Command::Data => return self.data().await,
+            Command::Bdat { size, last } => return self.bdat(size, last).await,
+            // Without a size there is no telling where the chunk ends, so what follows is read
+            // as commands; junk among them counts toward MAX_BAD_COMMANDS as any other.
+            Command::BadBdat => reply::bad_bdat(&id),
             Command::Rset => {
                 self.transaction = None;
                 reply::flushed(&id)
@@ -494,6 +506,7 @@ impl Session {
                         self.transaction = Some(Transaction {
                             mail_from: mail.address,
                             rcpt_to: Vec::new(),
+                            chunks: None,
                         });
                         reply::mail_ok(&id)
                     }
@@ -544,6 +557,9 @@ impl Session {
         let refusal = match &self.transaction {
             None if !self.greeted => Some(reply::ehlo_first(&id)),
             None => Some(reply::mail_first(&id)),
+            // RFC 3030: DATA and BDAT never share a transaction. The chunks so far stay, so
+            // the client can still finish with BDAT (or RSET).
+            Some(transaction) if transaction.chunks.is_some() => Some(reply::bad_sequence(&id)),
             Some(transaction) if transaction.rcpt_to.is_empty() => Some(reply::rcpt_first(&id)),
             Some(_) => None,
         };
@@ -579,17 +595,103 @@ impl Session {
         let Some(transaction) = self.transaction.take() else {
             return Ok(Flow::Continue);
         };
-        let reply = match received {
-            Err(Full::TooBig) => reply::too_big(&id),
-            Err(Full::OverBudget) => reply::temporary_problem(&id),
-            Ok(buffer) => match message::check(buffer.bytes()) {
-                Err(Problem::MissingMessageId) => reply::missing_message_id(&id),
-                Err(Problem::BadFrom) => reply::missing_from(&id),
-                Ok(()) => self.capture(transaction, buffer).await,
+        let reply = self.finish(transaction, received).await;
+        self.send(&reply).await?;
+        Ok(Flow::Continue)
+    }
+
+    /// One BDAT chunk. Its octets follow the command line whatever the reply, so they are
+    /// always read, refused or not: that keeps the session in step with a client that sent
+    /// MAIL, RCPT and BDAT with the chunk in one write. The announced size only decides how
+    /// much to read; memory is taken from the budget as the bytes actually arrive.
+    async fn bdat(&mut self, size: u64, last: bool) -> io::Result<Flow> {
+        let id = self.id.clone();
+        let max = self.shared.config.max_message_size;
+        let refusal = match &self.transaction {
+            None if !self.greeted => Some(reply::ehlo_first(&id)),
+            None => Some(reply::mail_first(&id)),
+            Some(transaction) if transaction.rcpt_to.is_empty() => Some(reply::rcpt_first(&id)),
+            Some(_) => None,
+        };
+        // The message so far, out of the transaction while the chunk arrives; `None` when the
+        // command is refused and the chunk is only read past. Once the message is refused
+        // (`Err`), the rest of the chunk is read and discarded.
+        let (mut received, cut) = match (&refusal, self.transaction.as_mut()) {
+            (None, Some(transaction)) => {
+                let first = transaction.chunks.is_none();
+                let buffer = transaction
+                    .chunks
+                    .take()
+                    .unwrap_or_else(|| self.shared.budget.buffer(max));
+                let total = (buffer.bytes().len() as u64).saturating_add(size);
+                let received = if total > max as u64 {
+                    // Over the limit by its announcement: not one byte of it is kept.
+                    Err(Full::TooBig)
+                } else {
+                    Ok(buffer)
+                };
+                (Some(received), first && self.shared.faults.take_data_drop())
+            }
+            _ => (None, false),
+        };
+        // The "cut in DATA" fault: halfway through the chunk, the connection goes.
+        let wanted = if cut { size / 2 } else { size };
+        let idle = self.shared.config.idle_timeout;
+        let keep = |piece: &[u8]| {
+            if let Some(Ok(buffer)) = &mut received
+                && let Err(full) = buffer.extend(piece)
+            {
+                received = Some(Err(full));
+            }
+        };
+        let ended = tokio::select! {
+            () = self.shutdown.wait() => Some(Input::Shutdown),
+            read = read_octets(&mut self.io, wanted, idle, keep) => read?,
+        };
+        if let Some(input) = ended {
+            return self.end(input).await.map(Flow::from);
+        }
+        if cut {
+            return Ok(Flow::Cut);
+        }
+        let reply = match (refusal, received) {
+            (Some(refusal), _) => refusal,
+            (None, Some(Ok(buffer))) if !last => {
+                if let Some(transaction) = self.transaction.as_mut() {
+                    transaction.chunks = Some(buffer);
+                }
+                reply::chunk_received(size, &id)
+            }
+            // The last chunk, or a refused one. A refusal ends the transaction too: RFC 3030
+            // leaves the state after a failed chunk open, and a new MAIL is what clients try.
+            (None, Some(received)) => match self.transaction.take() {
+                Some(transaction) => self.finish(transaction, received).await,
+                None => reply::mail_first(&id),
             },
+            // Not refused means there is a transaction, so a message to add to.
+            (None, None) => reply::mail_first(&id),
         };
         self.send(&reply).await?;
         Ok(Flow::Continue)
+    }
+
+    /// The reply that ends a transaction, after DATA's final dot or BDAT LAST: the message is
+    /// refused, or checked as Gmail checks it and captured.
+    async fn finish(
+        &self,
+        transaction: Transaction,
+        received: Result<MessageBuffer, Full>,
+    ) -> String {
+        let id = &self.id;
+        match received {
+            Err(Full::TooBig) => reply::too_big(id),
+            Err(Full::OverBudget) => reply::temporary_problem(id),
+            Ok(buffer) => match message::check(buffer.bytes()) {
+                Err(Problem::MissingMessageId) => reply::missing_message_id(id),
+                Err(Problem::BadFrom) => reply::missing_from(id),
+                Ok(()) => self.capture(transaction, buffer).await,
+            },
+        }
     }
 
     /// Stores the message. Its budget is held until the store is done with the bytes, and
@@ -606,8 +708,12 @@ impl Session {
             auth_mechanism: self.auth_mechanism.map(str::to_owned),
         };
         let store = self.shared.store.clone();
-        match tokio::task::spawn_blocking(move || store.insert(new)).await {
-            Ok(Ok(summary)) => reply::accepted(summary.received_unix_ms / 1000, &self.id),
+        // Checked again as the message is stored: sessions past MAIL at the same moment must
+        // not pass the limit together.
+        let limit = self.shared.faults.daily_limit();
+        match tokio::task::spawn_blocking(move || store.insert_within(new, limit)).await {
+            Ok(Ok(Some(summary))) => reply::accepted(summary.received_unix_ms / 1000, &self.id),
+            Ok(Ok(None)) => reply::daily_limit(&self.id),
             Ok(Err(error)) => {
                 tracing::warn!(%error, "could not store a captured message");
                 reply::store_failed(&self.id)
@@ -705,6 +811,32 @@ async fn read_limited(
             return Ok(Input::Line(line));
         }
     }
+}
+
+/// Reads exactly `size` octets, handing them to `keep` piece by piece as they arrive, so this
+/// holds nothing beyond the reader's own buffer whatever size was announced. `None` once all
+/// have arrived; else why they stopped coming.
+async fn read_octets(
+    io: &mut BufReader<Box<dyn Io>>,
+    size: u64,
+    idle: Duration,
+    mut keep: impl FnMut(&[u8]),
+) -> io::Result<Option<Input>> {
+    let mut left = size;
+    while left > 0 {
+        let available = match timeout(idle, io.fill_buf()).await {
+            Ok(result) => result?,
+            Err(_) => return Ok(Some(Input::Idle)),
+        };
+        if available.is_empty() {
+            return Ok(Some(Input::Eof));
+        }
+        let take = usize::try_from(left).map_or(available.len(), |left| left.min(available.len()));
+        keep(&available[..take]);
+        io.consume(take);
+        left -= take as u64;
+    }
+    Ok(None)
 }
 
 /// Accepts padded and unpadded base64: clients differ, and Gmail takes both.

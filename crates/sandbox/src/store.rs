@@ -70,13 +70,24 @@ impl Store {
                  rcpt_to TEXT NOT NULL,
                  tls_version TEXT,
                  auth_mechanism TEXT,
-                 raw BLOB NOT NULL
+                 raw BLOB NOT NULL,
+                 message_id TEXT
              );
              -- The quota counts sends, not stored messages: eviction must not give quota back.
              CREATE TABLE IF NOT EXISTS sends (received_ms INTEGER NOT NULL);
              CREATE INDEX IF NOT EXISTS sends_by_time ON sends (received_ms);",
         )
         .map_err(store_error)?;
+        // Stores made before Message-IDs were kept beside the message get the column; their
+        // old rows leave it empty, and `message_ids` reads those from the message itself.
+        let has_message_id = conn
+            .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = 'message_id'")
+            .and_then(|mut statement| statement.exists([]))
+            .map_err(store_error)?;
+        if !has_message_id {
+            conn.execute("ALTER TABLE messages ADD COLUMN message_id TEXT", [])
+                .map_err(store_error)?;
+        }
         let (arrivals, _) = broadcast::channel(64);
         Ok(Store {
             inner: Arc::new(Inner {
@@ -106,6 +117,33 @@ impl Store {
             .query_map([], summary_from_row)
             .map_err(|e| self.error(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+
+    /// The Message-ID of every stored message, newest first, without its angle brackets
+    /// (`1234.abc@example.com` for `<1234.abc@example.com>`), duplicates kept: what a test
+    /// counts to find a message captured twice. Cheap for thousands of messages, because the
+    /// ids are kept beside the messages and no message is parsed. A message without a
+    /// Message-ID (the session refuses those) is left out.
+    pub fn message_ids(&self) -> Result<Vec<String>, Error> {
+        let conn = self.conn();
+        let mut statement = conn
+            .prepare(
+                "SELECT message_id, CASE WHEN message_id IS NULL THEN CAST(raw AS BLOB) END
+                 FROM messages ORDER BY id DESC",
+            )
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map([], |row| {
+                let id: Option<String> = row.get(0)?;
+                let raw: Option<Vec<u8>> = row.get(1)?;
+                Ok(id.or_else(|| raw.as_deref().and_then(message::message_id)))
+            })
+            .map_err(|e| self.error(e))?;
+        let mut ids = Vec::new();
+        for id in rows {
+            ids.extend(id.map_err(|e| self.error(e))?);
+        }
+        Ok(ids)
     }
 
     /// One message, parsed; `None` when there is no such id (never was, or evicted).
@@ -150,8 +188,8 @@ impl Store {
         }))
     }
 
-    /// The exact bytes received after DATA (dot-unstuffed), for "show original" and
-    /// downloads.
+    /// The exact bytes received after DATA (dot-unstuffed) or in BDAT chunks (as sent), for
+    /// "show original" and downloads.
     pub fn raw(&self, id: u64) -> Result<Option<Vec<u8>>, Error> {
         self.conn()
             .query_row(
@@ -208,12 +246,31 @@ impl Store {
         self.inner.arrivals.subscribe()
     }
 
+    #[cfg(test)]
     pub(crate) fn insert(&self, new: NewMessage) -> Result<MessageSummary, Error> {
-        self.insert_at(new, now_ms())
+        self.insert_at(new, now_ms(), None)?
+            .ok_or_else(|| self.error(rusqlite::Error::QueryReturnedNoRows))
     }
 
-    fn insert_at(&self, new: NewMessage, received_ms: u64) -> Result<MessageSummary, Error> {
+    /// Stores the message unless `daily_limit` sends were counted in the last 24 hours;
+    /// `None` then. The count and the insert are one transaction, so sessions committing at
+    /// the same moment cannot pass the limit together.
+    pub(crate) fn insert_within(
+        &self,
+        new: NewMessage,
+        daily_limit: Option<u64>,
+    ) -> Result<Option<MessageSummary>, Error> {
+        self.insert_at(new, now_ms(), daily_limit)
+    }
+
+    fn insert_at(
+        &self,
+        new: NewMessage,
+        received_ms: u64,
+        daily_limit: Option<u64>,
+    ) -> Result<Option<MessageSummary>, Error> {
         let (header_from, header_to, subject) = message::summary_fields(&new.raw);
+        let message_id = message::message_id(&new.raw);
         let from = header_from.unwrap_or_else(|| new.envelope.mail_from.clone());
         let to = if header_to.is_empty() {
             new.envelope.rcpt_to.clone()
@@ -225,10 +282,22 @@ impl Store {
             serde_json::to_string(&new.envelope.rcpt_to).unwrap_or_else(|_| "[]".to_owned());
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.error(e))?;
+        if let Some(limit) = daily_limit {
+            let sent: i64 = tx
+                .query_row(
+                    "SELECT count(*) FROM sends WHERE received_ms >= ?1",
+                    [received_ms.saturating_sub(DAY_MS) as i64],
+                    |row| row.get(0),
+                )
+                .map_err(|e| self.error(e))?;
+            if sent as u64 >= limit {
+                return Ok(None);
+            }
+        }
         tx.execute(
             "INSERT INTO messages (received_ms, header_from, header_to, subject, mail_from,
-                                   rcpt_to, tls_version, auth_mechanism, raw)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                   rcpt_to, tls_version, auth_mechanism, raw, message_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 received_ms as i64,
                 from,
@@ -239,6 +308,7 @@ impl Store {
                 new.tls_version,
                 new.auth_mechanism,
                 new.raw,
+                message_id,
             ],
         )
         .map_err(|e| self.error(e))?;
@@ -271,7 +341,7 @@ impl Store {
         };
         // Nobody listening is normal (no inbox open), not an error.
         let _ = self.inner.arrivals.send(summary.clone());
-        Ok(summary)
+        Ok(Some(summary))
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -359,16 +429,84 @@ mod tests {
     }
 
     #[test]
+    fn message_ids_are_listed_with_duplicates_and_stay_bounded() {
+        let (store, dir) = temp_store("ids", 3);
+        for subject in ["one", "two", "two", "three"] {
+            store.insert(new_message(subject)).expect("insert");
+        }
+        assert_eq!(
+            store.message_ids().expect("ids"),
+            ["three@x", "two@x", "two@x"],
+            "newest first, the evicted one gone"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_store_from_before_message_ids_gets_them_from_the_messages() {
+        let dir = std::env::temp_dir().join(format!(
+            "sandbox-store-old-{}-{}",
+            std::process::id(),
+            now_ms()
+        ));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        let path = dir.join("messages.sqlite3");
+        {
+            let old = Connection::open(&path).expect("open");
+            old.execute_batch(
+                "CREATE TABLE messages (
+                     id INTEGER PRIMARY KEY AUTOINCREMENT, received_ms INTEGER NOT NULL,
+                     header_from TEXT NOT NULL, header_to TEXT NOT NULL, subject TEXT NOT NULL,
+                     mail_from TEXT NOT NULL, rcpt_to TEXT NOT NULL, tls_version TEXT,
+                     auth_mechanism TEXT, raw BLOB NOT NULL);
+                 INSERT INTO messages (received_ms, header_from, header_to, subject, mail_from,
+                                       rcpt_to, raw)
+                 VALUES (1, 'a', '[]', 's', 'a', '[]', 'Message-ID: <old@x>
+
+hi');",
+            )
+            .expect("an old store");
+        }
+        let store = Store::open(&path, 10).expect("reopen");
+        store.insert(new_message("new")).expect("insert");
+        assert_eq!(store.message_ids().expect("ids"), ["new@x", "old@x"]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
     fn the_quota_window_rolls() {
         let (store, dir) = temp_store("window", 10);
         let now = now_ms();
         store
-            .insert_at(new_message("old"), now - DAY_MS - 1)
+            .insert_at(new_message("old"), now - DAY_MS - 1, None)
             .expect("insert old");
         store
-            .insert_at(new_message("recent"), now - 1000)
+            .insert_at(new_message("recent"), now - 1000, None)
             .expect("insert recent");
         assert_eq!(store.sent_since(now - DAY_MS).expect("count"), 1);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_message_past_the_daily_limit_is_not_stored() {
+        let (store, dir) = temp_store("limit", 10);
+        for n in 0..2 {
+            let kept = store
+                .insert_within(new_message(&format!("m{n}")), Some(2))
+                .expect("insert");
+            assert!(kept.is_some(), "message {n} is within the limit");
+        }
+        let third = store
+            .insert_within(new_message("m2"), Some(2))
+            .expect("insert");
+        assert_eq!(third, None);
+        assert_eq!(store.message_ids().expect("ids").len(), 2);
+        assert!(
+            store
+                .insert_within(new_message("m3"), None)
+                .expect("insert")
+                .is_some()
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 

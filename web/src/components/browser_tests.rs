@@ -11,10 +11,10 @@ use web_sys::{Element, HtmlInputElement, InputEvent, InputEventInit};
 use yew::prelude::*;
 
 use super::App;
-use super::chips::{Addresses, ChipInput};
 use crate::draft::SavedDraft;
 use crate::object_url::ObjectUrl;
 use crate::pairing;
+use crate::views::compose::chips::{Addresses, ChipInput};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -78,10 +78,103 @@ async fn without_a_token_the_page_says_how_to_pair() {
     let text = root.text_content().unwrap_or_default();
     assert!(text.contains("Not paired with a bridge"), "{text}");
     assert!(text.contains("mailbridge serve"), "{text}");
-    // Every panel is there, each under its heading.
-    for heading in ["Compose", "Profiles", "Sandbox inbox", "Transcript"] {
+    // The Compose view's panels are there, each under its heading, and the navigation names
+    // every view.
+    for heading in ["Compose", "Check connection", "Transcript"] {
         assert!(text.contains(heading), "no {heading} panel in {text}");
     }
+    for view in ["Outbox", "Inbox", "History", "Profiles"] {
+        assert!(text.contains(view), "no {view} in the navigation: {text}");
+    }
+}
+
+/// Puts `fragment` in the address without a `hashchange`, as a page opened there would have it.
+fn replace_fragment(fragment: &str) {
+    let window = web_sys::window().expect("a window");
+    let path = window.location().pathname().expect("a path");
+    window
+        .history()
+        .expect("history")
+        .replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!("{path}{fragment}")),
+        )
+        .expect("the address changes");
+}
+
+/// Waits until `root` holds an element matching `selector`, for at most two seconds.
+async fn wait_for(root: &Element, selector: &str) -> Element {
+    for _ in 0..60 {
+        if let Ok(Some(element)) = root.query_selector(selector) {
+            return element;
+        }
+        settle().await;
+    }
+    panic!("no {selector} in {}", root.inner_html());
+}
+
+fn focused_id() -> Option<String> {
+    document().active_element().map(|element| element.id())
+}
+
+fn current_view(root: &Element) -> Option<String> {
+    root.query_selector("nav a[aria-current=\"page\"]")
+        .ok()
+        .flatten()
+        .and_then(|link| link.get_attribute("href"))
+}
+
+#[wasm_bindgen_test]
+async fn the_address_names_the_view_and_back_returns() {
+    clear_storage();
+    replace_fragment("");
+    let root = root();
+    yew::Renderer::<App>::with_root(root.clone()).render();
+    wait_for(&root, "#compose-heading").await;
+    assert_eq!(current_view(&root).as_deref(), Some("#/compose"));
+
+    let window = web_sys::window().expect("a window");
+    window
+        .location()
+        .set_hash("#/outbox")
+        .expect("the hash changes");
+    wait_for(&root, "#outbox-heading").await;
+    assert!(
+        root.query_selector("#compose-heading")
+            .ok()
+            .flatten()
+            .is_none()
+    );
+    assert_eq!(current_view(&root).as_deref(), Some("#/outbox"));
+    // The view says where the user is: its heading has the focus, the tab its name. (By id:
+    // the apps other tests rendered follow the address too.)
+    assert_eq!(focused_id().as_deref(), Some("outbox-heading"));
+    assert_eq!(document().title(), "Outbox · mailbridge");
+
+    window.history().expect("history").back().expect("back");
+    wait_for(&root, "#compose-heading").await;
+    assert_eq!(current_view(&root).as_deref(), Some("#/compose"));
+
+    // An unknown view is Compose, and the skip link leads to the view's heading.
+    window
+        .location()
+        .set_hash("#/nowhere")
+        .expect("the hash changes");
+    settle().await;
+    settle().await;
+    wait_for(&root, "#compose-heading").await;
+    let skip = root
+        .query_selector(".skip-link")
+        .ok()
+        .flatten()
+        .and_then(|link| link.dyn_into::<web_sys::HtmlElement>().ok())
+        .expect("a skip link");
+    skip.click();
+    settle().await;
+    assert_eq!(focused_id().as_deref(), Some("compose-heading"));
+    assert_eq!(window.location().hash().expect("a hash"), "#/nowhere");
+    replace_fragment("");
 }
 
 #[wasm_bindgen_test]

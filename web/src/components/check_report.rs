@@ -3,9 +3,10 @@ use yew::prelude::*;
 
 use super::diagnosis_card::DiagnosisCard;
 use super::error_details::ErrorDetails;
-use super::profile_editor::{capitalised, serde_name};
+use super::forms::{capitalised, serde_name};
 use crate::format::size;
 use crate::hooks::use_bridge;
+use crate::route::Route;
 use crate::state::Run;
 
 /// The connection check of a profile, step by step as the steps finish: DNS, TCP, TLS, EHLO,
@@ -17,7 +18,8 @@ pub fn CheckReport() -> Html {
     let check = bridge.run.as_ref().filter(|run| run.is_check());
     let body = match check {
         None => html! {
-            <p class="quiet">{ "Press “Check connection” on a profile to test its server: DNS, TCP, TLS, EHLO and sign-in, without sending anything." }</p>
+            <p class="quiet">{ "Press “Check connection” on a profile (under " }<a href={Route::Profiles.hash()}>{ "Profiles" }</a>
+                { ") to test its server: DNS, TCP, TLS, EHLO and sign-in, without sending anything." }</p>
         },
         Some(run) => {
             let profile = match &run.operation {

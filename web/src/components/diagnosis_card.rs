@@ -9,6 +9,9 @@ pub struct DiagnosisCardProps {
     pub on_retry: Option<Callback<()>>,
     #[prop_or_default]
     pub retry_disabled: bool,
+    /// The title's id, unique on the page when several cards show at once.
+    #[prop_or(AttrValue::Static("diagnosis-title"))]
+    pub title_id: AttrValue,
 }
 
 /// A failure explained: what happened, the likely cause, the steps to fix it, Google's help
@@ -24,8 +27,8 @@ pub fn DiagnosisCard(props: &DiagnosisCardProps) -> Html {
         }
     };
     html! {
-        <article class="result failed diagnosis diagnosis-card" aria-labelledby="diagnosis-title">
-            <h3 id="diagnosis-title">{ &diagnosis.title }</h3>
+        <article class="result failed diagnosis diagnosis-card" aria-labelledby={props.title_id.clone()}>
+            <h3 id={props.title_id.clone()}>{ &diagnosis.title }</h3>
             <dl>
                 <dt>{ "What happened" }</dt>
                 <dd>{ &diagnosis.what_happened }</dd>

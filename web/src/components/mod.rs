@@ -1,25 +1,20 @@
-//! The components, one per file; [`App`] lays them out.
+//! The components the views share, one per file; [`App`] lays out the page around the view the
+//! address names.
 
 mod alert;
 mod app;
-mod attachments;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod browser_tests;
 mod check_report;
-mod chips;
-mod compose;
 mod connection_status;
 mod diagnosis_card;
 mod error_details;
-mod history;
-mod inbox;
-mod message_view;
-mod preview;
-mod profile_editor;
-mod profile_io;
-mod profile_list;
-mod send_result;
-mod transcript;
+pub mod forms;
+mod nav;
+pub mod transcript;
 
 pub use app::App;
-pub use chips::Addresses;
+pub use check_report::CheckReport;
+pub use diagnosis_card::DiagnosisCard;
+pub use error_details::ErrorDetails;
+pub use transcript::Transcript;

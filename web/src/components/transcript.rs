@@ -15,13 +15,13 @@ pub fn Transcript() -> Html {
     let bridge = use_bridge();
     let log = use_node_ref();
     let copied = use_state(|| None::<&'static str>);
-    let lines = bridge.run.as_ref().map_or(0, |run| run.transcript.len());
-    use_effect_with(lines, {
+    let count = bridge.run.as_ref().map_or(0, |run| run.transcript.len());
+    use_effect_with(count, {
         let copied = copied.clone();
         move |_| copied.set(None)
     });
     // Keep the newest line in view as lines arrive.
-    use_effect_with(lines, {
+    use_effect_with(count, {
         let log = log.clone();
         move |_| {
             if let Some(log) = log.cast::<Element>() {
@@ -58,24 +58,7 @@ pub fn Transcript() -> Html {
         Some(run) if run.transcript.is_empty() => html! {
             <p class="quiet">{ "This operation ended before any SMTP was spoken." }</p>
         },
-        Some(run) => html! {
-            <ol class="transcript-lines">
-                { for run.transcript.iter().map(|line| {
-                    let (class, who) = match line.direction {
-                        Direction::Client => ("client", "client"),
-                        Direction::Server => ("server", "server"),
-                        Direction::Note => ("note", "note"),
-                    };
-                    html! {
-                        <li class={classes!("line", class)}>
-                            <span class="at">{ since_start(line.at_ms) }</span>
-                            <span class="who">{ who }</span>
-                            <code class="text">{ &line.text }</code>
-                        </li>
-                    }
-                }) }
-            </ol>
-        },
+        Some(run) => lines(&run.transcript),
     };
     // A log, but not a live one: the outcome is announced by the compose panel, and reading
     // every SMTP line aloud would drown it.
@@ -93,6 +76,29 @@ pub fn Transcript() -> Html {
                 { body }
             </div>
         </section>
+    }
+}
+
+/// Transcript lines as the transcript panel shows them: when, who, and what was said. The
+/// history and the outbox show kept transcripts the same way.
+pub fn lines(lines: &[TranscriptLine]) -> Html {
+    html! {
+        <ol class="transcript-lines">
+            { for lines.iter().map(|line| {
+                let who = match line.direction {
+                    Direction::Client => "client",
+                    Direction::Server => "server",
+                    Direction::Note => "note",
+                };
+                html! {
+                    <li class={classes!("line", who)}>
+                        <span class="at">{ since_start(line.at_ms) }</span>
+                        <span class="who">{ who }</span>
+                        <code class="text">{ &line.text }</code>
+                    </li>
+                }
+            }) }
+        </ol>
     }
 }
 

@@ -162,6 +162,9 @@ pub fn use_bridge() -> Bridge {
 /// How many past sends the history panel shows.
 pub const HISTORY_LIMIT: u32 = 50;
 
+/// How many outbox entries the Outbox view lists, newest first.
+pub const OUTBOX_LIMIT: u32 = 100;
+
 /// The pause before retry number `failures` (1 for the first): 0.5 s, doubling, at most 10 s.
 pub fn backoff_ms(failures: u32) -> u32 {
     let doublings = failures.saturating_sub(1).min(5);
@@ -343,6 +346,15 @@ impl Link {
             self.request(
                 Operation::ReadHistory {
                     limit: HISTORY_LIMIT,
+                },
+                None,
+            );
+            // The summary puts the waiting count in the navigation; the Outbox view asks again
+            // with its own filter when it shows.
+            self.request(
+                Operation::ListOutbox {
+                    state: None,
+                    limit: OUTBOX_LIMIT,
                 },
                 None,
             );

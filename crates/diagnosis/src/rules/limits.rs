@@ -1,7 +1,7 @@
 //! Replies about sending quotas, throttling and temporary problems on Google's side.
 
 use super::{Advice, Fixed, Rule, enhanced};
-use crate::diagnosis::Retry;
+use crate::diagnosis::{QuotaSignal, Retry};
 
 /// Google's page on Gmail's sending limits.
 const LIMITS_HELP: &str = "https://support.google.com/a/answer/166852";
@@ -13,84 +13,128 @@ const ERROR_REFERENCE: &str = "https://support.google.com/a/answer/3726730";
 const SENDER_GUIDELINES: &str = "https://support.google.com/mail/answer/81126";
 
 pub(super) const RULES: &[Rule] = &[
+    // Before any other 5.7.1 rule: the same code also means a policy or format refusal.
+    Rule {
+        code: 550,
+        enhanced: enhanced(5, 7, 1),
+        any_of: &["daily smtp relay limit"],
+        advice: Advice::Quota(
+            QuotaSignal::DailyLimit,
+            Fixed {
+                title: "Daily SMTP relay limit reached for the whole organisation",
+                what_happened: "smtp-relay.gmail.com stopped relaying for your whole Google \
+                    Workspace organisation: the organisation's limit for the last 24 hours is \
+                    used up, so no user can send through the relay for now.",
+                likely_cause: "All users and devices of the organisation together sent more than \
+                    the relay allows in a rolling 24 hours (about 4.6 million recipients, and \
+                    about 319,000 in any 10 minutes), often because of one bulk mailing or a \
+                    device or script stuck in a sending loop.",
+                fix: &[
+                    "Stop sending through the relay and wait: the limit counts a rolling 24 hours, \
+                     so sending comes back as earlier messages age out.",
+                    "Find what sent so much (the Admin console's email log search shows the \
+                     senders) and stop any loop before sending again.",
+                    "Spread large mailings over several days, or send bulk and marketing mail \
+                     through a dedicated bulk email service instead of the Workspace relay.",
+                ],
+                help_link: Some(RELAY_HELP),
+                retry: Retry::AfterQuotaWindow,
+            },
+        ),
+    },
     Rule {
         code: 550,
         enhanced: enhanced(5, 4, 5),
         any_of: &["daily smtp relay limit"],
-        advice: Advice::Fixed(Fixed {
-            title: "Daily SMTP relay limit reached",
-            what_happened: "smtp-relay.gmail.com stopped relaying for this user: the per-user limit \
-                for the last 24 hours is used up.",
-            likely_cause: "More than 10,000 messages, or more than 10,000 different recipients, \
-                from this user within a rolling 24 hours.",
-            fix: &[
-                "Wait: the limit counts a rolling 24 hours, so sending comes back as earlier \
-                 messages age out, at the latest 24 hours after the peak.",
-                "Spread large mailings over several days or several sending users.",
-                "For bulk or marketing mail, use a dedicated bulk email service rather than the \
-                 Workspace relay.",
-            ],
-            help_link: Some(LIMITS_HELP),
-            retry: Retry::AfterQuotaWindow,
-        }),
+        advice: Advice::Quota(
+            QuotaSignal::DailyLimit,
+            Fixed {
+                title: "Daily SMTP relay limit reached for this user",
+                what_happened: "smtp-relay.gmail.com stopped relaying for this user: the per-user \
+                    limit for the last 24 hours is used up.",
+                likely_cause: "More than 10,000 messages, or more than 10,000 different \
+                    recipients, from this user (counted by the envelope sender) within a rolling \
+                    24 hours.",
+                fix: &[
+                    "Wait: the limit counts a rolling 24 hours, so sending comes back as earlier \
+                     messages age out, at the latest 24 hours after the peak.",
+                    "Spread large mailings over several days or several sending users.",
+                    "For bulk or marketing mail, use a dedicated bulk email service rather than \
+                     the Workspace relay.",
+                ],
+                help_link: Some(RELAY_HELP),
+                retry: Retry::AfterQuotaWindow,
+            },
+        ),
     },
     Rule {
         code: 550,
         enhanced: enhanced(5, 4, 5),
         any_of: &["daily user sending"],
-        advice: Advice::Fixed(Fixed {
-            title: "Daily sending limit reached",
-            what_happened: "Gmail stopped accepting messages from this account because it reached \
+        advice: Advice::Quota(
+            QuotaSignal::DailyLimit,
+            Fixed {
+                title: "Daily sending limit reached",
+                what_happened: "Gmail stopped accepting messages from this account because it reached \
                 its daily sending limit.",
-            likely_cause: "The account sent more than its allowance within a rolling 24 hours: \
+                likely_cause: "The account sent more than its allowance within a rolling 24 hours: \
                 about 500 messages for a personal Gmail account; 2,000 messages (500 during a trial) \
                 and 10,000 recipients in total for Google Workspace. Every recipient counts, Cc and \
                 Bcc included.",
-            fix: &[
-                "Wait: sending comes back within 1 to 24 hours, as the window moves past the \
+                fix: &[
+                    "Wait: sending comes back within 1 to 24 hours, as the window moves past the \
                  messages sent earlier.",
-                "Do not retry in a loop: failed tries do not get the message out sooner.",
-                "Spread large sends over several days, or use a bulk email service (or, with \
+                    "Do not retry in a loop: failed tries do not get the message out sooner.",
+                    "Spread large sends over several days, or use a bulk email service (or, with \
                  Google Workspace, smtp-relay.gmail.com) for large volumes.",
-            ],
-            help_link: Some(LIMITS_HELP),
-            retry: Retry::AfterQuotaWindow,
-        }),
+                ],
+                help_link: Some(LIMITS_HELP),
+                retry: Retry::AfterQuotaWindow,
+            },
+        ),
     },
     Rule {
         code: 550,
         enhanced: enhanced(5, 4, 5),
         any_of: &[],
-        advice: Advice::Fixed(Fixed {
-            title: "A sending limit is used up",
-            what_happened: "Gmail stopped accepting messages from this account for now because a \
+        advice: Advice::Quota(
+            QuotaSignal::DailyLimit,
+            Fixed {
+                title: "A sending limit is used up",
+                what_happened: "Gmail stopped accepting messages from this account for now because a \
                 sending limit is used up.",
-            likely_cause: "Too many messages or recipients within a rolling 24 hours.",
-            fix: &[
-                "Wait up to 24 hours for the limit to clear.",
-                "Spread large sends over several days.",
-            ],
-            help_link: Some(LIMITS_HELP),
-            retry: Retry::AfterQuotaWindow,
-        }),
+                likely_cause: "Too many messages or recipients within a rolling 24 hours.",
+                fix: &[
+                    "Wait up to 24 hours for the limit to clear.",
+                    "Spread large sends over several days.",
+                ],
+                help_link: Some(LIMITS_HELP),
+                retry: Retry::AfterQuotaWindow,
+            },
+        ),
     },
     Rule {
         code: 450,
         enhanced: enhanced(4, 2, 1),
         any_of: &["peak smtp relay"],
-        advice: Advice::Fixed(Fixed {
-            title: "SMTP relay sending too fast",
-            what_happened: "smtp-relay.gmail.com held back the message because the account sent too \
-                many messages in a short burst.",
-            likely_cause: "A burst of messages over the relay's short-term rate limit, often from \
-                many parallel connections.",
-            fix: &[
-                "Retry this message after a few minutes, with growing delays.",
-                "Send at a steady rate instead of in bursts, with fewer parallel connections.",
-            ],
-            help_link: Some(RELAY_HELP),
-            retry: Retry::Transient,
-        }),
+        advice: Advice::Quota(
+            QuotaSignal::Throttle,
+            Fixed {
+                title: "SMTP relay sending too fast: slow down for about 10 minutes",
+                what_happened: "smtp-relay.gmail.com held back the message because your organisation \
+                sent too many messages in a short burst; the message was not accepted.",
+                likely_cause: "A burst over the relay's short-term limit, which Google counts for the \
+                whole organisation over about 10 minutes (about 319,000 recipients), often from \
+                a bulk mailing over many parallel connections.",
+                fix: &[
+                    "Slow down: pause sending through the relay for about 10 minutes, then retry this \
+                 message, with growing delays if it happens again.",
+                    "Send at a steady rate instead of in bursts, with fewer parallel connections.",
+                ],
+                help_link: Some(RELAY_HELP),
+                retry: Retry::Transient,
+            },
+        ),
     },
     Rule {
         code: 450,
@@ -114,43 +158,49 @@ pub(super) const RULES: &[Rule] = &[
         code: 421,
         enhanced: enhanced(4, 7, 28),
         any_of: &["same message-id"],
-        advice: Advice::Fixed(Fixed {
-            title: "Same Message-ID sent too often",
-            what_happened: "Gmail is rate limiting messages that reuse one Message-ID: it has seen \
+        advice: Advice::Quota(
+            QuotaSignal::Throttle,
+            Fixed {
+                title: "Same Message-ID sent too often",
+                what_happened: "Gmail is rate limiting messages that reuse one Message-ID: it has seen \
                 this Message-ID too many times.",
-            likely_cause: "The program gives different messages the same Message-ID (for example a \
+                likely_cause: "The program gives different messages the same Message-ID (for example a \
                 template with a fixed Message-ID header), or resends one message many times.",
-            fix: &[
-                "Generate a new Message-ID for every distinct message, such as \
+                fix: &[
+                    "Generate a new Message-ID for every distinct message, such as \
                  `<random-unique-part@your-domain>`.",
-                "Keep the same Message-ID only when retrying the very same message, and back off \
+                    "Keep the same Message-ID only when retrying the very same message, and back off \
                  between retries.",
-            ],
-            help_link: Some(SENDER_GUIDELINES),
-            retry: Retry::Transient,
-        }),
+                ],
+                help_link: Some(SENDER_GUIDELINES),
+                retry: Retry::Transient,
+            },
+        ),
     },
     Rule {
         code: 421,
         enhanced: enhanced(4, 7, 28),
         any_of: &[],
-        advice: Advice::Fixed(Fixed {
-            title: "Rate limited for an unusual rate of unsolicited mail",
-            what_happened: "Gmail is temporarily limiting mail from your IP address or domain \
+        advice: Advice::Quota(
+            QuotaSignal::Throttle,
+            Fixed {
+                title: "Rate limited for an unusual rate of unsolicited mail",
+                what_happened: "Gmail is temporarily limiting mail from your IP address or domain \
                 because it saw an unusual rate of unsolicited mail from it.",
-            likely_cause: "A sudden rise in volume, messages that recipients mark as spam, or \
+                likely_cause: "A sudden rise in volume, messages that recipients mark as spam, or \
                 mail without SPF or DKIM authentication.",
-            fix: &[
-                "Slow down and retry later with growing delays; held messages go through once the \
+                fix: &[
+                    "Slow down and retry later with growing delays; held messages go through once the \
                  rate drops.",
-                "Authenticate the sending domain with SPF and DKIM, and send only to recipients who \
+                    "Authenticate the sending domain with SPF and DKIM, and send only to recipients who \
                  asked for the mail.",
-                "Watch the domain's reputation in Google Postmaster Tools \
+                    "Watch the domain's reputation in Google Postmaster Tools \
                  (https://postmaster.google.com).",
-            ],
-            help_link: Some("https://support.google.com/mail/?p=UnsolicitedRateLimitError"),
-            retry: Retry::Transient,
-        }),
+                ],
+                help_link: Some("https://support.google.com/mail/?p=UnsolicitedRateLimitError"),
+                retry: Retry::Transient,
+            },
+        ),
     },
     Rule {
         code: 550,
@@ -178,22 +228,49 @@ pub(super) const RULES: &[Rule] = &[
         code: 421,
         enhanced: enhanced(4, 7, 0),
         any_of: &["try again later, closing connection"],
-        advice: Advice::Fixed(Fixed {
-            title: "Gmail is throttling this client: try again later",
-            what_happened: "Gmail closed the connection and asked the client to come back later.",
-            likely_cause: "Too many connections or messages in a short time from this IP address \
+        advice: Advice::Quota(
+            QuotaSignal::Throttle,
+            Fixed {
+                title: "Gmail is throttling this client: try again later",
+                what_happened: "Gmail closed the connection and asked the client to come back later.",
+                likely_cause: "Too many connections or messages in a short time from this IP address \
                 or account, often from parallel connections or a tight retry loop; Gmail also \
                 answers EHLO this way for IP addresses with a poor reputation.",
-            fix: &[
-                "Wait a few minutes, then reconnect; retry with growing delays such as 1, 2, 4 and \
+                fix: &[
+                    "Wait a few minutes, then reconnect; retry with growing delays such as 1, 2, 4 and \
                  8 minutes.",
-                "Use fewer parallel connections, and send several messages over each one.",
-                "Make sure the client retries after a 421 rather than giving up: the reply is \
+                    "Use fewer parallel connections, and send several messages over each one.",
+                    "Make sure the client retries after a 421 rather than giving up: the reply is \
                  temporary.",
-            ],
-            help_link: Some(ERROR_REFERENCE),
-            retry: Retry::Transient,
-        }),
+                ],
+                help_link: Some(ERROR_REFERENCE),
+                retry: Retry::Transient,
+            },
+        ),
+    },
+    Rule {
+        code: 421,
+        enhanced: enhanced(4, 7, 0),
+        any_of: &["temporary system problem"],
+        advice: Advice::Quota(
+            QuotaSignal::Throttle,
+            Fixed {
+                title: "Connection closed after many messages: reconnect and pace the sending",
+                what_happened: "Gmail closed the connection with a temporary error; the message \
+                    in progress was not accepted.",
+                likely_cause: "Google publishes no per-connection limit, but users see this \
+                    after about 70 to 90 messages on one connection, or with many connections \
+                    at once from one account.",
+                fix: &[
+                    "Reconnect after a short pause and send the message again; retry with growing \
+                     delays if it happens again.",
+                    "Send at most about 50 messages over one connection, then open a new one, and \
+                     keep to a few connections at a time.",
+                ],
+                help_link: Some(LIMITS_HELP),
+                retry: Retry::Transient,
+            },
+        ),
     },
     Rule {
         code: 421,

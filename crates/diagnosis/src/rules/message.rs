@@ -16,12 +16,14 @@ pub(super) const RULES: &[Rule] = &[
         advice: Advice::Fixed(Fixed {
             title: "Too many recipients in one message",
             what_happened: "Gmail refused a recipient because the message already has as many \
-                recipients as it takes in one SMTP transaction.",
+                recipients as it takes in one SMTP transaction. Sending it again unchanged fails \
+                the same way: it goes through only once it is split.",
             likely_cause: "The message goes to more recipients (To, Cc and Bcc together) than Gmail \
                 accepts over SMTP: 100 per message for Google Workspace and smtp-relay.gmail.com, \
                 about 500 for a personal account.",
             fix: &[
-                "Split the recipients into batches of at most 100 and send one message per batch.",
+                "Split the message into groups of at most 100 recipients (To, Cc and Bcc \
+                 together) and send one copy per group.",
                 "The recipients accepted before this reply are fine: finish this message with them \
                  and send the rest in another one.",
                 "For a mailing list, use a Google Group or a bulk email service.",

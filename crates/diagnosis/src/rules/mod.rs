@@ -16,7 +16,7 @@ mod limits;
 mod message;
 mod session;
 
-use crate::diagnosis::{Diagnosis, Retry};
+use crate::diagnosis::{Diagnosis, QuotaSignal, Retry};
 use crate::failure::Step;
 use crate::reply::{EnhancedCode, Reply};
 use crate::{generic, oauth};
@@ -26,9 +26,8 @@ const GROUPS: [&[Rule]; 3] = [session::RULES, limits::RULES, message::RULES];
 
 /// Explains a server reply, falling back to the generic explanation when no rule matches.
 pub(crate) fn diagnose_reply(reply: &Reply, step: Option<Step>) -> Diagnosis {
-    let text = normalize(&reply.text());
-    let mut diagnosis = rules()
-        .find_map(|rule| rule.diagnose(reply, &text))
+    let mut diagnosis = rule_for(reply)
+        .and_then(|rule| rule.diagnose(reply))
         .unwrap_or_else(|| generic::diagnose(reply));
     if let Some(step) = step {
         diagnosis.what_happened.push(' ');
@@ -36,6 +35,21 @@ pub(crate) fn diagnose_reply(reply: &Reply, step: Option<Step>) -> Diagnosis {
     }
     diagnosis.reply = Some(reply.to_string());
     diagnosis
+}
+
+/// Whether `reply` says a sending quota is used up or the client is being throttled: the
+/// signal of the rule that explains it, if that rule has one.
+pub(crate) fn quota_signal(reply: &Reply) -> Option<QuotaSignal> {
+    match rule_for(reply)?.advice {
+        Advice::Quota(signal, _) => Some(signal),
+        Advice::Fixed(_) | Advice::OAuthChallenge => None,
+    }
+}
+
+/// The first rule that matches `reply`, the one that explains it.
+fn rule_for(reply: &Reply) -> Option<&'static Rule> {
+    let text = normalize(&reply.text());
+    rules().find(|rule| rule.matches(reply, &text))
 }
 
 /// The first Google help page named in a reply's text, such as the `?p=BadCredentials` link
@@ -61,6 +75,9 @@ struct Rule {
 
 enum Advice {
     Fixed(Fixed),
+    /// A reply about a sending quota or throttling, which an outbox's scheduler acts on as well
+    /// as a person: see [`crate::quota_signal`].
+    Quota(QuotaSignal, Fixed),
     /// Gmail's `334 <base64 JSON>`; the rule matches only when the text decodes to the JSON error,
     /// because AUTH LOGIN's prompts are `334` replies too.
     OAuthChallenge,
@@ -77,32 +94,47 @@ struct Fixed {
     retry: Retry,
 }
 
+impl Advice {
+    /// The fixed words, for every rule but the OAuth challenge, whose words depend on the reply.
+    fn fixed(&self) -> Option<&Fixed> {
+        match self {
+            Advice::Fixed(fixed) | Advice::Quota(_, fixed) => Some(fixed),
+            Advice::OAuthChallenge => None,
+        }
+    }
+}
+
 impl Rule {
-    /// The diagnosis for `reply` if this rule matches it; `text` is the reply text normalized.
-    fn diagnose(&self, reply: &Reply, text: &str) -> Option<Diagnosis> {
-        let matches = self.code == reply.code
+    /// Whether this rule explains `reply`; `text` is the reply text normalized.
+    fn matches(&self, reply: &Reply, text: &str) -> bool {
+        self.code == reply.code
             && self
                 .enhanced
                 .is_none_or(|enhanced| reply.enhanced == Some(enhanced))
-            && (self.any_of.is_empty() || self.any_of.iter().any(|f| text.contains(f)));
-        if !matches {
-            return None;
-        }
-        match &self.advice {
-            Advice::Fixed(fixed) => Some(Diagnosis {
-                title: fixed.title.to_owned(),
-                what_happened: fixed.what_happened.to_owned(),
-                likely_cause: fixed.likely_cause.to_owned(),
-                fix: fixed.fix.iter().map(|step| (*step).to_owned()).collect(),
-                help_link: fixed
-                    .help_link
-                    .map(str::to_owned)
-                    .or_else(|| google_link(&reply.text())),
-                retry: fixed.retry,
-                reply: None,
-            }),
-            Advice::OAuthChallenge => reply.oauth_challenge().map(|c| oauth::diagnosis(&c)),
-        }
+            && (self.any_of.is_empty() || self.any_of.iter().any(|f| text.contains(f)))
+            && match self.advice {
+                Advice::OAuthChallenge => reply.oauth_challenge().is_some(),
+                Advice::Fixed(_) | Advice::Quota(..) => true,
+            }
+    }
+
+    /// The diagnosis for a reply this rule [matches](Rule::matches).
+    fn diagnose(&self, reply: &Reply) -> Option<Diagnosis> {
+        let Some(fixed) = self.advice.fixed() else {
+            return reply.oauth_challenge().map(|c| oauth::diagnosis(&c));
+        };
+        Some(Diagnosis {
+            title: fixed.title.to_owned(),
+            what_happened: fixed.what_happened.to_owned(),
+            likely_cause: fixed.likely_cause.to_owned(),
+            fix: fixed.fix.iter().map(|step| (*step).to_owned()).collect(),
+            help_link: fixed
+                .help_link
+                .map(str::to_owned)
+                .or_else(|| google_link(&reply.text())),
+            retry: fixed.retry,
+            reply: None,
+        })
     }
 }
 
@@ -184,10 +216,7 @@ mod tests {
     #[test]
     fn titles_are_unique() {
         let mut titles: Vec<&str> = rules()
-            .filter_map(|rule| match &rule.advice {
-                Advice::Fixed(fixed) => Some(fixed.title),
-                Advice::OAuthChallenge => None,
-            })
+            .filter_map(|rule| rule.advice.fixed().map(|fixed| fixed.title))
             .collect();
         let count = titles.len();
         titles.sort_unstable();
@@ -198,7 +227,7 @@ mod tests {
     #[test]
     fn every_rule_has_a_cause_and_a_fix() {
         for rule in rules() {
-            if let Advice::Fixed(fixed) = &rule.advice {
+            if let Some(fixed) = rule.advice.fixed() {
                 assert!(!fixed.what_happened.is_empty(), "{}", fixed.title);
                 assert!(!fixed.likely_cause.is_empty(), "{}", fixed.title);
                 assert!(!fixed.fix.is_empty(), "{}", fixed.title);

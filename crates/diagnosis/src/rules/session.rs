@@ -1,7 +1,7 @@
 //! Replies about TLS, logging in and the order of commands.
 
 use super::{Advice, Fixed, Rule, enhanced};
-use crate::diagnosis::Retry;
+use crate::diagnosis::{QuotaSignal, Retry};
 
 /// Google's page with the server, port and TLS settings for sending from an app.
 const SETTINGS_HELP: &str = "https://support.google.com/a/answer/176600";
@@ -132,22 +132,25 @@ pub(super) const RULES: &[Rule] = &[
         code: 454,
         enhanced: enhanced(4, 7, 0),
         any_of: &["too many login attempts"],
-        advice: Advice::Fixed(Fixed {
-            title: "Too many login attempts",
-            what_happened: "Gmail refused the login for now because this account or IP address \
+        advice: Advice::Quota(
+            QuotaSignal::Throttle,
+            Fixed {
+                title: "Too many login attempts",
+                what_happened: "Gmail refused the login for now because this account or IP address \
                 has tried to log in too often.",
-            likely_cause: "The client logs in for every message, opens many connections at once, \
+                likely_cause: "The client logs in for every message, opens many connections at once, \
                 or keeps retrying with a wrong password.",
-            fix: &[
-                "Wait several minutes, up to an hour, before the next try, and retry with growing \
+                fix: &[
+                    "Wait several minutes, up to an hour, before the next try, and retry with growing \
                  delays rather than in a loop.",
-                "Reuse one logged-in connection for several messages instead of logging in for \
+                    "Reuse one logged-in connection for several messages instead of logging in for \
                  each message.",
-                "If the password is wrong, fix it first: every failed try adds to the count.",
-            ],
-            help_link: Some(ERROR_REFERENCE),
-            retry: Retry::Transient,
-        }),
+                    "If the password is wrong, fix it first: every failed try adds to the count.",
+                ],
+                help_link: Some(ERROR_REFERENCE),
+                retry: Retry::Transient,
+            },
+        ),
     },
     Rule {
         code: 454,

@@ -241,6 +241,31 @@ fn content_type(file: &File) -> String {
 }
 
 #[derive(Properties, PartialEq)]
+pub struct AttachmentsProviderProps {
+    pub children: Html,
+}
+
+/// Holds the draft's attachments above the views, so they outlive a look at another view: the
+/// bridge has their bytes already, and an upload under way goes on.
+#[function_component]
+pub fn AttachmentsProvider(props: &AttachmentsProviderProps) -> Html {
+    let attachments = use_reducer(Attachments::default);
+    html! {
+        <ContextProvider<UseReducerHandle<Attachments>> context={attachments}>
+            { props.children.clone() }
+        </ContextProvider<UseReducerHandle<Attachments>>>
+    }
+}
+
+/// The draft's attachments, from inside [`AttachmentsProvider`].
+#[hook]
+pub fn use_attachments() -> UseReducerHandle<Attachments> {
+    // Only a layout bug in this crate puts the Compose view outside the provider.
+    use_context::<UseReducerHandle<Attachments>>()
+        .expect("the Compose view is inside AttachmentsProvider")
+}
+
+#[derive(Properties, PartialEq)]
 pub struct AttachmentPickerProps {
     pub attachments: UseReducerHandle<Attachments>,
 }

@@ -3,11 +3,10 @@ use protocol::{Operation, OperationError, ProfileView, SecretState};
 use web_sys::HtmlElement;
 use yew::prelude::*;
 
-use super::error_details::ErrorDetails;
-use super::profile_editor::{
-    ProfileEditor, Start, capitalised, focus_by_id, on_serde_choice, serde_name,
-};
-use super::profile_io::ProfileIo;
+use super::editor::{ProfileEditor, Start};
+use super::io::ProfileIo;
+use crate::components::ErrorDetails;
+use crate::components::forms::{capitalised, focus_by_id, on_serde_choice, serde_name};
 use crate::hooks::use_bridge;
 use crate::state::Loadable;
 

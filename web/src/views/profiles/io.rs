@@ -9,8 +9,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, HtmlAnchorElement, HtmlInputElement};
 use yew::prelude::*;
 
-use super::error_details::ErrorDetails;
-use super::profile_editor::{on_serde_choice, serde_name};
+use crate::components::ErrorDetails;
+use crate::components::forms::{on_serde_choice, serde_name};
 use crate::hooks::{Bridge, use_bridge, use_file_drop};
 use crate::object_url::ObjectUrl;
 use crate::state::sentence;

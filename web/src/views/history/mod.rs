@@ -1,17 +1,19 @@
+//! The History view (`#/history`): past sends, newest first, each with its transcript.
+
 use std::collections::BTreeSet;
 
-use protocol::{Direction, HistoryEntry, HistoryOutcome, Operation, TranscriptLine};
+use protocol::{HistoryEntry, HistoryOutcome, Operation};
 use yew::prelude::*;
 
-use super::error_details::ErrorDetails;
-use crate::format::{local_time, since_start};
+use crate::components::{ErrorDetails, transcript};
+use crate::format::local_time;
 use crate::hooks::{HISTORY_LIMIT, use_bridge};
 use crate::state::Loadable;
 
 /// Past sends, newest first: when, from which profile, to whom, and how it went, each with its
 /// redacted SMTP transcript on request. It reloads after every send or test send.
 #[function_component]
-pub fn History() -> Html {
+pub fn HistoryView() -> Html {
     let bridge = use_bridge();
     let open = use_state(BTreeSet::<u64>::new);
     // The bridge records a send when it ends, so the list is read again then. On mount this is
@@ -57,11 +59,13 @@ pub fn History() -> Html {
         },
     };
     html! {
-        <section id="history" class="panel" aria-labelledby="history-heading">
-            <h2 id="history-heading">{ "History" }</h2>
-            <p class="hint">{ format!("The last {HISTORY_LIMIT} sends through the bridge, newest first.") }</p>
-            { body }
-        </section>
+        <div class="layout single">
+            <section id="history" class="panel" aria-labelledby="history-heading">
+                <h2 id="history-heading" tabindex="-1">{ "History" }</h2>
+                <p class="hint">{ format!("The last {HISTORY_LIMIT} sends through the bridge, newest first.") }</p>
+                { body }
+            </section>
+        </div>
     }
 }
 
@@ -114,28 +118,10 @@ fn entry_view(entry: &HistoryEntry, open: bool, toggle: &Callback<u64>) -> Html 
                     if entry.transcript.is_empty() {
                         <p class="quiet">{ "This send ended before any SMTP was spoken." }</p>
                     } else {
-                        <ol class="transcript-lines">
-                            { for entry.transcript.iter().map(line) }
-                        </ol>
+                        { transcript::lines(&entry.transcript) }
                     }
                 </div>
             }
-        </li>
-    }
-}
-
-/// One transcript line, as the transcript panel shows it.
-fn line(line: &TranscriptLine) -> Html {
-    let who = match line.direction {
-        Direction::Client => "client",
-        Direction::Server => "server",
-        Direction::Note => "note",
-    };
-    html! {
-        <li class={classes!("line", who)}>
-            <span class="at">{ since_start(line.at_ms) }</span>
-            <span class="who">{ who }</span>
-            <code class="text">{ &line.text }</code>
         </li>
     }
 }

@@ -3,7 +3,7 @@ use std::rc::Rc;
 use protocol::CapturedMessage;
 use yew::prelude::*;
 
-use super::error_details::ErrorDetails;
+use crate::components::ErrorDetails;
 use crate::format::{RAW_SHOWN_BYTES, raw_head, size};
 use crate::hooks::use_bridge;
 use crate::object_url::ObjectUrl;

@@ -1,15 +1,23 @@
+//! The Inbox view (`#/inbox`): what the sandbox received, newest first, beside the message
+//! opened from it.
+//!
+//! # Layout
+//! - `message`: the opened message: envelope, headers, parts, attachments, raw source.
+
+mod message;
+
 use protocol::{MessageSummary, Operation};
 use yew::prelude::*;
 
-use super::error_details::ErrorDetails;
-use super::message_view::MessageView;
+use self::message::MessageView;
+use crate::components::ErrorDetails;
 use crate::format::{local_time, size};
 use crate::hooks::use_bridge;
 use crate::state::Loadable;
 
 /// What the sandbox has received, newest first, updated as mail arrives; a click opens one.
 #[function_component]
-pub fn Inbox() -> Html {
+pub fn InboxView() -> Html {
     let bridge = use_bridge();
     let open_id = bridge.message.as_ref().map(|open| open.id);
     let body = match &bridge.inbox {
@@ -34,12 +42,16 @@ pub fn Inbox() -> Html {
         },
     };
     html! {
-        <section id="inbox" class="panel" aria-labelledby="inbox-heading">
-            <h2 id="inbox-heading">{ "Sandbox inbox" }</h2>
-            <p class="hint">{ "Mail sent through the sandbox profile stops here; nothing leaves this machine." }</p>
-            { body }
-            <MessageView />
-        </section>
+        <div class="layout single">
+            <section id="inbox" class="panel" aria-labelledby="inbox-heading">
+                <h2 id="inbox-heading" tabindex="-1">{ "Sandbox inbox" }</h2>
+                <p class="hint">{ "Mail sent through the sandbox profile stops here; nothing leaves this machine." }</p>
+                <div class="inbox-grid">
+                    <div class="inbox-messages">{ body }</div>
+                    <MessageView />
+                </div>
+            </section>
+        </div>
     }
 }
 

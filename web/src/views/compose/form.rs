@@ -4,7 +4,9 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use super::attachments::{AttachmentAction, AttachmentPicker, Attachments, discard};
+use super::attachments::{
+    AttachmentAction, AttachmentPicker, Attachments, discard, use_attachments,
+};
 use super::chips::{Addresses, ChipInput};
 use super::preview::Preview;
 use super::send_result::SendResult;
@@ -20,7 +22,7 @@ use crate::state::{Loadable, Run, sentence};
 pub fn Compose() -> Html {
     let bridge = use_bridge();
     let form = use_state(SavedDraft::load);
-    let attachments = use_reducer(Attachments::default);
+    let attachments = use_attachments();
     let form_error = use_state(|| None::<String>);
 
     use_effect_with((*form).clone(), |draft| draft.save());
@@ -44,8 +46,11 @@ pub fn Compose() -> Html {
         .ok_or_else(|| "Choose a profile first.".to_owned())
         .and_then(|profile| Ok((profile, build(&form, &attachments)?)));
 
-    // A finished send empties the attachments: the bridge has let go of their bytes.
-    let sent_id = run.and_then(|run| run.sent().map(|_| run.id));
+    // A send that went, or waits in the outbox, empties the attachments: the bridge has let go
+    // of their bytes.
+    let sent_id = run
+        .filter(|run| run.sent().is_some() || run.queued().is_some())
+        .map(|run| run.id);
     use_effect_with(sent_id, {
         let attachments = attachments.clone();
         move |sent| {
@@ -218,7 +223,7 @@ pub fn Compose() -> Html {
 
     html! {
         <section class="panel" aria-labelledby="compose-heading">
-            <h2 id="compose-heading">{ "Compose" }</h2>
+            <h2 id="compose-heading" tabindex="-1">{ "Compose" }</h2>
             <form class="compose" {onsubmit} {onkeydown}>
                 <div class="field">
                     <label for="compose-profile">{ "Send with profile" }</label>

@@ -2,7 +2,7 @@ use profile::ProfileId;
 use protocol::{Draft, Operation, OperationError, Outcome};
 use yew::prelude::*;
 
-use super::error_details::ErrorDetails;
+use crate::components::ErrorDetails;
 use crate::format::{RAW_SHOWN_BYTES, raw_head, size};
 use crate::hooks::use_bridge;
 

@@ -1,0 +1,782 @@
+//! The deliverer: while this process holds the outbox's lock, a dispatcher starts workers for
+//! each account with entries due, up to the account's concurrency. A worker keeps one
+//! connection open across messages (at most the profile's messages per connection, then QUIT
+//! and a new one), takes the next due entry its account's pace and quota allow, sends it with
+//! one pipelined transaction, and records what became of every recipient.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use diagnosis::{Failure, Step};
+use protocol::{EntryState, Progress, RecipientState, TranscriptLine};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::scheduler::{Concurrency, DAY_MS, TokenBucket, local_time};
+use super::state::{self, Verdict};
+use super::store::{Claimed, Finished};
+use super::{Account, Outbox, Sender, Senders, local_offset, now_ms};
+use crate::lock as guard;
+use crate::smtp::{Error, Recorder, RetryPolicy, Session, TxResult};
+
+/// A worker with nothing due keeps its connection this long before it says QUIT.
+const KEEP_IDLE_MS: u64 = 2_000;
+
+/// The running deliverer.
+pub struct DeliveryHandle {
+    task: tokio::task::JoinHandle<()>,
+    outbox: Arc<Outbox>,
+}
+
+impl DeliveryHandle {
+    /// Stops taking entries, lets each worker finish the message it is sending (at most
+    /// `limit`), and says QUIT.
+    pub async fn stop(self, limit: Duration) {
+        self.outbox.stop();
+        let _ = tokio::time::timeout(limit, self.task).await;
+    }
+}
+
+/// What one attempt made of an entry.
+#[derive(Debug, Clone)]
+pub struct Attempted {
+    pub state: EntryState,
+    pub attempts: u32,
+    pub reply: Option<String>,
+    pub error: Option<Error>,
+    pub next_attempt_ms: Option<u64>,
+    pub accepted: Vec<String>,
+    pub transcript: Vec<TranscriptLine>,
+}
+
+pub(super) fn start(outbox: Arc<Outbox>, senders: Weak<dyn Senders>) -> DeliveryHandle {
+    let task = tokio::spawn(run(outbox.clone(), senders));
+    DeliveryHandle { task, outbox }
+}
+
+async fn run(outbox: Arc<Outbox>, senders: Weak<dyn Senders>) {
+    let mut stop = outbox.stop.subscribe();
+    let mut said = false;
+    loop {
+        match outbox.try_take_over() {
+            Ok(Some(_)) => break,
+            Ok(None) if !said => {
+                said = true;
+                if let protocol::Deliverer::Elsewhere { detail } = outbox.deliverer() {
+                    tracing::warn!("{detail}; this one takes over if it stops");
+                }
+            }
+            Ok(None) => {}
+            Err(error) => tracing::error!("the outbox cannot be delivered: {error}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let Some(senders) = senders.upgrade() else {
+            break;
+        };
+        let now = now_ms();
+        let mut wake_at = now + 1_000;
+        let due = guard(&outbox.store).due_accounts(now);
+        match due {
+            Ok(due) => {
+                for (account, profile_id, count) in due {
+                    let sender = match senders.sender(&profile_id) {
+                        Ok(sender) => sender,
+                        Err(diagnosis) => {
+                            fail_profile(&outbox, &account, &profile_id, diagnosis);
+                            continue;
+                        }
+                    };
+                    let (spawn, at) = outbox.plan_workers(&account, &sender, count, now);
+                    if let Some(at) = at {
+                        wake_at = wake_at.min(at.max(now + 10));
+                    }
+                    for index in spawn {
+                        tokio::spawn(worker(
+                            outbox.clone(),
+                            Arc::downgrade(&senders),
+                            account.clone(),
+                            sender.clone(),
+                            index,
+                        ));
+                    }
+                }
+            }
+            Err(error) => tracing::error!("reading the outbox: {error}"),
+        }
+        if let Ok(Some(at)) = guard(&outbox.store).next_due_ms() {
+            wake_at = wake_at.min(at.max(now + 10));
+        }
+        outbox.publish(senders.as_ref());
+        drop(senders);
+        let sleep = Duration::from_millis(wake_at.saturating_sub(now).clamp(10, 1_000));
+        tokio::select! {
+            _ = outbox.wake.notified() => {
+                // Coalesce a burst of enqueues and finished sends into one pass.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            _ = tokio::time::sleep(sleep) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    // Let the workers finish the message each is on.
+    for _ in 0..600 {
+        let busy: u32 = guard(&outbox.accounts).values().map(|a| a.workers).sum();
+        if busy == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Entries whose profile cannot send (deleted, no secret) fail with the reason, so the user
+/// sees it and can retry them once it is fixed.
+fn fail_profile(
+    outbox: &Outbox,
+    account: &str,
+    profile_id: &str,
+    diagnosis: Box<diagnosis::Diagnosis>,
+) {
+    let now = now_ms();
+    let mut store = guard(&outbox.store);
+    while let Ok(Some(claimed)) = store.claim(account, now, usize::MAX) {
+        let finished = Finished {
+            state: EntryState::Failed,
+            next_attempt_ms: None,
+            counted: false,
+            recipients: Vec::new(),
+            last_reply: None,
+            diagnosis: Some(*diagnosis.clone()),
+            transcript: None,
+            accepted: Vec::new(),
+        };
+        if claimed.profile_id != profile_id {
+            // Another profile of the same account: leave it for its own pass.
+            let _ = store.finish(
+                claimed.id,
+                account,
+                &Finished {
+                    state: EntryState::Queued,
+                    next_attempt_ms: Some(now + 1),
+                    diagnosis: None,
+                    ..finished
+                },
+                now,
+            );
+            break;
+        }
+        let _ = store.finish(claimed.id, account, &finished, now);
+    }
+    drop(store);
+    outbox.changed();
+}
+
+/// What an attempt brought back, for [`Outbox::settle`].
+struct Tried {
+    /// The reply to each RCPT, in order.
+    replies: Vec<diagnosis::Reply>,
+    /// The reply that took the message, or what kept it from the pending recipients.
+    result: Result<diagnosis::Reply, (Error, Verdict)>,
+    transcript: Vec<TranscriptLine>,
+    /// Whether it counts as an attempt (a stale pooled connection's does not).
+    counted: bool,
+}
+
+/// What a worker should do next.
+enum Next {
+    Entry(Claimed),
+    Wait(u64),
+    Done,
+}
+
+impl Outbox {
+    fn account_state<T>(
+        &self,
+        account: &str,
+        sender: &Sender,
+        now: u64,
+        with: impl FnOnce(&mut Account) -> T,
+    ) -> T {
+        let known = guard(&self.accounts).contains_key(account);
+        let sent = if known {
+            Vec::new()
+        } else {
+            let mut times = guard(&self.store)
+                .sent_times(account, now.saturating_sub(DAY_MS))
+                .unwrap_or_default();
+            times.sort_unstable();
+            times
+        };
+        let mut accounts = guard(&self.accounts);
+        let state = accounts
+            .entry(account.to_owned())
+            .or_insert_with(|| Account {
+                bucket: TokenBucket::per_minute(sender.limits.per_minute, now),
+                per_minute: sender.limits.per_minute,
+                daily: u64::from(sender.limits.daily),
+                concurrency: Concurrency::new(sender.connections),
+                in_flight: 0,
+                workers: 0,
+                sent: sent.into(),
+                hold_until: 0,
+                failures: 0,
+            });
+        if state.per_minute != sender.limits.per_minute {
+            state.per_minute = sender.limits.per_minute;
+            state.bucket = TokenBucket::per_minute(sender.limits.per_minute, now);
+        }
+        state.daily = u64::from(sender.limits.daily);
+        state.concurrency.resize(sender.connections);
+        with(state)
+    }
+
+    /// How many workers to start for an account with `due` entries, and when to look again
+    /// if it must wait.
+    fn plan_workers(
+        &self,
+        account: &str,
+        sender: &Sender,
+        due: u64,
+        now: u64,
+    ) -> (Vec<u32>, Option<u64>) {
+        if let Some(until) = self.paused_until(account, now) {
+            return (Vec::new(), Some(until));
+        }
+        self.account_state(account, sender, now, |state| {
+            if state.hold_until > now {
+                return (Vec::new(), Some(state.hold_until));
+            }
+            let quota = state.quota(now);
+            if quota.remaining == 0 {
+                return (Vec::new(), Some(quota.next_free_ms));
+            }
+            let want = state
+                .concurrency
+                .current
+                .min(u32::try_from(due).unwrap_or(u32::MAX))
+                .min(u32::try_from(quota.remaining).unwrap_or(u32::MAX));
+            let start = state.workers;
+            let spawn: Vec<u32> = (start..want.max(start)).collect();
+            state.workers += spawn.len() as u32;
+            (spawn, None)
+        })
+    }
+
+    fn paused_until(&self, account: &str, now: u64) -> Option<u64> {
+        guard(&self.store)
+            .pauses(now)
+            .ok()
+            .and_then(|pauses| pauses.get(account).map(|(until, _)| *until))
+    }
+
+    /// Why an account cannot send now, with when it can: a pause, a hold after failures, the
+    /// daily quota or the pace.
+    fn blocked(&self, account: &str, sender: &Sender, now: u64, take_token: bool) -> Option<u64> {
+        if let Some(until) = self.paused_until(account, now) {
+            return Some(until);
+        }
+        self.account_state(account, sender, now, |state| {
+            if state.hold_until > now {
+                return Some(state.hold_until);
+            }
+            let quota = state.quota(now);
+            if quota.remaining == 0 {
+                return Some(quota.next_free_ms);
+            }
+            if take_token && let Err(at) = state.bucket.take(now) {
+                return Some(at);
+            }
+            state.in_flight += 1;
+            None
+        })
+    }
+
+    fn next_for(&self, account: &str, sender: &Sender, index: u32) -> Next {
+        let now = now_ms();
+        let too_many = self.account_state(account, sender, now, |state| {
+            index >= state.concurrency.current
+        });
+        if too_many || *self.stop.borrow() {
+            return Next::Done;
+        }
+        if let Some(at) = self.blocked(account, sender, now, true) {
+            return Next::Wait(at);
+        }
+        let claimed = guard(&self.store).claim(account, now, sender.max_recipients);
+        match claimed {
+            Ok(Some(claimed)) => Next::Entry(claimed),
+            other => {
+                if let Err(error) = other {
+                    tracing::error!("taking an entry from the outbox: {error}");
+                }
+                self.account_state(account, sender, now, |state| {
+                    state.in_flight = state.in_flight.saturating_sub(1);
+                    state.bucket.give_back();
+                });
+                Next::Done
+            }
+        }
+    }
+
+    /// Records an attempt: the entry's next state, its recipients, the ledger, the account's
+    /// pacing. `failure` is the error that kept the attempt from the pending recipients.
+    fn settle(&self, account: &str, sender: &Sender, claimed: &Claimed, tried: Tried) -> Attempted {
+        let Tried {
+            replies: rcpt_replies,
+            result,
+            transcript,
+            counted,
+        } = tried;
+        let now = now_ms();
+        let mut recipients = Vec::new();
+        let mut accepted = Vec::new();
+        let mut transient_rcpt: Option<Error> = None;
+        let delivered = result.is_ok();
+        for ((pos, address), reply) in claimed.recipients.iter().zip(&rcpt_replies) {
+            let text = Some(reply.to_string().replace("\r\n", " "));
+            if reply.code / 100 == 2 {
+                if delivered {
+                    recipients.push((*pos, RecipientState::Accepted, text));
+                    accepted.push(address.clone());
+                }
+            } else if reply.code >= 500 {
+                recipients.push((*pos, RecipientState::Refused, text));
+            } else {
+                recipients.push((*pos, RecipientState::Pending, text));
+                transient_rcpt.get_or_insert_with(|| {
+                    Error::Failure(Failure::Reply {
+                        reply: reply.clone(),
+                        step: Some(Step::Rcpt),
+                    })
+                });
+            }
+        }
+        let refused = recipients
+            .iter()
+            .filter(|(_, state, _)| *state == RecipientState::Refused)
+            .count();
+        let pending = claimed
+            .pending_total
+            .saturating_sub(accepted.len() + refused);
+        let accepted_total = claimed.accepted_before + accepted.len();
+        let (reply, failure) = match result {
+            Ok(reply) => (
+                Some(reply.to_string()),
+                transient_rcpt.map(|error| (error, Verdict::Transient)),
+            ),
+            Err((error, verdict)) => {
+                let reply = state::reply_of(&error).map(|reply| reply.to_string());
+                // A recipient refused for now wins over the others' permanent refusals: it
+                // is worth another attempt.
+                match (verdict, transient_rcpt) {
+                    (Verdict::Permanent, Some(transient)) if pending > 0 => {
+                        (reply, Some((transient, Verdict::Transient)))
+                    }
+                    (verdict, _) => (reply, Some((error, verdict))),
+                }
+            }
+        };
+        let attempts = claimed.attempts + u32::from(counted);
+        let next = state::after_attempt(
+            &state::Attempt {
+                failure: failure
+                    .as_ref()
+                    .map(|(error, verdict)| (error, verdict.clone())),
+                pending,
+                accepted: accepted_total,
+                attempts: attempts.max(1),
+                queued_at_ms: claimed.queued_ms,
+                now_ms: now,
+            },
+            &self.config.backoff,
+            rand::random::<f64>(),
+        );
+        let (next_state, next_attempt_ms) = if counted {
+            (next.state, next.next_attempt_ms)
+        } else {
+            // A pooled connection that had gone stale: the message never left, so it goes
+            // again at once on a new connection, with no attempt counted.
+            (EntryState::Queued, Some(now))
+        };
+        let keep = self.config.keep_transcripts
+            || claimed.keep_transcript
+            || !matches!(next_state, EntryState::Sent | EntryState::Queued);
+        let error = failure.map(|(error, _)| error);
+        let throttled = error.as_ref().is_some_and(state::is_throttle);
+        let over_quota = next.state == EntryState::Deferred
+            && error
+                .as_ref()
+                .is_some_and(|error| state::classify(error) == Verdict::OverQuota);
+        let early = error.as_ref().is_some_and(|error| {
+            matches!(
+                error.step(),
+                Some(
+                    Step::Dns
+                        | Step::Tcp
+                        | Step::Tls
+                        | Step::Greeting
+                        | Step::Ehlo
+                        | Step::StartTls
+                        | Step::Auth
+                        | Step::Mail
+                )
+            )
+        });
+        let pause_until = self.account_state(account, sender, now, |state| {
+            state.in_flight = state.in_flight.saturating_sub(1);
+            if !accepted.is_empty() {
+                state.sent.push_back(now);
+                state.concurrency.succeeded();
+                state.failures = 0;
+            }
+            if throttled {
+                state.concurrency.throttled();
+            }
+            if counted
+                && (throttled || (early && next.state == EntryState::Deferred && !over_quota))
+            {
+                // The account, not only the entry, waits: the next entry would meet the same.
+                state.failures += 1;
+                state.hold_until =
+                    now + self.config.backoff.delay_ms(state.failures, rand::random());
+            }
+            over_quota.then(|| state.quota(now).next_free_ms.max(now + 60_000))
+        });
+        let finished = Finished {
+            state: next_state,
+            next_attempt_ms,
+            counted,
+            recipients,
+            last_reply: reply.clone(),
+            diagnosis: next.diagnosis,
+            transcript: keep.then(|| transcript.clone()),
+            accepted: accepted.clone(),
+        };
+        let mut store = guard(&self.store);
+        if let Err(error) = store.finish(claimed.id, account, &finished, now) {
+            tracing::error!("recording entry {} in the outbox: {error}", claimed.id);
+        }
+        if let Some(until) = pause_until {
+            let reason = format!(
+                "The server says this account is over its daily sending limit; sending resumes at {}.",
+                local_time(until, now, local_offset())
+            );
+            if let Err(error) = store.pause(account, until, &reason) {
+                tracing::error!("pausing {account}: {error}");
+            }
+        }
+        drop(store);
+        self.changed();
+        Attempted {
+            state: next_state,
+            attempts,
+            reply,
+            error,
+            next_attempt_ms,
+            accepted,
+            transcript,
+        }
+    }
+
+    /// Sends one entry now, on a connection of its own that streams its steps and transcript
+    /// to `progress`: the page's Send and the CLI's `send`. Transient failures are retried in
+    /// place as `retry` allows; after that the entry stays deferred in the outbox.
+    pub async fn send_now(
+        &self,
+        id: u64,
+        account: &str,
+        sender: &Sender,
+        progress: Option<UnboundedSender<Progress>>,
+        retry: &RetryPolicy,
+    ) -> Option<Attempted> {
+        let mut rec = Recorder::new(progress, false);
+        let mut attempt = 1;
+        loop {
+            let now = now_ms();
+            if let Some(at) = self.blocked(account, sender, now, false) {
+                // Over the quota, paused or held: it waits in the outbox.
+                let entry = guard(&self.store).get(id).ok().flatten()?;
+                return Some(Attempted {
+                    state: entry.state,
+                    attempts: entry.attempts,
+                    reply: entry.last_reply,
+                    error: None,
+                    next_attempt_ms: Some(at),
+                    accepted: Vec::new(),
+                    transcript: rec.into_lines(),
+                });
+            }
+            let claimed = guard(&self.store).claim_entry(id, now, sender.max_recipients);
+            let Ok(Some(claimed)) = claimed else {
+                self.account_state(account, sender, now, |state| {
+                    state.in_flight = state.in_flight.saturating_sub(1);
+                });
+                return None;
+            };
+            let (replies, result, back) = match Session::open_with(
+                &sender.target,
+                &sender.credentials,
+                &self.config.timeouts,
+                rec,
+            )
+            .await
+            {
+                Ok(mut session) => {
+                    let (replies, result) = self.transact(&mut session, &claimed).await;
+                    session.close().await;
+                    (replies, result, session.into_parts().0)
+                }
+                Err((error, back)) => {
+                    let verdict = state::classify(&error);
+                    (Vec::new(), Err((error, verdict)), back)
+                }
+            };
+            rec = back;
+            let lines = rec.lines().to_vec();
+            let tried = Tried {
+                replies,
+                result,
+                transcript: lines,
+                counted: true,
+            };
+            let attempted = self.settle(account, sender, &claimed, tried);
+            if attempted.state == EntryState::Queued && attempted.error.is_none() {
+                // More recipients than one transaction carries: the next group goes now.
+                continue;
+            }
+            let wait = retry.delay(attempt);
+            let again = attempted.state == EntryState::Deferred
+                && attempt < retry.attempts
+                && rec.elapsed().saturating_add(wait) <= retry.max_total
+                && attempted
+                    .error
+                    .as_ref()
+                    .is_some_and(|error| state::classify(error) == Verdict::Transient);
+            if !again {
+                return Some(Attempted {
+                    transcript: rec.into_lines(),
+                    ..attempted
+                });
+            }
+            attempt += 1;
+            let reason = attempted
+                .error
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            rec.retry(attempt, wait, reason);
+            tokio::time::sleep(wait).await;
+            // The account's hold is for the background; this retry is the user's.
+            self.account_state(account, sender, now_ms(), |state| state.hold_until = 0);
+        }
+    }
+
+    /// One transaction for `claimed` on `session`, with the body marked as sent at the right
+    /// moment.
+    async fn transact(
+        &self,
+        session: &mut Session,
+        claimed: &Claimed,
+    ) -> (
+        Vec<diagnosis::Reply>,
+        Result<diagnosis::Reply, (Error, Verdict)>,
+    ) {
+        let rcpts: Vec<String> = claimed
+            .recipients
+            .iter()
+            .map(|(_, address)| address.clone())
+            .collect();
+        let store = &self.store;
+        let id = claimed.id;
+        let mut mark = move || guard(store).mark_body_sent(id).is_ok();
+        let tx = session
+            .deliver(&claimed.mail_from, &rcpts, &claimed.data, &mut mark)
+            .await;
+        let result = match tx.result {
+            TxResult::Accepted(reply) => Ok(reply),
+            TxResult::Refused(error) => {
+                let verdict = match &error {
+                    // Every recipient refused for good is the message's end; one refused for
+                    // now is sorted out recipient by recipient.
+                    Error::Failure(Failure::Reply {
+                        step: Some(Step::Rcpt),
+                        reply,
+                    }) if reply.code >= 500 => Verdict::Permanent,
+                    error => state::classify(error),
+                };
+                Err((error, verdict))
+            }
+            TxResult::Unknown(error) => Err((error, Verdict::Unknown)),
+        };
+        (tx.rcpt_replies, result)
+    }
+
+    /// The earliest time a waiting entry can go, with the pauses, holds and quotas that keep
+    /// accounts back; `None` when nothing waits.
+    pub fn next_send_ms(&self) -> Option<u64> {
+        let now = now_ms();
+        let store = guard(&self.store);
+        let due = store.next_due_by_account().ok()?;
+        let pauses = store.pauses(now).ok()?;
+        drop(store);
+        let mut accounts = guard(&self.accounts);
+        due.into_iter()
+            .map(|(account, mut at)| {
+                if let Some((until, _)) = pauses.get(&account) {
+                    at = at.max(*until);
+                }
+                if let Some(state) = accounts.get_mut(&account) {
+                    at = at.max(state.hold_until);
+                    let quota = state.quota(now);
+                    if quota.remaining == 0 {
+                        at = at.max(quota.next_free_ms);
+                    }
+                }
+                at
+            })
+            .min()
+    }
+
+    /// Waits until entry `id` has left the queue and the wire (sent, failed, deferred,
+    /// ambiguous or cancelled), for at most `limit`; another process may be delivering it.
+    pub async fn wait_for(&self, id: u64, limit: Duration) -> Option<protocol::OutboxEntry> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let entry = guard(&self.store).get(id).ok().flatten()?;
+            let moving = matches!(
+                entry.state,
+                EntryState::Queued | EntryState::Sending | EntryState::BodySent
+            );
+            if !moving || tokio::time::Instant::now() >= deadline {
+                return Some(entry);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+async fn worker(
+    outbox: Arc<Outbox>,
+    senders: Weak<dyn Senders>,
+    account: String,
+    sender: Sender,
+    index: u32,
+) {
+    let mut session: Option<(String, Session, u32)> = None;
+    loop {
+        let next = outbox.next_for(&account, &sender, index);
+        let claimed = match next {
+            Next::Entry(claimed) => claimed,
+            Next::Wait(at) if at.saturating_sub(now_ms()) <= KEEP_IDLE_MS => {
+                let wait = Duration::from_millis(at.saturating_sub(now_ms()).max(1));
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = outbox.wake.notified() => {}
+                }
+                continue;
+            }
+            Next::Wait(_) | Next::Done => break,
+        };
+        // The entry's own profile: several profiles may send as one account.
+        let own = if claimed.profile_id == session.as_ref().map_or("", |(p, _, _)| p.as_str()) {
+            Ok(sender.clone())
+        } else {
+            match senders.upgrade() {
+                Some(senders) => senders.sender(&claimed.profile_id),
+                None => break,
+            }
+        };
+        let own = match own {
+            Ok(own) => own,
+            Err(diagnosis) => {
+                let error = Error::Invalid {
+                    detail: diagnosis.title.clone(),
+                };
+                outbox.settle(
+                    &account,
+                    &sender,
+                    &claimed,
+                    Tried {
+                        replies: Vec::new(),
+                        result: Err((error, Verdict::Permanent)),
+                        transcript: Vec::new(),
+                        counted: true,
+                    },
+                );
+                continue;
+            }
+        };
+        let reusable = session.as_ref().is_some_and(|(profile, open, used)| {
+            *profile == claimed.profile_id
+                && open.is_open()
+                && *used < own.messages_per_connection.max(1)
+        });
+        if !reusable {
+            if let Some((_, mut old, _)) = session.take() {
+                old.close().await;
+            }
+            let rec = Recorder::new(None, false);
+            match Session::open_with(&own.target, &own.credentials, &outbox.config.timeouts, rec)
+                .await
+            {
+                Ok(opened) => session = Some((claimed.profile_id.clone(), opened, 0)),
+                Err((error, rec)) => {
+                    let verdict = state::classify(&error);
+                    outbox.settle(
+                        &account,
+                        &sender,
+                        &claimed,
+                        Tried {
+                            replies: Vec::new(),
+                            result: Err((error, verdict)),
+                            transcript: rec.into_lines(),
+                            counted: true,
+                        },
+                    );
+                    continue;
+                }
+            }
+        }
+        let Some((_, open, used)) = session.as_mut() else {
+            continue;
+        };
+        let reused = *used > 0;
+        *used += 1;
+        let (replies, result) = outbox.transact(open, &claimed).await;
+        let stale = reused
+            && matches!(
+                &result,
+                Err((
+                    Error::ConnectionLost {
+                        step: Step::Mail | Step::Rcpt,
+                        ..
+                    },
+                    Verdict::Transient
+                ))
+            );
+        let lines = open.take_transcript();
+        let tried = Tried {
+            replies,
+            result,
+            transcript: lines,
+            counted: !stale,
+        };
+        outbox.settle(&account, &sender, &claimed, tried);
+        if !open.is_open() {
+            session = None;
+        }
+    }
+    if let Some((_, mut open, _)) = session.take() {
+        open.close().await;
+    }
+    outbox.account_state(&account, &sender, now_ms(), |state| {
+        state.workers = state.workers.saturating_sub(1);
+    });
+    outbox.changed();
+}

@@ -1,0 +1,1155 @@
+//! The outbox's SQLite file: entries and their recipients, message bodies, the ledger of what
+//! each account sent, and accounts paused by their server. WAL mode, so an entry committed
+//! before its first byte goes out survives a crash of the process, and so other mailbridge
+//! processes (a CLI `send --no-wait`) can enqueue while a `serve` delivers.
+//!
+//! **Invariant:** a file that cannot be read as an outbox is reported, never rewritten: no
+//! schema statement runs until the file has been read as this outbox or found empty.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diagnosis::Diagnosis;
+use protocol::{
+    EntryState, OutboxEntry, RecipientResult, RecipientState, StateCounts, TranscriptLine,
+};
+use rusqlite::{Connection, ErrorCode, OptionalExtension as _, Row, params};
+
+use super::scheduler::DAY_MS;
+
+/// The schema this code writes.
+const SCHEMA_VERSION: i64 = 1;
+/// SQLite's `application_id`, so another program's database is never taken for an outbox.
+const APPLICATION_ID: i64 = 0x6d62_6f78; // "mbox"
+
+/// How much the outbox may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Entries not yet sent, failed or cancelled.
+    pub max_entries: u64,
+    /// Bytes of message content kept for those entries.
+    pub max_bytes: u64,
+}
+
+impl Default for Bounds {
+    fn default() -> Bounds {
+        Bounds {
+            max_entries: 100_000,
+            max_bytes: 2_000_000_000,
+        }
+    }
+}
+
+/// Why the outbox could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the outbox database {} is damaged or is not a mailbridge outbox ({detail}); it was left as it is. Move it aside to start an empty outbox",
+        path.display()
+    )]
+    Corrupt { path: PathBuf, detail: String },
+    #[error(
+        "the outbox database {} is locked by another program; close that program (an sqlite3 shell, a backup tool) and try again",
+        path.display()
+    )]
+    Locked { path: PathBuf },
+    #[error(
+        "the outbox database {} was written by a newer mailbridge (schema {found}); update mailbridge",
+        path.display()
+    )]
+    Newer { path: PathBuf, found: i64 },
+    #[error(
+        "the outbox is full: {detail}; nothing was queued. Wait for it to drain, or cancel entries"
+    )]
+    Full { detail: String },
+    #[error("the outbox database {}: {detail}", path.display())]
+    Sqlite { path: PathBuf, detail: String },
+    #[error("cannot create {}: {detail}", path.display())]
+    Io { path: PathBuf, detail: String },
+}
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub profile_id: String,
+    pub profile_name: String,
+    pub account: String,
+    pub message_id: String,
+    pub subject: String,
+    pub mail_from: String,
+    pub recipients: Vec<String>,
+    pub data: Vec<u8>,
+}
+
+/// An entry taken for sending: `state` is `sending` in the file until [`OutboxStore::finish`].
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: u64,
+    pub profile_id: String,
+    pub mail_from: String,
+    /// `(position, address)` of the recipients this transaction carries.
+    pub recipients: Vec<(u32, String)>,
+    /// All the entry's pending recipients, this transaction's and any beyond it.
+    pub pending_total: usize,
+    /// Recipients accepted by earlier transactions.
+    pub accepted_before: usize,
+    pub data: Vec<u8>,
+    pub attempts: u32,
+    pub queued_ms: u64,
+    pub keep_transcript: bool,
+}
+
+/// What an attempt did, for [`OutboxStore::finish`].
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub state: EntryState,
+    pub next_attempt_ms: Option<u64>,
+    /// Whether the attempt counts (a stale pooled connection's does not).
+    pub counted: bool,
+    /// New states for recipients, by position, with the reply that decided each.
+    pub recipients: Vec<(u32, RecipientState, Option<String>)>,
+    pub last_reply: Option<String>,
+    pub diagnosis: Option<Diagnosis>,
+    pub transcript: Option<Vec<TranscriptLine>>,
+    /// The server accepted the message for this many recipients: one message in the ledger.
+    pub accepted: Vec<String>,
+}
+
+/// The outbox file. Calls block on SQLite; each is short.
+#[derive(Debug)]
+pub struct OutboxStore {
+    path: PathBuf,
+    connection: Connection,
+    bounds: Bounds,
+}
+
+impl OutboxStore {
+    /// Opens (or creates) the outbox at `path`.
+    pub fn open(path: impl Into<PathBuf>, bounds: Bounds) -> Result<OutboxStore, StoreError> {
+        let path = path.into();
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|error| StoreError::Io {
+                path: dir.to_owned(),
+                detail: error.to_string(),
+            })?;
+        }
+        let connection = Connection::open(&path).map_err(|error| classify(&path, error))?;
+        connection
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(|error| classify(&path, error))?;
+        let mut store = OutboxStore {
+            path,
+            connection,
+            bounds,
+        };
+        store.prepare()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |error| classify(&self.path, error)
+    }
+
+    fn prepare(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        // Reading the header first: a damaged file or another program's database fails here,
+        // before anything could write to it.
+        let read = |sql: &str| -> Result<i64, StoreError> {
+            self.connection
+                .query_row(sql, [], |row| row.get(0))
+                .map_err(|error| classify(&path, error))
+        };
+        let application = read("PRAGMA application_id")?;
+        let version = read("PRAGMA user_version")?;
+        let tables = read("SELECT count(*) FROM sqlite_master")?;
+        if application != APPLICATION_ID && tables > 0 {
+            return Err(StoreError::Corrupt {
+                path,
+                detail: "it holds tables of another program".to_owned(),
+            });
+        }
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Newer {
+                path,
+                found: version,
+            });
+        }
+        let check: String = self
+            .connection
+            .query_row("PRAGMA quick_check", [], |row| row.get(0))
+            .map_err(self.err())?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt {
+                path,
+                detail: check,
+            });
+        }
+        self.connection
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA application_id = {APPLICATION_ID};
+                 CREATE TABLE IF NOT EXISTS batches (
+                     id INTEGER PRIMARY KEY,
+                     created_ms INTEGER NOT NULL
+                 );
+                 CREATE TABLE IF NOT EXISTS entries (
+                     id INTEGER PRIMARY KEY,
+                     batch INTEGER NOT NULL,
+                     profile_id TEXT NOT NULL,
+                     profile_name TEXT NOT NULL,
+                     account TEXT NOT NULL,
+                     state TEXT NOT NULL,
+                     message_id TEXT NOT NULL,
+                     subject TEXT NOT NULL,
+                     mail_from TEXT NOT NULL,
+                     size INTEGER NOT NULL,
+                     queued_ms INTEGER NOT NULL,
+                     updated_ms INTEGER NOT NULL,
+                     next_ms INTEGER,
+                     attempts INTEGER NOT NULL DEFAULT 0,
+                     last_reply TEXT,
+                     diagnosis TEXT,
+                     transcript TEXT,
+                     keep_transcript INTEGER NOT NULL DEFAULT 0
+                 );
+                 CREATE INDEX IF NOT EXISTS entries_due ON entries (account, next_ms, id)
+                     WHERE state IN ('queued', 'deferred');
+                 CREATE INDEX IF NOT EXISTS entries_state ON entries (state, id);
+                 -- Content apart from the entry, so that listing never reads it; dropped once
+                 -- the entry is final.
+                 CREATE TABLE IF NOT EXISTS bodies (
+                     entry INTEGER PRIMARY KEY,
+                     data BLOB NOT NULL
+                 );
+                 CREATE TABLE IF NOT EXISTS recipients (
+                     entry INTEGER NOT NULL,
+                     pos INTEGER NOT NULL,
+                     address TEXT NOT NULL,
+                     state TEXT NOT NULL,
+                     reply TEXT,
+                     PRIMARY KEY (entry, pos)
+                 ) WITHOUT ROWID;
+                 -- One row per message a server accepted, written from its 250.
+                 CREATE TABLE IF NOT EXISTS ledger (
+                     account TEXT NOT NULL,
+                     at_ms INTEGER NOT NULL,
+                     entry INTEGER NOT NULL,
+                     recipients INTEGER NOT NULL
+                 );
+                 CREATE INDEX IF NOT EXISTS ledger_time ON ledger (account, at_ms);
+                 CREATE TABLE IF NOT EXISTS ledger_rcpt (
+                     account TEXT NOT NULL,
+                     at_ms INTEGER NOT NULL,
+                     address TEXT NOT NULL
+                 );
+                 CREATE INDEX IF NOT EXISTS ledger_rcpt_time ON ledger_rcpt (account, at_ms);
+                 CREATE TABLE IF NOT EXISTS pauses (
+                     account TEXT PRIMARY KEY,
+                     until_ms INTEGER NOT NULL,
+                     reason TEXT NOT NULL
+                 );
+                 PRAGMA user_version = {SCHEMA_VERSION};"
+            ))
+            .map_err(self.err())
+    }
+
+    /// Queues `entries` as one batch, all or nothing, within the bounds.
+    pub fn enqueue(
+        &mut self,
+        entries: &[NewEntry],
+        now_ms: u64,
+        hold_ms: u64,
+    ) -> Result<(u64, Vec<u64>), StoreError> {
+        let path = self.path.clone();
+        let err = |error| classify(&path, error);
+        let bounds = self.bounds;
+        let tx = self.connection.transaction().map_err(err)?;
+        let (count, bytes): (i64, i64) = tx
+            .query_row(
+                "SELECT count(*), coalesce(sum(size), 0) FROM entries
+                 WHERE state NOT IN ('sent', 'failed', 'cancelled')",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .map_err(err)?;
+        let adding = entries.len() as u64;
+        let adding_bytes: u64 = entries.iter().map(|entry| entry.data.len() as u64).sum();
+        if count as u64 + adding > bounds.max_entries {
+            return Err(StoreError::Full {
+                detail: format!(
+                    "it holds {count} unsent entries, and {adding} more would pass its limit of {}",
+                    bounds.max_entries
+                ),
+            });
+        }
+        if bytes as u64 + adding_bytes > bounds.max_bytes {
+            return Err(StoreError::Full {
+                detail: format!(
+                    "it holds {bytes} bytes of messages, and {adding_bytes} more would pass its limit of {}",
+                    bounds.max_bytes
+                ),
+            });
+        }
+        tx.execute(
+            "INSERT INTO batches (created_ms) VALUES (?1)",
+            [now_ms as i64],
+        )
+        .map_err(err)?;
+        let batch = tx.last_insert_rowid();
+        let mut ids = Vec::with_capacity(entries.len());
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO entries (batch, profile_id, profile_name, account, state,
+                         message_id, subject, mail_from, size, queued_ms, updated_ms, next_ms)
+                     VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
+                )
+                .map_err(err)?;
+            let mut body = tx
+                .prepare_cached("INSERT INTO bodies (entry, data) VALUES (?1, ?2)")
+                .map_err(err)?;
+            let mut rcpt = tx
+                .prepare_cached(
+                    "INSERT INTO recipients (entry, pos, address, state)
+                     VALUES (?1, ?2, ?3, 'pending')",
+                )
+                .map_err(err)?;
+            for entry in entries {
+                insert
+                    .execute(params![
+                        batch,
+                        entry.profile_id,
+                        entry.profile_name,
+                        entry.account,
+                        entry.message_id,
+                        entry.subject,
+                        entry.mail_from,
+                        entry.data.len() as i64,
+                        now_ms as i64,
+                        now_ms.saturating_add(hold_ms) as i64,
+                    ])
+                    .map_err(err)?;
+                let id = tx.last_insert_rowid();
+                body.execute(params![id, entry.data]).map_err(err)?;
+                for (pos, address) in entry.recipients.iter().enumerate() {
+                    rcpt.execute(params![id, pos as i64, address])
+                        .map_err(err)?;
+                }
+                ids.push(id as u64);
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok((batch as u64, ids))
+    }
+
+    /// After a deliverer takes the outbox over: entries left `sending` go back to the queue,
+    /// entries left `body_sent` become ambiguous. Returns how many of each.
+    pub fn recover(&mut self, now_ms: u64) -> Result<(u64, u64), StoreError> {
+        let err = self.err();
+        let requeued = self
+            .connection
+            .execute(
+                "UPDATE entries SET state = 'queued', updated_ms = ?1 WHERE state = 'sending'",
+                [now_ms as i64],
+            )
+            .map_err(&err)?;
+        let ambiguous = self
+            .connection
+            .execute(
+                "UPDATE entries SET state = 'ambiguous', updated_ms = ?1, next_ms = NULL,
+                     last_reply = 'mailbridge stopped after the message went and before the \
+                     server''s reply was recorded'
+                 WHERE state = 'body_sent'",
+                [now_ms as i64],
+            )
+            .map_err(&err)?;
+        Ok((requeued as u64, ambiguous as u64))
+    }
+
+    /// The accounts with entries due by `now_ms`, each with a profile that sends as it and how
+    /// many are due.
+    pub fn due_accounts(&self, now_ms: u64) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT account, min(profile_id), count(*) FROM entries
+                 WHERE state IN ('queued', 'deferred') AND next_ms <= ?1
+                 GROUP BY account",
+            )
+            .map_err(self.err())?;
+        let rows = statement
+            .query_map([now_ms as i64], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get::<_, i64>(2)? as u64))
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// When the next queued or deferred entry falls due, if any is waiting.
+    pub fn next_due_ms(&self) -> Result<Option<u64>, StoreError> {
+        self.connection
+            .query_row(
+                "SELECT min(next_ms) FROM entries WHERE state IN ('queued', 'deferred')",
+                [],
+                |row| row.get::<_, Option<i64>>(0),
+            )
+            .map(|at| at.map(|at| at.max(0) as u64))
+            .map_err(self.err())
+    }
+
+    /// When each account's next queued or deferred entry falls due.
+    pub fn next_due_by_account(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT account, min(next_ms) FROM entries
+                 WHERE state IN ('queued', 'deferred') GROUP BY account",
+            )
+            .map_err(self.err())?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get::<_, i64>(1)?.max(0) as u64))
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Takes the account's next due entry for sending, with at most `max_recipients` of its
+    /// pending recipients, and marks it `sending`.
+    pub fn claim(
+        &mut self,
+        account: &str,
+        now_ms: u64,
+        max_recipients: usize,
+    ) -> Result<Option<Claimed>, StoreError> {
+        let path = self.path.clone();
+        let err = |error| classify(&path, error);
+        let tx = self.connection.transaction().map_err(err)?;
+        let row = tx
+            .query_row(
+                "SELECT id, profile_id, mail_from, attempts, queued_ms, keep_transcript
+                 FROM entries
+                 WHERE account = ?1 AND state IN ('queued', 'deferred') AND next_ms <= ?2
+                 ORDER BY next_ms, id LIMIT 1",
+                params![account, now_ms as i64],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, u32>(3)?,
+                        row.get::<_, i64>(4)?,
+                        row.get::<_, bool>(5)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(err)?;
+        let Some((id, profile_id, mail_from, attempts, queued_ms, keep_transcript)) = row else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE entries SET state = 'sending', updated_ms = ?2 WHERE id = ?1",
+            params![id, now_ms as i64],
+        )
+        .map_err(err)?;
+        let recipients = {
+            let mut statement = tx
+                .prepare_cached(
+                    "SELECT pos, address FROM recipients
+                     WHERE entry = ?1 AND state = 'pending' ORDER BY pos LIMIT ?2",
+                )
+                .map_err(err)?;
+            let rows = statement
+                .query_map(params![id, max_recipients.max(1) as i64], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .map_err(err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(err)?
+        };
+        let (pending_total, accepted_before): (i64, i64) = tx
+            .query_row(
+                "SELECT count(*) FILTER (WHERE state = 'pending'),
+                        count(*) FILTER (WHERE state = 'accepted')
+                 FROM recipients WHERE entry = ?1",
+                [id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .map_err(err)?;
+        let data: Vec<u8> = tx
+            .query_row("SELECT data FROM bodies WHERE entry = ?1", [id], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(err)?
+            .unwrap_or_default();
+        tx.commit().map_err(err)?;
+        Ok(Some(Claimed {
+            id: id as u64,
+            profile_id,
+            mail_from,
+            recipients,
+            pending_total: pending_total as usize,
+            accepted_before: accepted_before as usize,
+            data,
+            attempts,
+            queued_ms: queued_ms.max(0) as u64,
+            keep_transcript,
+        }))
+    }
+
+    /// Claims one given entry (the page's Send of it), if it is still waiting.
+    pub fn claim_entry(
+        &mut self,
+        id: u64,
+        now_ms: u64,
+        max_recipients: usize,
+    ) -> Result<Option<Claimed>, StoreError> {
+        let account: Option<String> = self
+            .connection
+            .query_row(
+                "SELECT account FROM entries WHERE id = ?1 AND state IN ('queued', 'deferred')",
+                [id as i64],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(self.err())?;
+        let Some(account) = account else {
+            return Ok(None);
+        };
+        // Bring it to the front of its account's queue, then take it.
+        self.connection
+            .execute("UPDATE entries SET next_ms = 0 WHERE id = ?1", [id as i64])
+            .map_err(self.err())?;
+        let claimed = self.claim(&account, now_ms, max_recipients)?;
+        Ok(claimed.filter(|claimed| claimed.id == id))
+    }
+
+    /// Records that the end of the content is about to leave: from here a crash makes the entry
+    /// ambiguous instead of queued.
+    pub fn mark_body_sent(&mut self, id: u64) -> Result<(), StoreError> {
+        self.connection
+            .execute(
+                "UPDATE entries SET state = 'body_sent' WHERE id = ?1 AND state = 'sending'",
+                [id as i64],
+            )
+            .map(drop)
+            .map_err(self.err())
+    }
+
+    /// Writes the outcome of an attempt, with the ledger row of an accepted message, at once.
+    pub fn finish(
+        &mut self,
+        id: u64,
+        account: &str,
+        finished: &Finished,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = |error| classify(&path, error);
+        let tx = self.connection.transaction().map_err(err)?;
+        let diagnosis = finished
+            .diagnosis
+            .as_ref()
+            .and_then(|diagnosis| serde_json::to_string(diagnosis).ok());
+        let transcript = finished
+            .transcript
+            .as_ref()
+            .and_then(|lines| serde_json::to_string(lines).ok());
+        tx.execute(
+            "UPDATE entries SET state = ?2, next_ms = ?3, updated_ms = ?4,
+                 attempts = attempts + ?5,
+                 last_reply = coalesce(?6, last_reply),
+                 diagnosis = ?7,
+                 transcript = coalesce(?8, transcript)
+             WHERE id = ?1",
+            params![
+                id as i64,
+                finished.state.as_str(),
+                finished.next_attempt_ms.map(|at| at as i64),
+                now_ms as i64,
+                i64::from(finished.counted),
+                finished.last_reply,
+                diagnosis,
+                transcript,
+            ],
+        )
+        .map_err(err)?;
+        {
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE recipients SET state = ?3, reply = ?4 WHERE entry = ?1 AND pos = ?2",
+                )
+                .map_err(err)?;
+            for (pos, state, reply) in &finished.recipients {
+                update
+                    .execute(params![id as i64, pos, recipient_state(*state), reply])
+                    .map_err(err)?;
+            }
+        }
+        if !finished.accepted.is_empty() {
+            tx.execute(
+                "INSERT INTO ledger (account, at_ms, entry, recipients) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    account,
+                    now_ms as i64,
+                    id as i64,
+                    finished.accepted.len() as i64
+                ],
+            )
+            .map_err(err)?;
+            let mut rcpt = tx
+                .prepare_cached(
+                    "INSERT INTO ledger_rcpt (account, at_ms, address) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(err)?;
+            for address in &finished.accepted {
+                rcpt.execute(params![
+                    account,
+                    now_ms as i64,
+                    address.to_ascii_lowercase()
+                ])
+                .map_err(err)?;
+            }
+        }
+        if finished.state.is_final() {
+            tx.execute("DELETE FROM bodies WHERE entry = ?1", [id as i64])
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// Times of the messages counted for `account` since `since_ms`.
+    pub fn sent_times(&self, account: &str, since_ms: u64) -> Result<Vec<u64>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT at_ms FROM ledger WHERE account = ?1 AND at_ms > ?2")
+            .map_err(self.err())?;
+        let rows = statement
+            .query_map(params![account, since_ms as i64], |row| {
+                row.get::<_, i64>(0)
+            })
+            .map_err(self.err())?;
+        rows.map(|at| at.map(|at| at.max(0) as u64))
+            .collect::<Result<_, _>>()
+            .map_err(self.err())
+    }
+
+    /// (messages, recipients, unique recipients) counted for `account` since `since_ms`.
+    pub fn ledger_counts(
+        &self,
+        account: &str,
+        since_ms: u64,
+    ) -> Result<(u64, u64, u64), StoreError> {
+        let (messages, recipients): (i64, i64) = self
+            .connection
+            .query_row(
+                "SELECT count(*), coalesce(sum(recipients), 0) FROM ledger
+                 WHERE account = ?1 AND at_ms > ?2",
+                params![account, since_ms as i64],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .map_err(self.err())?;
+        let unique: i64 = self
+            .connection
+            .query_row(
+                "SELECT count(DISTINCT address) FROM ledger_rcpt WHERE account = ?1 AND at_ms > ?2",
+                params![account, since_ms as i64],
+                |row| row.get(0),
+            )
+            .map_err(self.err())?;
+        Ok((messages as u64, recipients as u64, unique as u64))
+    }
+
+    /// Messages any account sent since `since_ms`.
+    pub fn sent_since(&self, since_ms: u64) -> Result<u64, StoreError> {
+        self.connection
+            .query_row(
+                "SELECT count(*) FROM ledger WHERE at_ms > ?1",
+                [since_ms as i64],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|count| count as u64)
+            .map_err(self.err())
+    }
+
+    /// Every account the ledger or the queue knows, with the names of its profiles.
+    pub fn accounts(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT account, group_concat(DISTINCT profile_name) FROM entries GROUP BY account",
+            )
+            .map_err(self.err())?;
+        let rows = statement
+            .query_map([], |row| {
+                let names: Option<String> = row.get(1)?;
+                Ok((
+                    row.get::<_, String>(0)?,
+                    names
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(str::to_owned)
+                        .collect(),
+                ))
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// A profile that sends as `account` (the newest entry's).
+    pub fn profile_of_account(&self, account: &str) -> Result<Option<String>, StoreError> {
+        self.connection
+            .query_row(
+                "SELECT profile_id FROM entries WHERE account = ?1 ORDER BY id DESC LIMIT 1",
+                [account],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    /// Entries that are waiting to go, by account.
+    pub fn waiting_by_account(&self) -> Result<HashMap<String, u64>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT account, count(*) FROM entries
+                 WHERE state IN ('queued', 'deferred', 'sending', 'body_sent') GROUP BY account",
+            )
+            .map_err(self.err())?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as u64)))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn pause(&mut self, account: &str, until_ms: u64, reason: &str) -> Result<(), StoreError> {
+        self.connection
+            .execute(
+                "INSERT INTO pauses (account, until_ms, reason) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (account) DO UPDATE SET until_ms = ?2, reason = ?3",
+                params![account, until_ms as i64, reason],
+            )
+            .map(drop)
+            .map_err(self.err())
+    }
+
+    /// Pauses still in force at `now_ms`: account -> (until, reason).
+    pub fn pauses(&self, now_ms: u64) -> Result<HashMap<String, (u64, String)>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT account, until_ms, reason FROM pauses WHERE until_ms > ?1")
+            .map_err(self.err())?;
+        let rows = statement
+            .query_map([now_ms as i64], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    (row.get::<_, i64>(1)?.max(0) as u64, row.get(2)?),
+                ))
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn counts(&self) -> Result<StateCounts, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT state, count(*) FROM entries GROUP BY state")
+            .map_err(self.err())?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })
+            .map_err(self.err())?;
+        let mut counts = StateCounts::default();
+        for row in rows {
+            let (state, count) = row.map_err(self.err())?;
+            if let Some(state) = EntryState::parse(&state) {
+                *counts.slot(state) = count as u64;
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The newest `limit` entries, only those in `state` when given, without transcripts.
+    pub fn list(
+        &self,
+        state: Option<EntryState>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM entries WHERE (?1 IS NULL OR state = ?1)
+                 ORDER BY id DESC LIMIT ?2"
+            ))
+            .map_err(self.err())?;
+        let rows = statement
+            .query_map(
+                params![state.map(EntryState::as_str), limit as i64],
+                read_entry,
+            )
+            .map_err(self.err())?;
+        let mut entries = rows.collect::<Result<Vec<_>, _>>().map_err(self.err())?;
+        for entry in &mut entries {
+            entry.recipients = self.recipients(entry.id)?;
+            entry.transcript.clear();
+        }
+        Ok(entries)
+    }
+
+    pub fn get(&self, id: u64) -> Result<Option<OutboxEntry>, StoreError> {
+        let entry = self
+            .connection
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM entries WHERE id = ?1"),
+                [id as i64],
+                read_entry,
+            )
+            .optional()
+            .map_err(self.err())?;
+        let Some(mut entry) = entry else {
+            return Ok(None);
+        };
+        entry.recipients = self.recipients(id)?;
+        Ok(Some(entry))
+    }
+
+    /// The states of several entries (missing ones left out).
+    pub fn states(&self, ids: &[u64]) -> Result<HashMap<u64, EntryState>, StoreError> {
+        let mut out = HashMap::new();
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT state FROM entries WHERE id = ?1")
+            .map_err(self.err())?;
+        for &id in ids {
+            let state: Option<String> = statement
+                .query_row([id as i64], |row| row.get(0))
+                .optional()
+                .map_err(self.err())?;
+            if let Some(state) = state.as_deref().and_then(EntryState::parse) {
+                out.insert(id, state);
+            }
+        }
+        Ok(out)
+    }
+
+    fn recipients(&self, id: u64) -> Result<Vec<RecipientResult>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT address, state, reply FROM recipients WHERE entry = ?1 ORDER BY pos",
+            )
+            .map_err(self.err())?;
+        let rows = statement
+            .query_map([id as i64], |row| {
+                let state: String = row.get(1)?;
+                Ok(RecipientResult {
+                    address: row.get(0)?,
+                    state: match state.as_str() {
+                        "accepted" => RecipientState::Accepted,
+                        "refused" => RecipientState::Refused,
+                        _ => RecipientState::Pending,
+                    },
+                    reply: row.get(2)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Moves the entries among `ids` that are in one of `from` to `to`, due now; returns the
+    /// ids it moved. A move to a final state drops the content.
+    pub fn move_entries(
+        &mut self,
+        ids: &[u64],
+        from: &[EntryState],
+        to: EntryState,
+        now_ms: u64,
+    ) -> Result<Vec<u64>, StoreError> {
+        let path = self.path.clone();
+        let err = |error| classify(&path, error);
+        let tx = self.connection.transaction().map_err(err)?;
+        let mut moved = Vec::new();
+        for &id in ids {
+            let state: Option<String> = tx
+                .query_row(
+                    "SELECT state FROM entries WHERE id = ?1",
+                    [id as i64],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(err)?;
+            let Some(state) = state.as_deref().and_then(EntryState::parse) else {
+                continue;
+            };
+            if !from.contains(&state) {
+                continue;
+            }
+            if !to.is_final() {
+                let has_body: bool = tx
+                    .query_row(
+                        "SELECT count(*) > 0 FROM bodies WHERE entry = ?1",
+                        [id as i64],
+                        |row| row.get(0),
+                    )
+                    .map_err(err)?;
+                if !has_body {
+                    continue;
+                }
+            }
+            tx.execute(
+                "UPDATE entries SET state = ?2, next_ms = ?3, updated_ms = ?3 WHERE id = ?1",
+                params![id as i64, to.as_str(), now_ms as i64],
+            )
+            .map_err(err)?;
+            if to.is_final() {
+                tx.execute("DELETE FROM bodies WHERE entry = ?1", [id as i64])
+                    .map_err(err)?;
+            } else {
+                // A retried entry goes to every recipient not yet accepted.
+                tx.execute(
+                    "UPDATE recipients SET state = 'pending'
+                     WHERE entry = ?1 AND state = 'refused'",
+                    [id as i64],
+                )
+                .map_err(err)?;
+            }
+            moved.push(id);
+        }
+        tx.commit().map_err(err)?;
+        Ok(moved)
+    }
+
+    /// Lifts a pause, as a retry by the user does.
+    pub fn unpause(&mut self, account: &str) -> Result<(), StoreError> {
+        self.connection
+            .execute("DELETE FROM pauses WHERE account = ?1", [account])
+            .map(drop)
+            .map_err(self.err())
+    }
+
+    pub fn account_of(&self, id: u64) -> Result<Option<String>, StoreError> {
+        self.connection
+            .query_row(
+                "SELECT account FROM entries WHERE id = ?1",
+                [id as i64],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    /// Forgets ledger rows no window can count any more.
+    pub fn prune(&mut self, now_ms: u64) -> Result<(), StoreError> {
+        let before = now_ms.saturating_sub(2 * DAY_MS) as i64;
+        self.connection
+            .execute("DELETE FROM ledger WHERE at_ms < ?1", [before])
+            .map_err(self.err())?;
+        self.connection
+            .execute("DELETE FROM ledger_rcpt WHERE at_ms < ?1", [before])
+            .map(drop)
+            .map_err(self.err())
+    }
+}
+
+const COLUMNS: &str = "id, batch, profile_id, profile_name, account, state, message_id, subject, \
+                       size, queued_ms, updated_ms, next_ms, attempts, last_reply, diagnosis, \
+                       transcript";
+
+fn read_entry(row: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
+    let state: String = row.get(5)?;
+    let diagnosis: Option<String> = row.get(14)?;
+    let transcript: Option<String> = row.get(15)?;
+    let state = EntryState::parse(&state).unwrap_or(EntryState::Failed);
+    Ok(OutboxEntry {
+        id: row.get::<_, i64>(0)? as u64,
+        batch: row.get::<_, i64>(1)? as u64,
+        profile_id: row.get(2)?,
+        profile_name: row.get(3)?,
+        account: row.get(4)?,
+        state,
+        message_id: row.get(6)?,
+        subject: row.get(7)?,
+        recipients: Vec::new(),
+        size_bytes: row.get::<_, i64>(8)?.max(0) as u64,
+        queued_at_unix_ms: row.get::<_, i64>(9)?.max(0) as u64,
+        updated_at_unix_ms: row.get::<_, i64>(10)?.max(0) as u64,
+        next_attempt_unix_ms: row
+            .get::<_, Option<i64>>(11)?
+            .filter(|_| matches!(state, EntryState::Queued | EntryState::Deferred))
+            .map(|at| at.max(0) as u64),
+        attempts: row.get(12)?,
+        last_reply: row.get(13)?,
+        diagnosis: diagnosis.and_then(|json| serde_json::from_str(&json).ok()),
+        transcript: transcript
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default(),
+    })
+}
+
+fn recipient_state(state: RecipientState) -> &'static str {
+    match state {
+        RecipientState::Pending => "pending",
+        RecipientState::Accepted => "accepted",
+        RecipientState::Refused => "refused",
+    }
+}
+
+fn classify(path: &Path, error: rusqlite::Error) -> StoreError {
+    let path = path.to_owned();
+    match error.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::Corrupt {
+            path,
+            detail: error.to_string(),
+        },
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Locked { path },
+        _ => StoreError::Sqlite {
+            path,
+            detail: error.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: usize, recipients: &[&str]) -> NewEntry {
+        NewEntry {
+            profile_id: "p".into(),
+            profile_name: "P".into(),
+            account: "me@example.com via smtp.example.com".into(),
+            message_id: format!("<{n}@test>"),
+            subject: format!("message {n}"),
+            mail_from: "me@example.com".into(),
+            recipients: recipients.iter().map(|r| r.to_string()).collect(),
+            data: vec![b'x'; 100],
+        }
+    }
+
+    fn open(dir: &tempfile::TempDir, bounds: Bounds) -> OutboxStore {
+        OutboxStore::open(dir.path().join("outbox.sqlite3"), bounds).expect("open")
+    }
+
+    #[test]
+    fn an_enqueued_batch_is_claimed_in_order_and_finished() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = open(&dir, Bounds::default());
+        let (batch, ids) = store
+            .enqueue(
+                &[entry(1, &["a@x.test"]), entry(2, &["b@x.test", "c@x.test"])],
+                1_000,
+                0,
+            )
+            .expect("enqueue");
+        assert_eq!((batch, ids.len()), (1, 2));
+        let account = "me@example.com via smtp.example.com";
+        assert!(store.claim(account, 999, 100).expect("claim").is_none());
+        let first = store
+            .claim(account, 1_000, 100)
+            .expect("claim")
+            .expect("one");
+        assert_eq!(first.id, ids[0]);
+        assert_eq!(first.data.len(), 100);
+        store.mark_body_sent(first.id).expect("mark");
+        assert_eq!(store.counts().expect("counts").body_sent, 1);
+        let finished = Finished {
+            state: EntryState::Sent,
+            next_attempt_ms: None,
+            counted: true,
+            recipients: vec![(0, RecipientState::Accepted, Some("250 ok".into()))],
+            last_reply: Some("250 ok".into()),
+            diagnosis: None,
+            transcript: None,
+            accepted: vec!["a@x.test".into()],
+        };
+        store
+            .finish(first.id, account, &finished, 2_000)
+            .expect("finish");
+        assert_eq!(store.sent_times(account, 0).expect("times"), vec![2_000]);
+        assert_eq!(store.ledger_counts(account, 0).expect("counts"), (1, 1, 1));
+        let second = store.claim(account, 2_000, 1).expect("claim").expect("two");
+        assert_eq!(second.recipients, vec![(0, "b@x.test".to_owned())]);
+        let listed = store.list(None, 10).expect("list");
+        assert_eq!(listed[0].state, EntryState::Sending);
+        assert_eq!(listed[1].state, EntryState::Sent);
+        assert_eq!(listed[1].recipients[0].state, RecipientState::Accepted);
+    }
+
+    #[test]
+    fn recovery_requeues_sending_and_holds_body_sent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = open(&dir, Bounds::default());
+        store
+            .enqueue(&[entry(1, &["a@x.test"]), entry(2, &["b@x.test"])], 0, 0)
+            .expect("enqueue");
+        let account = "me@example.com via smtp.example.com";
+        let a = store.claim(account, 0, 100).expect("claim").expect("a");
+        let b = store.claim(account, 0, 100).expect("claim").expect("b");
+        store.mark_body_sent(b.id).expect("mark");
+        drop(store);
+        let mut store = open(&dir, Bounds::default());
+        assert_eq!(store.recover(5).expect("recover"), (1, 1));
+        let states = store.states(&[a.id, b.id]).expect("states");
+        assert_eq!(states[&a.id], EntryState::Queued);
+        assert_eq!(states[&b.id], EntryState::Ambiguous);
+        // The user sends the ambiguous one again: it is queued with its Message-ID.
+        let moved = store
+            .move_entries(&[b.id], &[EntryState::Ambiguous], EntryState::Queued, 6)
+            .expect("move");
+        assert_eq!(moved, vec![b.id]);
+        let again = store.get(b.id).expect("get").expect("entry");
+        assert_eq!(again.message_id, "<2@test>");
+    }
+
+    #[test]
+    fn a_full_outbox_refuses_a_batch_whole_and_keeps_what_it_holds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bounds = Bounds {
+            max_entries: 3,
+            max_bytes: 1_000,
+        };
+        let mut store = open(&dir, bounds);
+        store
+            .enqueue(&[entry(1, &["a@x.test"]), entry(2, &["a@x.test"])], 0, 0)
+            .expect("enqueue");
+        let error = store
+            .enqueue(&[entry(3, &["a@x.test"]), entry(4, &["a@x.test"])], 0, 0)
+            .expect_err("over the entry bound");
+        assert!(error.to_string().contains("limit of 3"), "{error}");
+        assert_eq!(store.counts().expect("counts").queued, 2);
+        let mut big = entry(5, &["a@x.test"]);
+        big.data = vec![b'y'; 900];
+        let error = store
+            .enqueue(&[big], 0, 0)
+            .expect_err("over the byte bound");
+        assert!(error.to_string().contains("bytes"), "{error}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_an_outbox_is_reported_and_left_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("outbox.sqlite3");
+        let junk = b"this is not a database, and it must stay as it is".repeat(100);
+        std::fs::write(&path, &junk).expect("write");
+        let error = OutboxStore::open(&path, Bounds::default()).expect_err("junk");
+        assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
+        assert!(error.to_string().contains("left as it is"), "{error}");
+        assert_eq!(std::fs::read(&path).expect("read"), junk);
+        // Another program's database.
+        let other = dir.path().join("other.sqlite3");
+        Connection::open(&other)
+            .and_then(|db| db.execute_batch("CREATE TABLE notes (text TEXT)"))
+            .expect("other db");
+        let error = OutboxStore::open(&other, Bounds::default()).expect_err("other program");
+        assert!(error.to_string().contains("another program"), "{error}");
+    }
+}
