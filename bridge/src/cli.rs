@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use crate::ops::{Bridge, Parts};
 use crate::outbox::{Outbox, OutboxConfig};
 
+mod merge;
 mod outbox;
 use crate::server::{self, ServeConfig};
 use crate::smtp::{RetryPolicy, Timeouts};
@@ -151,6 +152,9 @@ pub enum Command {
     },
     /// Run the local SMTP sandbox that behaves like smtp.gmail.com, on its own.
     Sandbox(sandbox::Args),
+    /// Mail merge from a CSV list: check and render every row (a dry run), or queue one
+    /// message per recipient with --send.
+    Merge(merge::MergeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +182,10 @@ pub struct ServeArgs {
     /// The sandbox's STARTTLS port; 0 picks a free one.
     #[arg(long, value_name = "PORT", default_value_t = 2587)]
     pub sandbox_starttls_port: u16,
+    /// Keep the redacted transcript of every message the outbox sends, not only of those
+    /// that failed.
+    #[arg(long)]
+    pub keep_transcripts: bool,
     /// The sandbox's implicit-TLS port; 0 picks a free one.
     #[arg(long, value_name = "PORT", default_value_t = 2465)]
     pub sandbox_tls_port: u16,
@@ -329,6 +337,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Profiles(command) => profiles(&global, command).await,
         Command::Secret(command) => secret(&global, command).await,
         Command::Outbox(command) => outbox::run(&global, command).await,
+        Command::Merge(args) => merge::run(&global, args).await,
     }
 }
 
@@ -462,6 +471,7 @@ async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
         }
         Err(error) => eprintln!("The outbox cannot be delivered: {error}"),
     }
+    bridge.outbox().keep_transcripts(args.keep_transcripts);
     bridge.start_delivering();
     println!("Press Ctrl-C to stop.");
     let _ = std::io::stdout().flush();
@@ -982,12 +992,22 @@ fn print_outcome(outcome: &Outcome) -> u8 {
     match outcome {
         Outcome::Checked(report) => {
             if let Some(tls) = &report.tls {
-                println!("TLS: {} {}", tls.version, tls.cipher);
-                for cert in &tls.chain {
-                    println!(
-                        "  {} (issued by {}, expires {})",
-                        cert.subject, cert.issuer, cert.not_after
-                    );
+                if tls.established() {
+                    println!("TLS: {} {}", tls.version, tls.cipher);
+                } else {
+                    println!("TLS: the handshake failed");
+                }
+                if !tls.chain.is_empty() {
+                    println!("Certificates the server presented (leaf first):");
+                }
+                for (number, cert) in tls.chain.iter().enumerate() {
+                    println!("  {}. {}", number + 1, cert.subject);
+                    println!("     issued by {}", cert.issuer);
+                    println!("     valid {} to {}", cert.not_before, cert.not_after);
+                    if !cert.names.is_empty() {
+                        println!("     names {}", cert.names.join(", "));
+                    }
+                    println!("     SHA-256 {}", cert.sha256);
                 }
             }
             if !report.capabilities.is_empty() {

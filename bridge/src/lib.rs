@@ -2,6 +2,7 @@
 //! and its WebSocket on loopback, keeps the secrets, runs the sandbox, and speaks SMTP to Gmail.
 //!
 //! # Layout
+//! - `campaign`: mail merge: the CSV list, templates, checks, suppression, unsubscribe tokens.
 //! - `cli`: the command line (clap), its exit codes, and each command's entry point.
 //! - `server`: `mailbridge serve`: the Host/Origin/pairing checks and the WebSocket sessions.
 //! - `logging`: logs on standard error, never the contents of WebSocket frames.
@@ -11,6 +12,7 @@
 //! - `smtp`: the SMTP engine: check, send, pipelined transactions, redacted transcripts.
 //! - `compose`: drafts to RFC 5322 messages (built with lettre); Bcc only in the envelope.
 
+pub mod campaign;
 pub mod cli;
 pub mod compose;
 pub mod logging;

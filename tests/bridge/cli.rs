@@ -530,3 +530,159 @@ fn send_reads_the_body_or_an_attachment_from_standard_input() {
         Some("attachment")
     );
 }
+
+/// Polls `mailbridge outbox list` until its output holds `wanted`, for at most 30 s.
+fn wait_for_list(dir: &Path, args: &[&str], wanted: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let output = run(dir, args);
+        let shown = text(&output);
+        if shown.contains(wanted) {
+            return shown;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never saw {wanted:?}:\n{shown}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_second_serve_says_who_delivers_and_takes_over_when_that_one_dies() {
+    let dir = TempDir::new("cli-outbox-two");
+    let mut first = Serve::start(dir.path());
+    let second = Serve::start(dir.path());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !second
+        .output()
+        .contains("delivers this outbox; this one queues mail for it")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second serve did not say who delivers:\n{}",
+            second.output()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let send = |subject: &str| {
+        run(
+            dir.path(),
+            &[
+                "send",
+                "--profile",
+                "Sandbox",
+                "--to",
+                "bob@example.com",
+                "--subject",
+                subject,
+                "--body",
+                "hi",
+                "--no-wait",
+            ],
+        )
+    };
+    let queued = send("First");
+    let shown = text(&queued);
+    assert_eq!(queued.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("Queued as outbox entry 1; another mailbridge (process "),
+        "{shown}"
+    );
+    wait_for_list(dir.path(), &["outbox", "list", "--state", "sent"], "First");
+    // The first dies; the second takes over and delivers what comes next.
+    first.kill();
+    send("Second");
+    let shown = wait_for_list(dir.path(), &["outbox", "list", "--state", "sent"], "Second");
+    assert!(shown.contains("2 sent"), "{shown}");
+    let show = run(dir.path(), &["outbox", "show", "2"]);
+    let shown = text(&show);
+    assert!(
+        shown.contains("Entry 2 (sent)") && shown.contains("bob@example.com"),
+        "{shown}"
+    );
+}
+
+// The sandbox runs on this test's runtime while the commands block a thread each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_commands_queue_list_cancel_and_flush_without_a_serve() {
+    let sandbox = crate::support::start("cli-outbox-flush-sandbox", |_| {}).await;
+    let dir = TempDir::new("cli-outbox-flush");
+    let mut profile = profile::Profile::from_preset(
+        profile::Preset::Sandbox,
+        profile::ProfileId("local".into()),
+        "Local",
+        "",
+    );
+    profile.port = sandbox.starttls_addr().port();
+    profile.extra_ca_pem = Some(sandbox.ca_cert_pem().to_owned());
+    let file = dir.path().join("team.json");
+    std::fs::write(&file, profile::export(&[profile])).expect("team file");
+    let imported = run(
+        dir.path(),
+        &["profiles", "import", &file.display().to_string()],
+    );
+    assert!(imported.status.success(), "{}", text(&imported));
+    for n in 1..=3 {
+        let subject = format!("Queued {n}");
+        let queued = run(
+            dir.path(),
+            &[
+                "send",
+                "--profile",
+                "Local",
+                "--to",
+                "bob@example.com",
+                "--subject",
+                &subject,
+                "--body",
+                "hi",
+                "--no-wait",
+            ],
+        );
+        let shown = text(&queued);
+        assert!(
+            shown.contains(&format!("Queued as outbox entry {n}; `mailbridge serve` or `mailbridge outbox flush` sends it.")),
+            "{shown}"
+        );
+    }
+    let listed = text(&run(dir.path(), &["outbox", "list"]));
+    assert!(listed.contains("Outbox: 3 queued."), "{listed}");
+    assert!(listed.contains("Nothing delivers it now"), "{listed}");
+    // Nothing was sent before the flush.
+    assert!(sandbox.store().message_ids().expect("ids").is_empty());
+    let cancelled = run(dir.path(), &["outbox", "cancel", "2"]);
+    assert!(
+        text(&cancelled).contains("1 entry cancelled: 2."),
+        "{}",
+        text(&cancelled)
+    );
+    let again = run(dir.path(), &["outbox", "cancel", "2"]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(
+        text(&again).contains("Entry 2 was left as it is: it is cancelled and only entries that have not been sent can be cancelled."),
+        "{}",
+        text(&again)
+    );
+    let flushed = run(dir.path(), &["outbox", "flush"]);
+    let shown = text(&flushed);
+    assert_eq!(flushed.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("Outbox: 2 sent, 1 cancelled."), "{shown}");
+    let mut subjects: Vec<String> = sandbox
+        .store()
+        .list()
+        .expect("list")
+        .into_iter()
+        .map(|m| m.subject)
+        .collect();
+    subjects.sort();
+    assert_eq!(subjects, ["Queued 1", "Queued 3"]);
+    // A state that does not exist is named with the ones that do.
+    let bad = run(dir.path(), &["outbox", "list", "--state", "lost"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad).contains("the states are queued, sending, body_sent"),
+        "{}",
+        text(&bad)
+    );
+}

@@ -11,6 +11,8 @@ mod cli;
 mod failures;
 /// A bridge in this process and a client that speaks the protocol.
 mod harness;
+/// `mailbridge merge`: the dry run by row, a 48-message send, broken lists and templates.
+mod merge;
 /// Every operation over the WebSocket.
 mod operations;
 /// The outbox: batches, quotas, back-off, Postfix, broken files and `kill -9`.
@@ -19,3 +21,5 @@ mod outbox;
 mod real_server;
 /// No secret in transcripts, history, logs or anything sent to the page.
 mod redaction;
+/// TLS and DNS failures against openssl s_server and Python's ssl, with the presented chain.
+mod tls;

@@ -532,7 +532,7 @@ impl Postfix {
             .args(["-R", "postfix"])
             .arg(dir.join("data"))
             .status();
-        let status = Command::new("postfix")
+        let status = Command::new("/usr/sbin/postfix")
             .arg("-c")
             .arg(dir.join("conf"))
             .arg("start")
@@ -570,7 +570,7 @@ impl Postfix {
 
 impl Drop for Postfix {
     fn drop(&mut self) {
-        let _ = Command::new("postfix")
+        let _ = Command::new("/usr/sbin/postfix")
             .arg("-c")
             .arg(self.dir.join("conf"))
             .arg("stop")
@@ -839,4 +839,68 @@ async fn kill_9_in_a_2000_message_batch_loses_nothing_and_duplicates_only_ambigu
     eprintln!(
         "crash test: 2000 entries, 3 kills, {reported} ambiguous reported, {duplicates} delivered twice after being sent again"
     );
+}
+
+#[tokio::test]
+async fn smtp_sink_takes_a_pipelined_batch_over_data_without_chunking() {
+    let running = start("outbox-sink", |_| {}, ServeConfig::default()).await;
+    let dumps = running.dir.path().join("sink");
+    std::fs::create_dir_all(&dumps).expect("dump dir");
+    // smtp-sink drops root for `nobody`, who must be able to write the dumps.
+    let _ = Command::new("chmod").arg("777").arg(&dumps).status();
+    let port = free_port();
+    let mut sink = Command::new("/usr/sbin/smtp-sink")
+        .args(["-u", "nobody", "-d"])
+        .arg(format!("{}/%M.", dumps.display()))
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("64")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("smtp-sink runs (Debian's postfix; cargo xtask test installs it)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "smtp-sink did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut client = Client::connect(&running).await;
+    client
+        .ok(Operation::SaveProfile {
+            profile: local_profile(port),
+        })
+        .await;
+    client
+        .ok(Operation::EnqueueEach {
+            profile: ProfileId("postfix".into()),
+            draft: draft("To the sink"),
+            recipients: recipients(20),
+        })
+        .await;
+    wait_until(&mut client, Duration::from_secs(30), |s| {
+        s.counts.sent == 20
+    })
+    .await;
+    let entries = client
+        .ok(Operation::ListOutbox {
+            state: Some(EntryState::Sent),
+            limit: 100,
+        })
+        .await
+        .into_entries();
+    let mut dumped = String::new();
+    for file in std::fs::read_dir(&dumps).expect("dumps") {
+        let path = file.expect("entry").path();
+        dumped.push_str(&std::fs::read_to_string(path).unwrap_or_default());
+    }
+    for entry in &entries {
+        assert_eq!(
+            dumped.matches(&bare(&entry.message_id)).count(),
+            1,
+            "entry {} reached smtp-sink once",
+            entry.id
+        );
+    }
+    let _ = sink.kill();
+    let _ = sink.wait();
+    running.stop().await;
 }

@@ -168,5 +168,51 @@ async fn secrets_never_reach_transcripts_history_logs_or_the_page() {
         !logs.contains(&running.token),
         "the pairing token is not logged"
     );
+
+    // A batch entry whose attempt fails keeps its transcript in the outbox: redacted too, in
+    // what the page reads and in the file itself.
+    running.sandbox().faults().update(|f| f.reject_mail = 1);
+    let Outcome::Enqueued {
+        entries: queued, ..
+    } = client
+        .ok(Operation::EnqueueEach {
+            profile: password_profile.id.clone(),
+            draft: Draft {
+                subject: "canary batch".to_owned(),
+                text: Some("hello".to_owned()),
+                ..Draft::default()
+            },
+            recipients: vec!["carol@example.com".to_owned()],
+        })
+        .await
+    else {
+        panic!("not queued");
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let entry = loop {
+        let Outcome::OutboxEntry { entry } = client
+            .ok(Operation::ReadOutboxEntry { id: queued[0] })
+            .await
+        else {
+            panic!("no entry");
+        };
+        if entry.attempts >= 1 && !entry.transcript.is_empty() {
+            break entry;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no attempt: {entry:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let entry_json = serde_json::to_string(&entry).expect("json");
+    assert!(entry_json.contains("AUTH PLAIN ****"), "{entry_json}");
+    assert_clean("the outbox entry", &entry_json, &forms);
+    let mut file = Vec::new();
+    for name in ["outbox.sqlite3", "outbox.sqlite3-wal"] {
+        file.extend(std::fs::read(running.dir.path().join("data").join(name)).unwrap_or_default());
+    }
+    assert!(file.len() > 4096, "the outbox file was read");
+    assert_clean("the outbox file", &String::from_utf8_lossy(&file), &forms);
     running.stop().await;
 }

@@ -338,11 +338,6 @@ impl State {
     }
 
     fn progress(&mut self, id: RequestId, progress: Progress) {
-        // A batch's progress is the outbox's, whichever request it came with.
-        if let Progress::Outbox(summary) = progress {
-            self.outbox.summarised(summary);
-            return;
-        }
         let Some(run) = self.run.as_mut().filter(|run| run.id == id) else {
             return;
         };
@@ -373,7 +368,7 @@ impl State {
                     None => run.steps.push(step),
                 }
             }
-            Progress::Upload { .. } | Progress::Outbox(_) => {}
+            Progress::Upload { .. } => {}
         }
     }
 

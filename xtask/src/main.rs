@@ -75,6 +75,7 @@ fn test() -> Result<()> {
     let root = project_root();
     tools::ensure_wasm_target()?;
     tools::ensure_python()?;
+    tools::ensure_openssl()?;
     tools::ensure_chromium()?;
     web::ensure_web_tools(&root)?;
 
@@ -229,6 +230,8 @@ fn run(extra: &[String]) -> Result<()> {
 fn bench() -> Result<()> {
     let root = project_root();
     tools::ensure_chromium()?;
+    tools::ensure_postfix()?;
+    tools::ensure_nodemailer(&root)?;
     web::ensure_web_tools(&root)?;
     let dist = web::build_web(&root)?;
     let fingerprint = web::fingerprint(&dist)?;
@@ -236,6 +239,12 @@ fn bench() -> Result<()> {
     build.env("MAILBRIDGE_WEB_BUILD", &fingerprint);
     step("build", build)?;
     bench::run(&root, &target_dir(&root).join("release"))?;
+
+    // The outbox against Postfix's smtp-sink, next to nodemailer and smtp-source, and its
+    // memory with 100,000 messages queued.
+    let mut outbox = cargo(&root, &["bench", "-p", "mailbridge", "--bench", "outbox"]);
+    outbox.env("MAILBRIDGE_WEB_BUILD", &fingerprint);
+    step("the outbox", outbox)?;
 
     println!("\n==> the web app");
     bench::wasm_size(&dist)?;

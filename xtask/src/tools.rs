@@ -1,5 +1,7 @@
 //! Installs what a fresh machine lacks. Each function checks first, so a second run costs nothing.
 
+use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
@@ -66,6 +68,22 @@ pub fn ensure_chromium() -> Result<()> {
     apt_install(&["chromium", "chromium-driver"])
 }
 
+/// The `openssl` command: the TLS tests run `openssl s_server` as a server we did not write,
+/// and compare fingerprints with `openssl x509`.
+pub fn ensure_openssl() -> Result<()> {
+    let found = Command::new("openssl")
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if found {
+        return Ok(());
+    }
+    println!("==> installing openssl (Debian package)");
+    apt_install(&["openssl"])
+}
+
 /// swaks, the SMTP swiss army knife, is what the benchmark compares a send against.
 pub fn ensure_swaks() -> Result<()> {
     let found = Command::new("swaks")
@@ -79,6 +97,79 @@ pub fn ensure_swaks() -> Result<()> {
     }
     println!("==> installing swaks (Debian package)");
     apt_install(&["swaks", "libnet-ssleay-perl", "libio-socket-ssl-perl"])
+}
+
+/// Postfix's `smtp-sink` (a server that counts messages and throws them away) and
+/// `smtp-source` (its load generator): the outbox benchmark sends to the one and is compared
+/// with the other.
+pub fn ensure_postfix() -> Result<()> {
+    let found = ["/usr/sbin/smtp-sink", "/usr/sbin/smtp-source"]
+        .iter()
+        .all(|path| Path::new(path).is_file());
+    if found {
+        return Ok(());
+    }
+    println!("==> installing postfix (Debian package), for smtp-sink and smtp-source");
+    // "No configuration": the two test programs are all the benchmark wants; Postfix itself
+    // must not be set up to listen for mail on this machine.
+    let mut preseed = Command::new("debconf-set-selections")
+        .stdin(Stdio::piped())
+        .spawn()
+        .context("starting `debconf-set-selections`")?;
+    preseed
+        .stdin
+        .take()
+        .context("debconf-set-selections' input")?
+        .write_all(b"postfix postfix/main_mailer_type select No configuration\n")
+        .context("writing to `debconf-set-selections`")?;
+    let status = preseed.wait()?;
+    if !status.success() {
+        bail!("`debconf-set-selections` failed ({status})");
+    }
+    apt_install(&["postfix"])
+}
+
+/// nodemailer, the Node.js client the outbox benchmark is compared with, at the version
+/// `xtask/bench/package-lock.json` pins. `npm ci` installs it into `.tools/bench`
+/// (gitignored) from copies of that folder's `package.json` and lock; an install whose lock
+/// matches is left as it is.
+pub fn ensure_nodemailer(root: &Path) -> Result<()> {
+    let source = root.join("xtask/bench");
+    let target = root.join(".tools/bench");
+    let lock_path = source.join("package-lock.json");
+    let lock =
+        std::fs::read(&lock_path).with_context(|| format!("reading {}", lock_path.display()))?;
+    let installed = std::fs::read(target.join("package-lock.json")).is_ok_and(|old| old == lock)
+        && target
+            .join("node_modules/nodemailer/package.json")
+            .is_file();
+    if installed {
+        return Ok(());
+    }
+    let has_npm = Command::new("npm")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !has_npm {
+        println!("==> installing nodejs and npm (Debian packages)");
+        apt_install(&["nodejs", "npm"])?;
+    }
+    println!("==> installing nodemailer (npm ci, from xtask/bench/package-lock.json)");
+    std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(source.join(file), target.join(file))
+            .with_context(|| format!("copying {file} into {}", target.display()))?;
+    }
+    run(Command::new("npm").current_dir(root).args([
+        "ci",
+        "--no-audit",
+        "--no-fund",
+        "--prefer-offline",
+        "--prefix",
+        ".tools/bench",
+    ]))
 }
 
 /// Installs Debian packages; `apt-get update` runs first because a fresh machine has no lists.

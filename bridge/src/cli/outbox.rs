@@ -71,6 +71,9 @@ pub struct FlushArgs {
     /// Wait at most this many seconds for entries that are due later (a retry, the pace).
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     max_wait: u64,
+    /// Keep the redacted transcript of every message sent, not only of those that failed.
+    #[arg(long)]
+    keep_transcripts: bool,
 }
 
 fn parse_state(text: &str) -> Result<EntryState, String> {
@@ -219,6 +222,7 @@ async fn flush(bridge: &std::sync::Arc<crate::ops::Bridge>, args: FlushArgs) -> 
             }
         }
     }
+    outbox.keep_transcripts(args.keep_transcripts);
     bridge.start_delivering();
     let mut last = String::new();
     let summary = loop {

@@ -404,7 +404,9 @@ impl Outbox {
             // again at once on a new connection, with no attempt counted.
             (EntryState::Queued, Some(now))
         };
-        let keep = self.config.keep_transcripts
+        let keep = self
+            .keep_transcripts
+            .load(std::sync::atomic::Ordering::Relaxed)
             || claimed.keep_transcript
             || !matches!(next_state, EntryState::Sent | EntryState::Queued);
         let error = failure.map(|(error, _)| error);

@@ -47,8 +47,6 @@ pub struct OutboxConfig {
     pub bounds: Bounds,
     pub backoff: Backoff,
     pub timeouts: Timeouts,
-    /// Keep every entry's transcript, not only those of failures.
-    pub keep_transcripts: bool,
 }
 
 /// The entries an action changed, and those it left with the reason.
@@ -152,6 +150,8 @@ pub struct Outbox {
     /// The summary, while something changes.
     notices: broadcast::Sender<Notice>,
     dirty: AtomicBool,
+    /// Keep every entry's transcript, not only those of failures (`--keep-transcripts`).
+    keep_transcripts: AtomicBool,
     stop: watch::Sender<bool>,
 }
 
@@ -169,6 +169,7 @@ impl Outbox {
             wake: Notify::new(),
             notices,
             dirty: AtomicBool::new(true),
+            keep_transcripts: AtomicBool::new(false),
             stop: watch::channel(false).0,
         }))
     }
@@ -222,6 +223,12 @@ impl Outbox {
                 detail: error.to_string(),
             }),
         }
+    }
+
+    /// Keeps the redacted transcript of every entry sent from now on, not only of those that
+    /// failed.
+    pub fn keep_transcripts(&self, keep: bool) {
+        self.keep_transcripts.store(keep, Ordering::Relaxed);
     }
 
     /// Whether this process delivers.
@@ -289,7 +296,7 @@ impl Outbox {
                 EntryState::Ambiguous,
             ],
             EntryState::Cancelled,
-            "it is being sent or has been sent",
+            "only entries that have not been sent can be cancelled",
         )
     }
 
@@ -325,7 +332,7 @@ impl Outbox {
             .map(|&id| {
                 let why = match before.get(&id) {
                     None => "there is no such entry".to_owned(),
-                    Some(state) => format!("it is {}: {why_not}", state.label()),
+                    Some(state) => format!("it is {} and {why_not}", state.label()),
                 };
                 (id, why)
             })

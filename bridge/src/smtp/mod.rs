@@ -14,7 +14,8 @@
 //! # Layout
 //! - `session`: [`Session`], the state machine from DNS to QUIT, and [`Capabilities`].
 //! - `wire`: the stream, the capped reply reader and the buffered writer.
-//! - `tls`: the rustls client configuration, certificate error mapping and [`TlsInfo`] details.
+//! - `tls`: the rustls client configuration, the verifier that records the presented chain,
+//!   certificate and handshake error mapping, and [`TlsInfo`] details.
 //! - `transcript`: the recorder behind transcripts and progress, and the redaction rules.
 //! - `explain`: explanations for the failures `diagnosis::Failure` has no variant for.
 //! - `tests`: tests over real sockets against the sandbox and hand-made servers.
@@ -33,7 +34,7 @@ use profile::{Profile, Security};
 use protocol::{CheckReport, Progress, Secret, TlsInfo, TranscriptLine, Verdict};
 use tokio::sync::mpsc::UnboundedSender;
 
-pub use session::{Capabilities, Session};
+pub use session::{Capabilities, RESOLVE_VAR, Session};
 pub(crate) use tls::rfc3339;
 
 use session::Auth;
@@ -367,6 +368,11 @@ pub async fn check(
                 (rec, Some(caps), tls, error)
             }
         };
+    // A Google host whose certificate Google did not issue passed only because this machine
+    // trusts the interceptor; the check says so.
+    if let Some(info) = tls.as_ref().filter(|info| info.established()) {
+        warnings.extend(diagnosis::interception_warning(&target.host, &info.chain));
+    }
     // Steps never reached are listed as skipped, so the report always shows the whole plan.
     let plan = plan(target.security);
     for step in plan.iter().skip(rec.steps().len()) {

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use diagnosis::{Failure, Reply, Step};
 use profile::Security;
-use protocol::{Progress, StepStatus, TlsInfo, TranscriptLine};
+use protocol::{CertificateInfo, Progress, StepStatus, TlsInfo, TranscriptLine};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -662,6 +662,10 @@ impl Session {
                     "TLS established: {}, {}",
                     info.version, info.cipher
                 ));
+                self.note_chain(&info.chain);
+                if let Some(warning) = diagnosis::interception_warning(&self.host, &info.chain) {
+                    self.conn.rec.note(warning);
+                }
                 self.conn
                     .rec
                     .end(Step::Tls, started, StepStatus::Ok, detail, None);
@@ -669,6 +673,15 @@ impl Session {
                 Ok(())
             }
             Err(error) => {
+                // An untrusted chain is what the user needs to see, so it is kept for the report.
+                if let Error::Failure(Failure::TlsCertificate { chain, .. }) = &error {
+                    self.note_chain(chain);
+                    self.tls = Some(TlsInfo {
+                        version: String::new(),
+                        cipher: String::new(),
+                        chain: chain.clone(),
+                    });
+                }
                 self.conn.rec.note(format!("TLS failed: {error}"));
                 self.conn.rec.end(
                     Step::Tls,
@@ -683,9 +696,22 @@ impl Session {
     }
 
     async fn upgrade(&mut self, target: &Target) -> Result<TlsInfo, Error> {
-        let config = tls::client_config(target.extra_ca_pem.as_deref())?;
+        let connector = tls::connector(target.extra_ca_pem.as_deref())?;
         let name = tls::server_name(&target.host)?;
-        self.conn.start_tls(config, name, self.timeouts.tls).await
+        self.conn
+            .start_tls(connector, name, self.timeouts.tls)
+            .await
+    }
+
+    /// The presented certificates in the transcript, so the history shows them too.
+    fn note_chain(&mut self, chain: &[CertificateInfo]) {
+        for (number, cert) in chain.iter().enumerate() {
+            self.conn.rec.note(format!(
+                "certificate {} of {}: {cert}",
+                number + 1,
+                chain.len()
+            ));
+        }
     }
 
     async fn ehlo(&mut self) -> Result<(), Error> {
@@ -1067,7 +1093,7 @@ impl Conn {
     /// Upgrades the plain stream to TLS in place; the stream is closed if the handshake fails.
     pub(crate) async fn start_tls(
         &mut self,
-        config: std::sync::Arc<rustls::ClientConfig>,
+        connector: tls::Connector,
         name: rustls::pki_types::ServerName<'static>,
         limit: std::time::Duration,
     ) -> Result<TlsInfo, Error> {
@@ -1077,6 +1103,8 @@ impl Conn {
                 detail: "TLS was already active".to_owned(),
             });
         };
+        let host = name.to_str().into_owned();
+        let tls::Connector { config, seen } = connector;
         let connector = tokio_rustls::TlsConnector::from(config);
         match tokio::time::timeout(limit, connector.connect(name, tcp)).await {
             Ok(Ok(stream)) => {
@@ -1084,7 +1112,7 @@ impl Conn {
                 self.put_stream(Stream::Tls(Box::new(stream)));
                 Ok(info)
             }
-            Ok(Err(error)) => Err(Error::Failure(tls::handshake_failure(&error))),
+            Ok(Err(error)) => Err(Error::Failure(tls::handshake_failure(&error, &host, &seen))),
             Err(_) => Err(wire::timeout(Step::Tls, limit)),
         }
     }
@@ -1120,23 +1148,34 @@ async fn resolve(
 ) -> Result<Vec<SocketAddr>, Error> {
     let started = rec.begin(Step::Dns);
     let lookup = tokio::net::lookup_host((host, port));
-    let result = match tokio::time::timeout(timeouts.connect, lookup).await {
-        Ok(Ok(addrs)) => {
-            let addrs: Vec<SocketAddr> = addrs.collect();
-            if addrs.is_empty() {
-                Err(Error::Failure(Failure::Dns {
+    let result = match resolve_override(host, port) {
+        Some(result) => {
+            rec.note(format!("{RESOLVE_VAR} decides what {host} resolves to"));
+            result.map_err(|detail| {
+                Error::Failure(Failure::Dns {
                     host: host.to_owned(),
-                    detail: "the name has no addresses".to_owned(),
-                }))
-            } else {
-                Ok(addrs)
-            }
+                    detail,
+                })
+            })
         }
-        Ok(Err(error)) => Err(Error::Failure(Failure::Dns {
-            host: host.to_owned(),
-            detail: error.to_string(),
-        })),
-        Err(_) => Err(wire::timeout(Step::Dns, timeouts.connect)),
+        None => match tokio::time::timeout(timeouts.connect, lookup).await {
+            Ok(Ok(addrs)) => {
+                let addrs: Vec<SocketAddr> = addrs.collect();
+                if addrs.is_empty() {
+                    Err(Error::Failure(Failure::Dns {
+                        host: host.to_owned(),
+                        detail: "the name has no addresses".to_owned(),
+                    }))
+                } else {
+                    Ok(addrs)
+                }
+            }
+            Ok(Err(error)) => Err(Error::Failure(Failure::Dns {
+                host: host.to_owned(),
+                detail: error.to_string(),
+            })),
+            Err(_) => Err(wire::timeout(Step::Dns, timeouts.connect)),
+        },
     };
     match &result {
         Ok(addrs) => {
@@ -1153,6 +1192,37 @@ async fn resolve(
         ),
     }
     result
+}
+
+/// The environment variable that overrides DNS for some names, like curl's `--resolve`:
+/// `name=address` entries separated by commas, where an empty address makes the name fail as an
+/// unknown name does (`MAILBRIDGE_RESOLVE=smtp.gmail.com=127.0.0.1` or `smtp.gmail.com=`). It
+/// is read here only, at each lookup. Certificates are still checked against the name, so it
+/// cannot weaken TLS; the tests use it to reach local servers under Google's names and to be
+/// a machine that cannot resolve them.
+pub const RESOLVE_VAR: &str = "MAILBRIDGE_RESOLVE";
+
+/// `Some` when [`RESOLVE_VAR`] names `host`: its addresses, or the resolver's error text.
+fn resolve_override(host: &str, port: u16) -> Option<Result<Vec<SocketAddr>, String>> {
+    let table = std::env::var(RESOLVE_VAR).ok()?;
+    let address = table.split(',').find_map(|entry| {
+        let (name, address) = entry.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case(host)
+            .then_some(address.trim())
+    })?;
+    if address.is_empty() {
+        // glibc's words for a name that does not exist, which an offline machine gives too.
+        return Some(Err(format!(
+            "failed to lookup address information: Name or service not known (set by {RESOLVE_VAR})"
+        )));
+    }
+    Some(
+        address
+            .parse::<std::net::IpAddr>()
+            .map(|ip| vec![SocketAddr::new(ip, port)])
+            .map_err(|_| format!("{RESOLVE_VAR} gives {host} {address:?}, not an IP address")),
+    )
 }
 
 /// Tries each address in turn until one connects, all within the connect timeout.

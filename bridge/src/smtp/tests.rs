@@ -360,6 +360,9 @@ fn only_transient_failures_before_rcpt_are_retried() {
             Error::Failure(Failure::TlsCertificate {
                 problem: CertProblem::UnknownIssuer,
                 detail: String::new(),
+                host: String::new(),
+                chain: Vec::new(),
+                checked_at: None,
             }),
             false,
         ),

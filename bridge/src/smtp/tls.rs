@@ -1,56 +1,187 @@
 //! TLS for the client: rustls with the ring provider, TLS 1.2 and 1.3 only, the system's roots
 //! (webpki-roots when none load) plus a profile's extra CA. There is deliberately no switch that
 //! turns verification off: a user behind an intercepting proxy needs to see that, not skip it.
+//!
+//! Each handshake gets its own configuration whose verifier, [`Recording`], wraps rustls's
+//! WebPKI verifier: it writes down the chain the server presented and then hands every decision
+//! to the WebPKI verifier, so a rejected chain can still be shown to the user. A configuration
+//! per handshake also means no TLS session resumption, so a chain is presented every time.
 
 use std::io;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use diagnosis::{CertProblem, Failure};
+use diagnosis::{CertProblem, Failure, HandshakeProblem};
 use protocol::{CertificateInfo, TlsInfo};
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{CertificateError, ClientConfig, ClientConnection, ProtocolVersion, RootCertStore};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    AlertDescription, CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct,
+    DistinguishedName, PeerIncompatible, ProtocolVersion, RootCertStore, SignatureScheme,
+};
+use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::Error;
 
-/// The client configuration for a target: cached when it trusts only the system's roots.
-pub(crate) fn client_config(extra_ca_pem: Option<&str>) -> Result<Arc<ClientConfig>, Error> {
-    static SYSTEM_ONLY: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    let Some(pem) = extra_ca_pem.filter(|pem| !pem.trim().is_empty()) else {
-        if let Some(config) = SYSTEM_ONLY.get() {
-            return Ok(config.clone());
-        }
-        let config = build(system_roots().as_ref().clone())?;
-        return Ok(SYSTEM_ONLY.get_or_init(|| config).clone());
-    };
-    let mut roots = system_roots().as_ref().clone();
-    let mut added = 0;
-    for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-        let cert = cert.map_err(|error| bad_extra_ca(&error.to_string()))?;
-        roots
-            .add(cert)
-            .map_err(|error| bad_extra_ca(&error.to_string()))?;
-        added += 1;
-    }
-    if added == 0 {
-        return Err(bad_extra_ca("it holds no CERTIFICATE block"));
-    }
-    build(roots)
+/// A client configuration for one handshake, and what its verifier saw.
+pub(crate) struct Connector {
+    pub config: Arc<ClientConfig>,
+    pub seen: Arc<Seen>,
 }
 
-fn build(roots: RootCertStore) -> Result<Arc<ClientConfig>, Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
+/// What the server presented, written by [`Recording`] before it decides anything.
+#[derive(Debug, Default)]
+pub(crate) struct Seen(Mutex<Option<Presented>>);
+
+#[derive(Debug, Clone)]
+struct Presented {
+    chain: Vec<CertificateDer<'static>>,
+    at: UnixTime,
+}
+
+impl Seen {
+    /// The presented chain, leaf first; empty when the server sent none.
+    pub(crate) fn chain(&self) -> Vec<CertificateInfo> {
+        crate::lock(&self.0)
+            .as_ref()
+            .map(|presented| presented.chain.iter().map(certificate_info).collect())
+            .unwrap_or_default()
+    }
+
+    /// This machine's clock when the chain was checked.
+    fn checked_at(&self) -> Option<String> {
+        crate::lock(&self.0)
+            .as_ref()
+            .and_then(|presented| i64::try_from(presented.at.as_secs()).ok())
+            .map(rfc3339)
+    }
+}
+
+/// The server certificate verifier: rustls's WebPKI verifier, which makes every decision, with
+/// the presented chain recorded on the way in. It has no other behaviour, and nothing in
+/// mailbridge builds a verifier that accepts what WebPKI refuses.
+#[derive(Debug)]
+struct Recording {
+    webpki: Arc<WebPkiServerVerifier>,
+    seen: Arc<Seen>,
+}
+
+impl ServerCertVerifier for Recording {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let chain = std::iter::once(end_entity)
+            .chain(intermediates)
+            .map(|cert| cert.clone().into_owned())
+            .collect();
+        *crate::lock(&self.seen.0) = Some(Presented { chain, at: now });
+        self.webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+
+    fn requires_raw_public_keys(&self) -> bool {
+        self.webpki.requires_raw_public_keys()
+    }
+
+    fn root_hint_subjects(&self) -> Option<&[DistinguishedName]> {
+        self.webpki.root_hint_subjects()
+    }
+}
+
+/// A configuration for one handshake with a target: the WebPKI verifier over the system's
+/// roots is built once, one with a profile's extra CA each time.
+pub(crate) fn connector(extra_ca_pem: Option<&str>) -> Result<Connector, Error> {
+    let verifier = Arc::new(recording(extra_ca_pem)?);
+    let seen = verifier.seen.clone();
+    let config = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|error| {
-            Error::Failure(Failure::TlsHandshake {
-                detail: error.to_string(),
-            })
-        })?
-        .with_root_certificates(roots)
+        .map_err(|error| setup_failure(&error.to_string()))?
+        // "dangerous" is rustls's name for any custom verifier; this one is WebPKI's own.
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
-    Ok(Arc::new(config))
+    Ok(Connector {
+        config: Arc::new(config),
+        seen,
+    })
+}
+
+fn recording(extra_ca_pem: Option<&str>) -> Result<Recording, Error> {
+    static SYSTEM_ONLY: OnceLock<Arc<WebPkiServerVerifier>> = OnceLock::new();
+    let webpki = match extra_ca_pem.filter(|pem| !pem.trim().is_empty()) {
+        None => match SYSTEM_ONLY.get() {
+            Some(webpki) => webpki.clone(),
+            None => {
+                let webpki = webpki(system_roots().as_ref().clone())?;
+                SYSTEM_ONLY.get_or_init(|| webpki).clone()
+            }
+        },
+        Some(pem) => {
+            let mut roots = system_roots().as_ref().clone();
+            let mut added = 0;
+            for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                let cert = cert.map_err(|error| bad_extra_ca(&error.to_string()))?;
+                roots
+                    .add(cert)
+                    .map_err(|error| bad_extra_ca(&error.to_string()))?;
+                added += 1;
+            }
+            if added == 0 {
+                return Err(bad_extra_ca("it holds no CERTIFICATE block"));
+            }
+            webpki(roots)?
+        }
+    };
+    Ok(Recording {
+        webpki,
+        seen: Arc::new(Seen::default()),
+    })
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn webpki(roots: RootCertStore) -> Result<Arc<WebPkiServerVerifier>, Error> {
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+        .build()
+        .map_err(|error| setup_failure(&error.to_string()))
+}
+
+fn setup_failure(detail: &str) -> Error {
+    Error::Failure(Failure::TlsHandshake {
+        detail: detail.to_owned(),
+        problem: HandshakeProblem::Unknown,
+    })
 }
 
 /// The system's trusted roots, loaded once; Mozilla's list (webpki-roots) when none load, as in
@@ -75,6 +206,9 @@ fn bad_extra_ca(detail: &str) -> Error {
     Error::Failure(Failure::TlsCertificate {
         problem: CertProblem::Other,
         detail: format!("the profile's extra CA certificate cannot be used: {detail}"),
+        host: String::new(),
+        chain: Vec::new(),
+        checked_at: None,
     })
 }
 
@@ -82,9 +216,9 @@ fn bad_extra_ca(detail: &str) -> Error {
 pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
     let host = unbracket(host);
     ServerName::try_from(host.to_owned()).map_err(|error| {
-        Error::Failure(Failure::TlsHandshake {
-            detail: format!("{host:?} cannot be checked against a certificate: {error}"),
-        })
+        setup_failure(&format!(
+            "{host:?} cannot be checked against a certificate: {error}"
+        ))
     })
 }
 
@@ -94,26 +228,68 @@ pub(crate) fn unbracket(host: &str) -> &str {
         .unwrap_or(host)
 }
 
-/// Maps a failed handshake: certificate problems by kind, anything else as a handshake failure.
-pub(crate) fn handshake_failure(error: &io::Error) -> Failure {
+/// Maps a failed handshake with `host`: certificate problems by kind, with the chain `seen`
+/// presented and the clock it was checked by; anything else by what broke.
+pub(crate) fn handshake_failure(error: &io::Error, host: &str, seen: &Seen) -> Failure {
     let tls = error
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>());
-    match tls {
-        Some(rustls::Error::InvalidCertificate(cert)) => Failure::TlsCertificate {
-            problem: cert_problem(cert),
-            detail: error.to_string(),
-        },
-        _ => Failure::TlsHandshake {
-            detail: error.to_string(),
-        },
+    let detail = error.to_string();
+    if let Some(rustls::Error::InvalidCertificate(cert)) = tls {
+        let chain = seen.chain();
+        return Failure::TlsCertificate {
+            problem: cert_problem(cert, chain.first()),
+            detail,
+            host: host.to_owned(),
+            chain,
+            checked_at: seen.checked_at(),
+        };
     }
+    let problem = match tls {
+        Some(rustls::Error::AlertReceived(AlertDescription::ProtocolVersion))
+        | Some(rustls::Error::PeerIncompatible(
+            PeerIncompatible::ServerDoesNotSupportTls12Or13
+            | PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig
+            | PeerIncompatible::Tls12NotOffered
+            | PeerIncompatible::Tls12NotOfferedOrEnabled,
+        )) => HandshakeProblem::OldVersion,
+        Some(rustls::Error::AlertReceived(
+            AlertDescription::HandshakeFailure | AlertDescription::InsufficientSecurity,
+        ))
+        | Some(rustls::Error::PeerIncompatible(
+            PeerIncompatible::NoCipherSuitesInCommon
+            | PeerIncompatible::NoKxGroupsInCommon
+            | PeerIncompatible::NoSignatureSchemesInCommon,
+        )) => HandshakeProblem::NoSharedCipher,
+        Some(rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)) => {
+            HandshakeProblem::NotTls
+        }
+        Some(_) => HandshakeProblem::Unknown,
+        None => match error.kind() {
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe => HandshakeProblem::Cut,
+            _ => HandshakeProblem::Unknown,
+        },
+    };
+    Failure::TlsHandshake { detail, problem }
 }
 
-fn cert_problem(error: &CertificateError) -> CertProblem {
+fn cert_problem(error: &CertificateError, leaf: Option<&CertificateInfo>) -> CertProblem {
+    let self_signed = leaf.is_some_and(CertificateInfo::is_self_issued);
     match error {
+        CertificateError::UnknownIssuer if self_signed => CertProblem::SelfSigned,
         CertificateError::UnknownIssuer => CertProblem::UnknownIssuer,
+        // webpki refuses a self-signed certificate marked as a CA (as `openssl req -x509`
+        // makes) as a CA used as an end entity.
+        CertificateError::Other(other) if self_signed && other.to_string().contains("CaUsedAs") => {
+            CertProblem::SelfSigned
+        }
         CertificateError::Expired | CertificateError::ExpiredContext { .. } => CertProblem::Expired,
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            CertProblem::NotYetValid
+        }
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
             CertProblem::NameMismatch
         }
@@ -137,7 +313,7 @@ pub(crate) fn info(connection: &ClientConnection) -> TlsInfo {
         .peer_certificates()
         .unwrap_or_default()
         .iter()
-        .map(|der| certificate_info(der))
+        .map(certificate_info)
         .collect();
     TlsInfo {
         version,
@@ -147,18 +323,67 @@ pub(crate) fn info(connection: &ClientConnection) -> TlsInfo {
 }
 
 fn certificate_info(der: &CertificateDer<'_>) -> CertificateInfo {
+    let sha256 = fingerprint(der.as_ref());
     match X509Certificate::from_der(der.as_ref()) {
-        Ok((_, cert)) => CertificateInfo {
-            subject: cert.subject().to_string(),
-            issuer: cert.issuer().to_string(),
-            not_after: rfc3339(cert.validity().not_after.timestamp()),
-        },
+        Ok((_, cert)) => {
+            let names = match cert.subject_alternative_name() {
+                Ok(Some(san)) => san
+                    .value
+                    .general_names
+                    .iter()
+                    .filter_map(|name| match name {
+                        GeneralName::DNSName(dns) => Some((*dns).to_owned()),
+                        GeneralName::IPAddress(ip) => ip_text(ip),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            CertificateInfo {
+                subject: cert.subject().to_string(),
+                issuer: cert.issuer().to_string(),
+                not_before: rfc3339(cert.validity().not_before.timestamp()),
+                not_after: rfc3339(cert.validity().not_after.timestamp()),
+                sha256,
+                names,
+            }
+        }
         Err(error) => CertificateInfo {
             subject: format!("(unreadable certificate: {error})"),
             issuer: String::new(),
+            not_before: String::new(),
             not_after: String::new(),
+            sha256,
+            names: Vec::new(),
         },
     }
+}
+
+fn ip_text(bytes: &[u8]) -> Option<String> {
+    if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
+        return Some(std::net::Ipv4Addr::from(v4).to_string());
+    }
+    <[u8; 16]>::try_from(bytes)
+        .ok()
+        .map(|v6| std::net::Ipv6Addr::from(v6).to_string())
+}
+
+/// SHA-256 of the DER bytes as `AB:CD:...`, with the hash of the ring provider rustls already
+/// carries.
+fn fingerprint(der: &[u8]) -> String {
+    let suite = rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256;
+    let Some(tls13) = suite.tls13() else {
+        return String::new();
+    };
+    tls13
+        .common
+        .hash_provider
+        .hash(der)
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// Seconds since the Unix epoch as RFC 3339 UTC (`2027-01-01T00:00:00Z`), by Howard Hinnant's
@@ -204,9 +429,11 @@ mod tests {
 
     #[test]
     fn certificate_errors_map_to_problems() {
+        let seen = Seen::default();
         let cases = [
             (CertificateError::UnknownIssuer, CertProblem::UnknownIssuer),
             (CertificateError::Expired, CertProblem::Expired),
+            (CertificateError::NotValidYet, CertProblem::NotYetValid),
             (CertificateError::NotValidForName, CertProblem::NameMismatch),
             (CertificateError::BadSignature, CertProblem::Other),
         ];
@@ -215,21 +442,78 @@ mod tests {
                 io::ErrorKind::InvalidData,
                 rustls::Error::InvalidCertificate(error),
             );
-            match handshake_failure(&io) {
-                Failure::TlsCertificate { problem: got, .. } => assert_eq!(got, problem),
+            match handshake_failure(&io, "smtp.gmail.com", &seen) {
+                Failure::TlsCertificate {
+                    problem: got, host, ..
+                } => assert_eq!((got, host.as_str()), (problem, "smtp.gmail.com")),
                 other => panic!("{other:?}"),
             }
         }
-        let other = io::Error::new(io::ErrorKind::UnexpectedEof, "tls handshake eof");
-        assert!(matches!(
-            handshake_failure(&other),
-            Failure::TlsHandshake { .. }
-        ));
+        let handshakes = [
+            (
+                io::Error::new(io::ErrorKind::UnexpectedEof, "tls handshake eof"),
+                HandshakeProblem::Cut,
+            ),
+            (
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    rustls::Error::AlertReceived(AlertDescription::ProtocolVersion),
+                ),
+                HandshakeProblem::OldVersion,
+            ),
+            (
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    rustls::Error::PeerIncompatible(PeerIncompatible::NoCipherSuitesInCommon),
+                ),
+                HandshakeProblem::NoSharedCipher,
+            ),
+        ];
+        for (io, expected) in handshakes {
+            match handshake_failure(&io, "smtp.gmail.com", &seen) {
+                Failure::TlsHandshake { problem, .. } => assert_eq!(problem, expected, "{io}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_chain_is_recorded_and_webpki_still_refuses_it() {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params =
+            rcgen::CertificateParams::new(vec!["relay.example.com".to_owned()]).expect("params");
+        let cert = params.self_signed(&key).expect("certificate");
+        let verifier = recording(None).expect("a verifier");
+        let name = ServerName::try_from("relay.example.com").expect("name");
+        let result = verifier.verify_server_cert(cert.der(), &[], &name, &[], UnixTime::now());
+        assert!(
+            matches!(
+                result,
+                Err(rustls::Error::InvalidCertificate(
+                    CertificateError::UnknownIssuer
+                ))
+            ),
+            "WebPKI decides: {result:?}"
+        );
+        let chain = verifier.seen.chain();
+        assert_eq!(chain.len(), 1, "{chain:?}");
+        assert_eq!(chain[0].names, ["relay.example.com"]);
+        assert_eq!(chain[0].sha256.len(), 32 * 3 - 1, "{}", chain[0].sha256);
+        assert!(chain[0].is_self_issued(), "{:?}", chain[0]);
+        assert!(verifier.seen.checked_at().is_some());
+    }
+
+    #[test]
+    fn fingerprints_are_sha256_in_openssl_form() {
+        assert_eq!(
+            fingerprint(b"abc"),
+            "BA:78:16:BF:8F:01:CF:EA:41:41:40:DE:5D:AE:22:23:B0:03:61:A3:96:17:7A:9C:B4:10:FF:61:F2:00:15:AD"
+        );
     }
 
     #[test]
     fn a_bad_extra_ca_is_reported_not_ignored() {
-        let error = client_config(Some("not a certificate")).err();
+        let error = connector(Some("not a certificate")).err();
         assert!(
             matches!(
                 error,

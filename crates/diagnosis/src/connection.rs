@@ -1,7 +1,8 @@
 //! Explanations for failures before or around the SMTP conversation: DNS, TCP, TLS, timeouts.
 
+use crate::certificate::{CertificateInfo, is_google_host, near_miss};
 use crate::diagnosis::{Diagnosis, Retry};
-use crate::failure::{CertProblem, Step};
+use crate::failure::{CertProblem, HandshakeProblem, Step};
 
 /// Google's page with the server, port and TLS settings for sending from an app.
 const SETTINGS_HELP: &str = "https://support.google.com/a/answer/176600";
@@ -17,7 +18,66 @@ const SHOW_CERTIFICATE: &str = "See which certificate arrives: `openssl s_client
     Services (for example `O=Google Trust Services, CN=WR2`); any other issuer means something \
     on your machine or network is intercepting the connection.";
 
+/// Why certificate checking must stay on.
+const KEEP_CHECKING: &str = "Do not turn off certificate checking: whoever intercepts the \
+    connection would then read your password. mailbridge has no such switch.";
+
 pub(crate) fn dns(host: &str, detail: &str) -> Diagnosis {
+    let check_name = format!(
+        "Check the server name: Gmail's is `smtp.gmail.com` (Google Workspace relay: \
+         `smtp-relay.gmail.com`); this connection asked for `{host}`."
+    );
+    let check_online = "Check that this machine is online and resolves names: `nslookup \
+        smtp.gmail.com` should print IP addresses."
+        .to_owned();
+    let check_dns = "On a company network, VPN or container, check the DNS server setting (such \
+        as /etc/resolv.conf, or the container's network): some networks only allow their own DNS \
+        server."
+        .to_owned();
+    let what_happened = format!(
+        "The name {host} could not be turned into an IP address, so no connection was made.{}",
+        detail_sentence(detail)
+    );
+    // A name that is right cannot be a typo, whatever the resolver says: on an offline machine
+    // even "Name or service not known" means no DNS server answered.
+    if is_google_host(host) {
+        return Diagnosis {
+            title: format!(
+                "Could not look up {host} (DNS): this machine seems offline, or its DNS is blocked"
+            ),
+            what_happened,
+            likely_cause: format!(
+                "{host} is the right name, and Google's DNS records for it always exist, so this \
+                 machine could not ask a DNS server: it is offline (no network, Wi-Fi not \
+                 connected, a captive portal not yet accepted), or a VPN, firewall or company DNS \
+                 server blocks or filters the lookup."
+            ),
+            fix: vec![
+                "Check that this machine is online, then try again: this is temporary.".to_owned(),
+                check_online,
+                check_dns,
+            ],
+            help_link: Some(SETTINGS_HELP.to_owned()),
+            retry: Retry::Transient,
+            reply: None,
+        };
+    }
+    if let Some(right) = near_miss(host) {
+        return Diagnosis {
+            title: format!("Could not look up {host} (DNS): did you mean {right}?"),
+            what_happened,
+            likely_cause: format!(
+                "{host} is not one of Google's server names; it looks like a typo for {right}."
+            ),
+            fix: vec![
+                format!("Set the profile's server to `{right}`."),
+                check_name,
+            ],
+            help_link: Some(SETTINGS_HELP.to_owned()),
+            retry: Retry::Permanent,
+            reply: None,
+        };
+    }
     let lowered = detail.to_lowercase();
     let no_such_name = [
         "not known",
@@ -46,32 +106,30 @@ pub(crate) fn dns(host: &str, detail: &str) -> Diagnosis {
     };
     Diagnosis {
         title: format!("Could not look up {host} (DNS)"),
-        what_happened: format!(
-            "The name {host} could not be turned into an IP address, so no connection was made.{}",
-            detail_sentence(detail)
-        ),
+        what_happened,
         likely_cause,
-        fix: vec![
-            format!(
-                "Check the server name: Gmail's is `smtp.gmail.com` (Google Workspace relay: \
-                 `smtp-relay.gmail.com`); this connection asked for `{host}`."
-            ),
-            "Check that this machine is online and resolves names: `nslookup smtp.gmail.com` \
-             should print IP addresses."
-                .to_owned(),
-            "On a company network, VPN or container, check the DNS server setting (such as \
-             /etc/resolv.conf, or the container's network): some networks only allow their own \
-             DNS server."
-                .to_owned(),
-        ],
+        fix: vec![check_name, check_online, check_dns],
         help_link: Some(SETTINGS_HELP.to_owned()),
         retry,
         reply: None,
     }
 }
 
+/// The other of Gmail's two submission ports, as a fix step: networks often block only one.
+fn other_port(port: u16) -> Option<String> {
+    let (other, mode) = match port {
+        587 => (465, "implicit TLS (often called 'SSL')"),
+        465 => (587, "STARTTLS"),
+        _ => return None,
+    };
+    Some(format!(
+        "Try port {other} with {mode}: networks often block one of Gmail's submission ports but \
+         not the other."
+    ))
+}
+
 pub(crate) fn connection_refused(host: &str, port: u16) -> Diagnosis {
-    let gmail = is_gmail(host);
+    let gmail = is_google_host(host);
     let likely_cause = if gmail && !matches!(port, 25 | 465 | 587) {
         format!(
             "Gmail's SMTP servers listen only on ports 465, 587 and 25; port {port} is not one of \
@@ -83,12 +141,33 @@ pub(crate) fn connection_refused(host: &str, port: u16) -> Diagnosis {
              something between you and Google: a local firewall, an antivirus mail shield, a \
              company proxy, or a provider that blocks outgoing mail ports."
         )
+    } else if let Some(right) = near_miss(host) {
+        format!(
+            "{host} is not Gmail's SMTP server; it looks like a mistake for {right}, which \
+             accepts mail on ports 587 and 465."
+        )
     } else {
         format!(
             "Nothing is listening on {host}:{port}, or a firewall there rejects the connection. If \
              you meant to use Gmail, the server is smtp.gmail.com."
         )
     };
+    let mut fix = Vec::new();
+    if let Some(right) = near_miss(host) {
+        fix.push(format!("Set the profile's server to `{right}`."));
+    }
+    fix.push(
+        "Use smtp.gmail.com with port 587 (STARTTLS) or port 465 (implicit TLS, often called \
+         'SSL')."
+            .to_owned(),
+    );
+    fix.extend(other_port(port));
+    fix.push(PORT_TEST.to_owned());
+    fix.push(
+        "If Gmail's ports are refused too, check the local firewall and antivirus, and ask your \
+         network admin or hosting provider whether outgoing SMTP ports are blocked."
+            .to_owned(),
+    );
     Diagnosis {
         title: format!("Connection refused by {host}:{port}"),
         what_happened: format!(
@@ -96,15 +175,7 @@ pub(crate) fn connection_refused(host: &str, port: u16) -> Diagnosis {
              conversation started."
         ),
         likely_cause,
-        fix: vec![
-            "Use smtp.gmail.com with port 587 (STARTTLS) or port 465 (implicit TLS, often called \
-             'SSL')."
-                .to_owned(),
-            PORT_TEST.to_owned(),
-            "If Gmail's ports are refused too, check the local firewall and antivirus, and ask \
-             your network admin or hosting provider whether outgoing SMTP ports are blocked."
-                .to_owned(),
-        ],
+        fix,
         help_link: Some(SETTINGS_HELP.to_owned()),
         retry: Retry::Permanent,
         reply: None,
@@ -268,9 +339,248 @@ pub(crate) fn timeout(step: Step, seconds: u64) -> Diagnosis {
     }
 }
 
-pub(crate) fn tls_certificate(problem: CertProblem, detail: &str) -> Diagnosis {
-    let (title, cause, fix, retry) = match problem {
-        CertProblem::UnknownIssuer => (
+/// A certificate that was not trusted, with what is known around it.
+pub(crate) struct Presented<'a> {
+    pub problem: CertProblem,
+    pub detail: &'a str,
+    /// The name it was checked against; empty when not known.
+    pub host: &'a str,
+    /// Leaf first; empty when not recorded.
+    pub chain: &'a [CertificateInfo],
+    pub checked_at: Option<&'a str>,
+}
+
+pub(crate) fn tls_certificate(presented: &Presented<'_>) -> Diagnosis {
+    let Presented {
+        problem,
+        detail,
+        host,
+        chain,
+        checked_at,
+    } = *presented;
+    let server = if host.is_empty() { "the server" } else { host };
+    let google = is_google_host(host);
+    let clock = checked_at.unwrap_or("unknown");
+    let Some(leaf) = chain.first() else {
+        return unexplained_certificate(problem, detail);
+    };
+    let fingerprint = if leaf.sha256.is_empty() {
+        String::new()
+    } else {
+        format!(" (SHA-256 {})", leaf.sha256)
+    };
+    let intercepted = format!(
+        "{server}'s certificates are always issued by Google Trust Services, so something on \
+         this machine or network is intercepting the encrypted connection and presenting its \
+         own: an antivirus with email protection or 'HTTPS/SSL scanning' (Avast, AVG, Kaspersky, \
+         ESET, Bitdefender and others; their roots have names such as \"Mail Shield\"), a \
+         company proxy that inspects TLS, or a captive portal."
+    );
+    let turn_off_scanning = format!(
+        "In the antivirus, turn off email protection or 'HTTPS/SSL scanning' (also called \
+         'encrypted connection scanning'), or add an exception for {server}; on a company \
+         network, ask IT to exempt {server} from TLS inspection. Then try again."
+    );
+    let extra_ca = format!(
+        "If {server} is your company's relay or a test server with its own certificate \
+         authority, put that CA's certificate (PEM) in the profile's \"Extra trusted CA\" field, \
+         after checking its SHA-256 fingerprint with whoever runs the server."
+    );
+    let never_for_gmail = "Never add an extra trusted CA for Gmail: smtp.gmail.com's \
+        certificates come from Google Trust Services, which every up-to-date system trusts, so \
+        needing one there means the connection is intercepted."
+        .to_owned();
+    let (title, cause, fix) = match problem {
+        CertProblem::UnknownIssuer => {
+            let root = chain.last().map_or(leaf.issuer.as_str(), |top| &top.issuer);
+            if google && !leaf.issued_by_google() {
+                (
+                    format!(
+                        "Something is intercepting the connection to {server}: its certificate \
+                         was issued by \"{}\"",
+                        leaf.issuer
+                    ),
+                    intercepted,
+                    vec![
+                        turn_off_scanning,
+                        SHOW_CERTIFICATE.to_owned(),
+                        KEEP_CHECKING.to_owned(),
+                    ],
+                )
+            } else if google {
+                (
+                    format!("This machine does not trust {server}'s certificate authority"),
+                    format!(
+                        "The certificate comes from Google Trust Services, but this machine's \
+                         list of trusted authorities does not include \"{root}\": the list is \
+                         outdated."
+                    ),
+                    vec![
+                        "Update the trusted certificates (for example the ca-certificates \
+                         package), or the operating system."
+                            .to_owned(),
+                        KEEP_CHECKING.to_owned(),
+                    ],
+                )
+            } else {
+                (
+                    format!(
+                        "TLS certificate from an unknown issuer: \"{root}\" is not trusted on \
+                         this machine"
+                    ),
+                    format!(
+                        "The chain {server} presented ends at \"{root}\", which is neither among \
+                         this machine's trusted authorities nor the profile's extra trusted CA. \
+                         Company relays and test servers with their own CA do this; so does \
+                         something on this machine or network that intercepts the connection \
+                         (an antivirus or a proxy)."
+                    ),
+                    vec![
+                        extra_ca,
+                        format!(
+                            "If you did not expect the issuer \"{root}\", something may be \
+                             intercepting the connection: {turn_off_scanning}"
+                        ),
+                        never_for_gmail,
+                        KEEP_CHECKING.to_owned(),
+                    ],
+                )
+            }
+        }
+        CertProblem::SelfSigned => (
+            format!(
+                "The server presented a self-signed certificate (\"{}\")",
+                leaf.subject
+            ),
+            if google {
+                format!("The certificate is signed by itself, not by an authority. {intercepted}")
+            } else {
+                format!(
+                    "The certificate {server} presented is signed by itself{fingerprint}, not by \
+                     an authority this machine trusts. Test servers, the mailbridge sandbox and \
+                     some company relays use one; anywhere else it can mean the connection is \
+                     intercepted."
+                )
+            },
+            if google {
+                vec![turn_off_scanning, never_for_gmail, KEEP_CHECKING.to_owned()]
+            } else {
+                vec![
+                    format!(
+                        "For a company relay or the sandbox, put this certificate (or the CA \
+                         that signed it) in the profile's \"Extra trusted CA\" field, after \
+                         checking its fingerprint{fingerprint} with whoever runs the server. The \
+                         sandbox's profile has its CA already."
+                    ),
+                    never_for_gmail,
+                    KEEP_CHECKING.to_owned(),
+                ]
+            },
+        ),
+        CertProblem::Expired => (
+            format!("TLS certificate expired on {}", leaf.not_after),
+            format!(
+                "The certificate is valid from {} to {}, and this machine's clock says {clock}. \
+                 {}",
+                leaf.not_before,
+                leaf.not_after,
+                if google {
+                    "Google renews its certificates weeks before they expire, so either this \
+                     machine's clock is wrong or an interceptor presents an old certificate."
+                } else {
+                    "If the clock is right, the server's certificate has run out and its \
+                     administrator must renew it; otherwise this machine's clock is wrong."
+                }
+            ),
+            vec![
+                "Check the date, time and time zone of this machine, and turn on automatic time \
+                 synchronisation (NTP)."
+                    .to_owned(),
+                format!(
+                    "If the clock is right, tell whoever runs {server} that its certificate \
+                     expired on {}.",
+                    leaf.not_after
+                ),
+                KEEP_CHECKING.to_owned(),
+            ],
+        ),
+        CertProblem::NotYetValid => (
+            format!("TLS certificate not valid until {}", leaf.not_before),
+            format!(
+                "The certificate is valid from {} to {}, and this machine's clock says {clock}, \
+                 which is before it starts. Usually this machine's clock is behind (a device \
+                 without a clock battery, a container or virtual machine restored from an old \
+                 snapshot); less often the server installed a certificate dated in the future.",
+                leaf.not_before, leaf.not_after
+            ),
+            vec![
+                "Check the date, time and time zone of this machine, and turn on automatic time \
+                 synchronisation (NTP)."
+                    .to_owned(),
+                format!(
+                    "If the clock is right, tell whoever runs {server} that its certificate only \
+                     starts on {}.",
+                    leaf.not_before
+                ),
+            ],
+        ),
+        CertProblem::NameMismatch => {
+            let names = if leaf.names.is_empty() {
+                leaf.subject.clone()
+            } else {
+                leaf.names.join(", ")
+            };
+            (
+                format!("TLS certificate is for a different host name than {server}"),
+                format!(
+                    "The profile connects to {server}, but the certificate covers only {names}. \
+                     Connecting by IP address or under another name for the same server does \
+                     this{}",
+                    if google {
+                        "; for Gmail it means something presents its own certificate in Google's \
+                         place."
+                    } else {
+                        "."
+                    }
+                ),
+                vec![
+                    format!(
+                        "If one of {names} is the server you mean, set the profile's server to \
+                         that name."
+                    ),
+                    "For Gmail, connect to the name `smtp.gmail.com` (or \
+                     `smtp-relay.gmail.com`), not to an IP address."
+                        .to_owned(),
+                    KEEP_CHECKING.to_owned(),
+                ],
+            )
+        }
+        CertProblem::Other => return unexplained_certificate(problem, detail),
+    };
+    let more = match chain.len() {
+        0 | 1 => String::new(),
+        2 => " and 1 more certificate".to_owned(),
+        n => format!(" and {} more certificates", n - 1),
+    };
+    Diagnosis {
+        title,
+        what_happened: format!(
+            "The TLS handshake stopped because mailbridge did not trust the certificate {server} \
+             presented, so no password or message was sent. It presented {leaf}{more}.{}",
+            detail_sentence(detail)
+        ),
+        likely_cause: cause,
+        fix,
+        help_link: None,
+        retry: Retry::Permanent,
+        reply: None,
+    }
+}
+
+/// A certificate failure without the presented chain, or of a kind with no better words.
+fn unexplained_certificate(problem: CertProblem, detail: &str) -> Diagnosis {
+    let (title, cause, fix) = match problem {
+        CertProblem::UnknownIssuer | CertProblem::SelfSigned => (
             "TLS certificate from an unknown issuer: is something intercepting the connection?",
             "Google's certificates are signed by Google Trust Services, which every up-to-date \
              system trusts, so an unknown issuer almost always means something on your machine or \
@@ -288,13 +598,11 @@ pub(crate) fn tls_certificate(problem: CertProblem, detail: &str) -> Diagnosis {
                 SHOW_CERTIFICATE,
                 "On an old system, update the trusted certificates (for example the \
                  ca-certificates package).",
-                "Do not turn off certificate checking: whoever intercepts the connection would \
-                 then read your password.",
+                KEEP_CHECKING,
             ],
-            Retry::Permanent,
         ),
-        CertProblem::Expired => (
-            "TLS certificate reported as expired: check this machine's clock",
+        CertProblem::Expired | CertProblem::NotYetValid => (
+            "TLS certificate reported as expired or not yet valid: check this machine's clock",
             "Google renews its certificates weeks before they expire, so the usual cause is a \
              wrong date or time on this machine; less often an antivirus or proxy intercepting \
              the connection with an old certificate of its own.",
@@ -305,7 +613,6 @@ pub(crate) fn tls_certificate(problem: CertProblem, detail: &str) -> Diagnosis {
                  from an old snapshot, make sure the time is synchronised before sending.",
                 SHOW_CERTIFICATE,
             ],
-            Retry::Permanent,
         ),
         CertProblem::NameMismatch => (
             "TLS certificate is for a different host name",
@@ -319,7 +626,6 @@ pub(crate) fn tls_certificate(problem: CertProblem, detail: &str) -> Diagnosis {
                  the certificate against the same name.",
                 SHOW_CERTIFICATE,
             ],
-            Retry::Permanent,
         ),
         CertProblem::Other => (
             "TLS certificate rejected",
@@ -330,7 +636,6 @@ pub(crate) fn tls_certificate(problem: CertProblem, detail: &str) -> Diagnosis {
                 "Update the trusted certificates (for example the ca-certificates package).",
                 SHOW_CERTIFICATE,
             ],
-            Retry::Permanent,
         ),
     };
     Diagnosis {
@@ -343,15 +648,17 @@ pub(crate) fn tls_certificate(problem: CertProblem, detail: &str) -> Diagnosis {
         likely_cause: cause.to_owned(),
         fix: fix.into_iter().map(str::to_owned).collect(),
         help_link: None,
-        retry,
+        retry: Retry::Permanent,
         reply: None,
     }
 }
 
-pub(crate) fn tls_handshake(detail: &str) -> Diagnosis {
+/// Tells the kind of a handshake failure from the TLS library's words, for failures recorded
+/// without one.
+fn classify(detail: &str) -> HandshakeProblem {
     let lowered = detail.to_lowercase();
     let mentions = |phrases: &[&str]| phrases.iter().any(|phrase| lowered.contains(phrase));
-    let (title, cause, fix, retry): (&str, &str, &[&str], Retry) = if mentions(&[
+    if mentions(&[
         "wrong version number",
         "invalidcontenttype",
         "invalid content type",
@@ -359,7 +666,41 @@ pub(crate) fn tls_handshake(detail: &str) -> Diagnosis {
         "unknown protocol",
         "packet length too long",
     ]) {
-        (
+        HandshakeProblem::NotTls
+    } else if mentions(&["eof", "reset", "closed", "broken pipe", "aborted"]) {
+        HandshakeProblem::Cut
+    } else if mentions(&[
+        "protocol version",
+        "protocolversion",
+        "no protocols",
+        "unsupported protocol",
+        "tls12or13",
+        "tlsversion",
+    ]) {
+        HandshakeProblem::OldVersion
+    } else if mentions(&[
+        "no shared cipher",
+        "no cipher",
+        "nociphersuitesincommon",
+        "handshake failure",
+        "handshakefailure",
+        "insufficient security",
+        "insufficientsecurity",
+        "in common",
+    ]) {
+        HandshakeProblem::NoSharedCipher
+    } else {
+        HandshakeProblem::Unknown
+    }
+}
+
+pub(crate) fn tls_handshake(detail: &str, problem: HandshakeProblem) -> Diagnosis {
+    let problem = match problem {
+        HandshakeProblem::Unknown => classify(detail),
+        known => known,
+    };
+    let (title, cause, fix, retry): (&str, &str, &[&str], Retry) = match problem {
+        HandshakeProblem::NotTls => (
             "TLS handshake failed: TLS sent to a plain-text port",
             "The client started TLS at once (implicit TLS) on a port where SMTP starts in plain \
              text: port 587 (and 25) begin unencrypted and switch with STARTTLS. Errors such as \
@@ -370,42 +711,51 @@ pub(crate) fn tls_handshake(detail: &str) -> Diagnosis {
                 "Or keep implicit TLS (often called 'SSL') and connect to port 465.",
             ],
             Retry::Permanent,
-        )
-    } else if mentions(&["eof", "reset", "closed", "broken pipe", "aborted"]) {
-        (
+        ),
+        HandshakeProblem::Cut => (
             "Connection dropped during the TLS handshake",
             "The connection was cut in the middle of the handshake: a flaky network, or a \
-             firewall, proxy or antivirus that inspects TLS and gave up.",
+             middlebox (a firewall, proxy or antivirus that inspects TLS) that gave up or does \
+             not like what it saw.",
             &[
                 "Try again; if it keeps failing, turn off the antivirus's email or 'HTTPS/SSL \
-                 scanning' for this program.",
+                 scanning' for this program, or ask the network admin about TLS inspection.",
                 "Check the port and encryption pair: port 465 with implicit TLS, or port 587 with \
                  STARTTLS.",
             ],
             Retry::Transient,
-        )
-    } else if mentions(&[
-        "protocol version",
-        "no protocols",
-        "unsupported protocol",
-        "no shared cipher",
-        "no cipher",
-        "handshake failure",
-        "insufficient security",
-    ]) {
-        (
-            "No common TLS version or cipher",
-            "The client and the server found no TLS version or cipher they both accept: an old \
-             TLS library (TLS 1.0 or 1.1 only), or client settings that rule out TLS 1.2 and 1.3.",
+        ),
+        HandshakeProblem::OldVersion => (
+            "The server's TLS version is too old: it speaks only TLS 1.1 or older",
+            "mailbridge accepts TLS 1.2 and TLS 1.3 only, and the server accepts only older \
+             versions (TLS 1.0 or 1.1): it answered with an older version or a `protocol_version` \
+             alert. TLS 1.0 and 1.1 are broken and retired (RFC 8996), so they stay refused; \
+             there is no setting to allow them. Gmail's servers speak TLS 1.2 and 1.3, so this \
+             happens with old company relays, or with something in between that downgrades the \
+             connection.",
             &[
-                "Update the program, its TLS library or the operating system so it speaks TLS 1.2 \
-                 or 1.3.",
-                "Remove any setting that pins an old TLS version or a short list of ciphers.",
+                "Ask whoever runs the server to turn on TLS 1.2 or 1.3 (any TLS library from the \
+                 last ten years has them).",
+                "For Gmail, connect to smtp.gmail.com directly: a device that answers in its place \
+                 with TLS 1.0 or 1.1 is an old proxy or antivirus intercepting the connection.",
             ],
             Retry::Permanent,
-        )
-    } else {
-        (
+        ),
+        HandshakeProblem::NoSharedCipher => (
+            "No shared TLS cipher: the server and mailbridge agree on no cipher suite",
+            "The server accepts a TLS version mailbridge speaks (1.2 or 1.3) but none of its \
+             cipher suites or key exchanges: mailbridge offers only modern ones (AES-GCM and \
+             ChaCha20-Poly1305 with ECDHE), and the server is limited to old ones (RC4, 3DES, \
+             CBC with RSA key exchange), or its certificate's key type is unusual. Gmail supports \
+             the modern suites, so for Gmail it means something in between answers instead.",
+            &[
+                "Ask whoever runs the server to enable TLS 1.2 or 1.3 with ECDHE and AES-GCM or \
+                 ChaCha20-Poly1305.",
+                "For Gmail, turn off any antivirus or proxy feature that inspects mail traffic.",
+            ],
+            Retry::Permanent,
+        ),
+        HandshakeProblem::Unknown => (
             "TLS handshake failed",
             "The client and the server could not set up encryption. A mismatch between port and \
              encryption mode, an intercepting antivirus or proxy, and an outdated TLS library are \
@@ -418,7 +768,7 @@ pub(crate) fn tls_handshake(detail: &str) -> Diagnosis {
                 "Update the program or its TLS library.",
             ],
             Retry::Permanent,
-        )
+        ),
     };
     Diagnosis {
         title: title.to_owned(),
@@ -440,7 +790,7 @@ pub(crate) fn no_starttls(host: &str, port: u16) -> Diagnosis {
          the server does not offer STARTTLS there. The client is set to require STARTTLS on the \
          wrong port."
             .to_owned()
-    } else if is_gmail(host) {
+    } else if is_google_host(host) {
         format!(
             "{host} always offers STARTTLS before encryption, so something between you and Google \
              removed it from the EHLO reply: a firewall with SMTP inspection (some show it as \
@@ -486,12 +836,6 @@ pub(crate) fn no_starttls(host: &str, port: u16) -> Diagnosis {
         retry: Retry::Permanent,
         reply: None,
     }
-}
-
-/// Google's SMTP hosts, whose ports and behaviour are known.
-fn is_gmail(host: &str) -> bool {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    host == "smtp.gmail.com" || host == "smtp-relay.gmail.com" || host == "smtp.googlemail.com"
 }
 
 /// The library's own error text, quoted, so the user can search for it.

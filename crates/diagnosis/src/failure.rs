@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::certificate::CertificateInfo;
 use crate::reply::Reply;
 
 /// Something that stopped a message from being sent.
@@ -22,9 +23,23 @@ pub enum Failure {
     TlsCertificate {
         problem: CertProblem,
         detail: String,
+        /// The name the certificate was checked against.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        host: String,
+        /// The certificates the server presented, leaf first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        chain: Vec<CertificateInfo>,
+        /// This machine's clock when the certificate was checked, as RFC 3339 text.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checked_at: Option<String>,
     },
     /// The TLS handshake failed for another reason; `detail` is the TLS library's error text.
-    TlsHandshake { detail: String },
+    TlsHandshake {
+        detail: String,
+        /// What kind of failure it was; [`HandshakeProblem::Unknown`] is told from `detail`.
+        #[serde(default, skip_serializing_if = "HandshakeProblem::is_unknown")]
+        problem: HandshakeProblem,
+    },
     /// TLS was required but the server's EHLO reply did not offer STARTTLS.
     NoStartTls { host: String, port: u16 },
 }
@@ -35,10 +50,37 @@ pub enum Failure {
 pub enum CertProblem {
     /// Not signed by a trusted authority, including "self signed certificate in certificate chain".
     UnknownIssuer,
+    /// The server's own certificate is signed by itself, and not trusted.
+    SelfSigned,
     Expired,
+    /// Its validity starts after this machine's clock.
+    NotYetValid,
     /// The certificate is valid but for another host name.
     NameMismatch,
     Other,
+}
+
+/// Why a TLS handshake failed, when it was not the certificate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandshakeProblem {
+    /// The server speaks only TLS versions older than 1.2 (or said `protocol_version`).
+    OldVersion,
+    /// No cipher suite (or key exchange, or signature scheme) both sides accept.
+    NoSharedCipher,
+    /// What came back is not TLS at all, such as a plain-text `220` greeting.
+    NotTls,
+    /// The connection was closed or reset in the middle of the handshake.
+    Cut,
+    /// Not classified; the diagnosis reads the error text.
+    #[default]
+    Unknown,
+}
+
+impl HandshakeProblem {
+    fn is_unknown(&self) -> bool {
+        *self == HandshakeProblem::Unknown
+    }
 }
 
 /// Where in the conversation with the server something happened.

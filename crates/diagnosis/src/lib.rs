@@ -26,6 +26,7 @@
 //! `wasm32-unknown-unknown`.
 //!
 //! # Layout
+//! - `certificate`: [`CertificateInfo`], the presented chain, and what is known of Google's names.
 //! - `reply`: parsing raw SMTP replies into [`Reply`], and printing them back in wire form.
 //! - `failure`: the input, [`Failure`]: a reply, or a DNS, TCP, TLS or timeout problem.
 //! - `diagnosis`: the output, [`Diagnosis`], [`Retry`] and [`QuotaSignal`].
@@ -34,6 +35,7 @@
 //! - `connection`: explanations for failures before or around the SMTP conversation.
 //! - `oauth`: decoding and explaining the XOAUTH2 error challenge (`334 <base64 JSON>`).
 
+mod certificate;
 mod connection;
 mod diagnosis;
 mod failure;
@@ -42,8 +44,11 @@ mod oauth;
 mod reply;
 mod rules;
 
+pub use crate::certificate::{
+    CertificateInfo, GOOGLE_HOSTS, interception_warning, is_google_host, near_miss,
+};
 pub use crate::diagnosis::{Diagnosis, QuotaSignal, Retry};
-pub use crate::failure::{CertProblem, Failure, Step};
+pub use crate::failure::{CertProblem, Failure, HandshakeProblem, Step};
 pub use crate::oauth::OAuthChallenge;
 pub use crate::reply::{EnhancedCode, MAX_LINE_LEN, MAX_LINES, ParseError, Reply};
 
@@ -54,10 +59,20 @@ pub fn diagnose(failure: &Failure) -> Diagnosis {
         Failure::Dns { host, detail } => connection::dns(host, detail),
         Failure::ConnectionRefused { host, port } => connection::connection_refused(host, *port),
         Failure::Timeout { step, seconds } => connection::timeout(*step, *seconds),
-        Failure::TlsCertificate { problem, detail } => {
-            connection::tls_certificate(*problem, detail)
-        }
-        Failure::TlsHandshake { detail } => connection::tls_handshake(detail),
+        Failure::TlsCertificate {
+            problem,
+            detail,
+            host,
+            chain,
+            checked_at,
+        } => connection::tls_certificate(&connection::Presented {
+            problem: *problem,
+            detail,
+            host,
+            chain,
+            checked_at: checked_at.as_deref(),
+        }),
+        Failure::TlsHandshake { detail, problem } => connection::tls_handshake(detail, *problem),
         Failure::NoStartTls { host, port } => connection::no_starttls(host, *port),
     }
 }

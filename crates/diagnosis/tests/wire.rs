@@ -1,7 +1,8 @@
 //! The JSON forms other crates and the web app rely on.
 
 use diagnosis::{
-    CertProblem, Diagnosis, EnhancedCode, Failure, ParseError, Reply, Retry, Step, explain,
+    CertProblem, CertificateInfo, Diagnosis, EnhancedCode, Failure, HandshakeProblem, ParseError,
+    Reply, Retry, Step, explain,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -68,14 +69,51 @@ fn failures_are_tagged_by_kind() {
             Failure::TlsCertificate {
                 problem: CertProblem::UnknownIssuer,
                 detail: "x".to_owned(),
+                host: String::new(),
+                chain: Vec::new(),
+                checked_at: None,
             },
             json!({"kind": "tls_certificate", "problem": "unknown_issuer", "detail": "x"}),
         ),
         (
+            Failure::TlsCertificate {
+                problem: CertProblem::SelfSigned,
+                detail: "x".to_owned(),
+                host: "relay.example.com".to_owned(),
+                chain: vec![CertificateInfo {
+                    subject: "CN=relay.example.com".to_owned(),
+                    issuer: "CN=relay.example.com".to_owned(),
+                    not_before: "2026-01-01T00:00:00Z".to_owned(),
+                    not_after: "2027-01-01T00:00:00Z".to_owned(),
+                    sha256: "AB:CD".to_owned(),
+                    names: vec!["relay.example.com".to_owned()],
+                }],
+                checked_at: Some("2026-06-01T00:00:00Z".to_owned()),
+            },
+            json!({
+                "kind": "tls_certificate", "problem": "self_signed", "detail": "x",
+                "host": "relay.example.com",
+                "chain": [{
+                    "subject": "CN=relay.example.com", "issuer": "CN=relay.example.com",
+                    "not_before": "2026-01-01T00:00:00Z", "not_after": "2027-01-01T00:00:00Z",
+                    "sha256": "AB:CD", "names": ["relay.example.com"]
+                }],
+                "checked_at": "2026-06-01T00:00:00Z"
+            }),
+        ),
+        (
             Failure::TlsHandshake {
                 detail: "x".to_owned(),
+                problem: HandshakeProblem::Unknown,
             },
             json!({"kind": "tls_handshake", "detail": "x"}),
+        ),
+        (
+            Failure::TlsHandshake {
+                detail: "x".to_owned(),
+                problem: HandshakeProblem::OldVersion,
+            },
+            json!({"kind": "tls_handshake", "detail": "x", "problem": "old_version"}),
         ),
         (
             Failure::NoStartTls {

@@ -67,7 +67,8 @@ pub enum Notice {
     SandboxMessageArrived {
         summary: MessageSummary,
     },
-    /// The outbox changed: sent at most a few times a second while it delivers.
+    /// The outbox changed: its counts by state, pace, time left and quotas, sent at most a
+    /// few times a second while it delivers. This is a batch's progress.
     Outbox {
         summary: OutboxSummary,
     },

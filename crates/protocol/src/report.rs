@@ -1,3 +1,4 @@
+pub use diagnosis::CertificateInfo;
 use diagnosis::{Diagnosis, Step};
 use serde::{Deserialize, Serialize};
 
@@ -58,24 +59,25 @@ pub enum Progress {
         received_bytes: u64,
         total_bytes: u64,
     },
-    /// A batch's progress: counts by state, the pace and the quota.
-    Outbox(crate::outbox::OutboxSummary),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CertificateInfo {
-    pub subject: String,
-    pub issuer: String,
-    /// Expiry, as RFC 3339 text.
-    pub not_after: String,
-}
-
+/// The TLS session, or the handshake that failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TlsInfo {
+    /// `TLSv1.3` or `TLSv1.2`; empty when the handshake failed.
     pub version: String,
+    /// The negotiated suite; empty when the handshake failed.
     pub cipher: String,
-    /// The server's certificates, leaf first.
+    /// The certificates the server presented, leaf first, recorded even when they were not
+    /// trusted.
     pub chain: Vec<CertificateInfo>,
+}
+
+impl TlsInfo {
+    /// Whether the handshake finished, as opposed to a chain recorded from a failed one.
+    pub fn established(&self) -> bool {
+        !self.version.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

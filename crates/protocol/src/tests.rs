@@ -316,8 +316,33 @@ fn outcomes() -> Vec<Outcome> {
                 cipher: "TLS13_AES_256_GCM_SHA384".into(),
                 chain: vec![CertificateInfo {
                     subject: "CN=smtp.gmail.com".into(),
-                    issuer: "CN=WR2".into(),
+                    issuer: "C=US, O=Google Trust Services, CN=WR2".into(),
+                    not_before: "2026-01-01T00:00:00Z".into(),
                     not_after: "2027-01-01T00:00:00Z".into(),
+                    sha256: "AB:CD".into(),
+                    names: vec!["smtp.gmail.com".into()],
+                }],
+            }),
+            capabilities: vec!["SIZE 35882577".into(), "PIPELINING".into()],
+            size_limit: Some(35_882_577),
+            auth_mechanisms: vec!["PLAIN".into(), "XOAUTH2".into()],
+            diagnosis: Some(diagnosis()),
+            warnings: vec![],
+        }),
+        // A failed handshake: no version or cipher, the untrusted chain still recorded.
+        Outcome::Checked(CheckReport {
+            verdict: Verdict::Failed,
+            steps: vec![step()],
+            tls: Some(TlsInfo {
+                version: String::new(),
+                cipher: String::new(),
+                chain: vec![CertificateInfo {
+                    subject: "CN=smtp.gmail.com".into(),
+                    issuer: "CN=Mail Shield Root".into(),
+                    not_before: "2026-01-01T00:00:00Z".into(),
+                    not_after: "2027-01-01T00:00:00Z".into(),
+                    sha256: "01:02".into(),
+                    names: vec![],
                 }],
             }),
             capabilities: vec!["SIZE 35882577".into(), "PIPELINING".into()],
@@ -475,10 +500,6 @@ fn server_messages() -> Vec<ServerMessage> {
         },
         ServerMessage::Notice {
             notice: Notice::SandboxMessageArrived { summary: summary() },
-        },
-        ServerMessage::Progress {
-            id,
-            progress: Progress::Outbox(outbox_summary()),
         },
         ServerMessage::Notice {
             notice: Notice::Outbox {
@@ -701,4 +722,19 @@ fn entry_states_have_one_name_on_the_wire_in_the_database_and_on_the_command_lin
         cancelled: 7,
     };
     assert_eq!((pending.pending(), pending.total()), (10, 128));
+}
+
+#[test]
+fn a_certificate_recorded_before_fingerprints_still_reads() {
+    let json =
+        r#"{"subject":"CN=smtp.gmail.com","issuer":"CN=WR2","not_after":"2027-01-01T00:00:00Z"}"#;
+    let cert: CertificateInfo = serde_json::from_str(json).expect("an older bridge's form");
+    assert_eq!(cert.issuer, "CN=WR2");
+    assert!(cert.names.is_empty() && cert.sha256.is_empty() && cert.not_before.is_empty());
+    let failed = TlsInfo {
+        version: String::new(),
+        cipher: String::new(),
+        chain: vec![cert],
+    };
+    assert!(!failed.established(), "a chain from a failed handshake");
 }

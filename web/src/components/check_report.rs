@@ -1,7 +1,7 @@
 use protocol::{CheckReport as Report, Operation, StepReport, StepStatus, TlsInfo, Verdict};
 use yew::prelude::*;
 
-use super::diagnosis_card::DiagnosisCard;
+use super::diagnosis_card::{DiagnosisCard, certificate_chain};
 use super::error_details::ErrorDetails;
 use super::forms::{capitalised, serde_name};
 use crate::format::size;
@@ -66,7 +66,7 @@ pub fn CheckReport() -> Html {
                     if let Some(report) = report {
                         { details(report) }
                         if let Some(diagnosis) = &report.diagnosis {
-                            <DiagnosisCard diagnosis={diagnosis.clone()} />
+                            <DiagnosisCard diagnosis={diagnosis.clone()} chain={failed_chain(report)} />
                         }
                     }
                     if let Some(error) = run.error() {
@@ -149,7 +149,7 @@ fn details(report: &Report) -> Html {
     };
     html! {
         <div class="check-details">
-            if let Some(tls) = &report.tls {
+            if let Some(tls) = report.tls.as_ref().filter(|tls| tls.established()) {
                 { tls_details(tls) }
             }
             <h3>{ "What the server offers" }</h3>
@@ -175,6 +175,16 @@ fn details(report: &Report) -> Html {
     }
 }
 
+/// The chain of a handshake that failed, which the diagnosis card shows; empty otherwise.
+fn failed_chain(report: &Report) -> Vec<protocol::CertificateInfo> {
+    report
+        .tls
+        .as_ref()
+        .filter(|tls| !tls.established())
+        .map(|tls| tls.chain.clone())
+        .unwrap_or_default()
+}
+
 fn tls_details(tls: &TlsInfo) -> Html {
     html! {
         <>
@@ -187,20 +197,7 @@ fn tls_details(tls: &TlsInfo) -> Html {
             </dl>
             if !tls.chain.is_empty() {
                 <h4>{ "Certificate chain, server first" }</h4>
-                <ol class="cert-chain">
-                    { for tls.chain.iter().map(|certificate| html! {
-                        <li>
-                            <dl class="facts">
-                                <dt>{ "Subject" }</dt>
-                                <dd>{ &certificate.subject }</dd>
-                                <dt>{ "Issuer" }</dt>
-                                <dd>{ &certificate.issuer }</dd>
-                                <dt>{ "Expires" }</dt>
-                                <dd>{ &certificate.not_after }</dd>
-                            </dl>
-                        </li>
-                    }) }
-                </ol>
+                { certificate_chain(&tls.chain) }
             }
         </>
     }
@@ -247,6 +244,34 @@ mod tests {
             diagnosis: None,
             warnings: vec![],
         })))
+    }
+
+    #[test]
+    fn an_untrusted_chain_goes_to_the_diagnosis_card_and_a_trusted_one_does_not() {
+        let cert = protocol::CertificateInfo {
+            subject: "CN=smtp.gmail.com".into(),
+            issuer: "CN=Mail Shield Root".into(),
+            not_before: "2020-01-01T00:00:00Z".into(),
+            not_after: "2090-01-01T00:00:00Z".into(),
+            sha256: "AB:CD".into(),
+            names: vec!["smtp.gmail.com".into()],
+        };
+        let with = |version: &str| Report {
+            verdict: Verdict::Failed,
+            steps: vec![],
+            tls: Some(TlsInfo {
+                version: version.into(),
+                cipher: String::new(),
+                chain: vec![cert.clone()],
+            }),
+            capabilities: vec![],
+            size_limit: None,
+            auth_mechanisms: vec![],
+            diagnosis: None,
+            warnings: vec![],
+        };
+        assert_eq!(failed_chain(&with("")), std::slice::from_ref(&cert));
+        assert!(failed_chain(&with("TLSv1.3")).is_empty());
     }
 
     #[test]

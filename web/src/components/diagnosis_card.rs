@@ -1,4 +1,4 @@
-use diagnosis::{Diagnosis, Retry};
+use diagnosis::{CertificateInfo, Diagnosis, Retry};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -12,6 +12,36 @@ pub struct DiagnosisCardProps {
     /// The title's id, unique on the page when several cards show at once.
     #[prop_or(AttrValue::Static("diagnosis-title"))]
     pub title_id: AttrValue,
+    /// The certificates the server presented in a failed handshake, leaf first.
+    #[prop_or_default]
+    pub chain: Vec<CertificateInfo>,
+}
+
+/// A certificate chain as the server presented it: subject, issuer, validity, names and
+/// SHA-256 fingerprint of each, leaf first.
+pub fn certificate_chain(chain: &[CertificateInfo]) -> Html {
+    html! {
+        <ol class="cert-chain">
+            { for chain.iter().map(|certificate| html! {
+                <li>
+                    <dl class="facts">
+                        <dt>{ "Subject" }</dt>
+                        <dd>{ &certificate.subject }</dd>
+                        <dt>{ "Issuer" }</dt>
+                        <dd>{ &certificate.issuer }</dd>
+                        <dt>{ "Valid" }</dt>
+                        <dd>{ format!("{} to {}", certificate.not_before, certificate.not_after) }</dd>
+                        if !certificate.names.is_empty() {
+                            <dt>{ "Names" }</dt>
+                            <dd>{ certificate.names.join(", ") }</dd>
+                        }
+                        <dt>{ "SHA-256" }</dt>
+                        <dd><code class="fingerprint">{ &certificate.sha256 }</code></dd>
+                    </dl>
+                </li>
+            }) }
+        </ol>
+    }
 }
 
 /// A failure explained: what happened, the likely cause, the steps to fix it, Google's help
@@ -44,6 +74,10 @@ pub fn DiagnosisCard(props: &DiagnosisCardProps) -> Html {
             // Only web links: the text comes over the socket and must not become a script URL.
             if let Some(link) = diagnosis.help_link.as_ref().filter(|link| link.starts_with("https://")) {
                 <p><a href={link.clone()} target="_blank" rel="noopener noreferrer">{ "Read Google's help page about this" }</a></p>
+            }
+            if !props.chain.is_empty() {
+                <h4>{ "The certificates the server presented, server first" }</h4>
+                { certificate_chain(&props.chain) }
             }
             if let Some(reply) = &diagnosis.reply {
                 <h4>{ "The server's reply" }</h4>
