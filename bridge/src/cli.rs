@@ -24,6 +24,7 @@ use crate::outbox::{Outbox, OutboxConfig};
 
 mod merge;
 mod outbox;
+mod unsubscribe;
 use crate::server::{self, ServeConfig};
 use crate::smtp::{RetryPolicy, Timeouts};
 use crate::store::{self, HistoryStore, ProfileStore, SecretOptions};
@@ -155,6 +156,9 @@ pub enum Command {
     /// Mail merge from a CSV list: check and render every row (a dry run), or queue one
     /// message per recipient with --send.
     Merge(merge::MergeArgs),
+    /// Check campaigns' one-click unsubscribe tokens.
+    #[command(subcommand)]
+    Unsubscribe(unsubscribe::UnsubscribeCommand),
 }
 
 #[derive(Debug, Args)]
@@ -338,6 +342,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Secret(command) => secret(&global, command).await,
         Command::Outbox(command) => outbox::run(&global, command).await,
         Command::Merge(args) => merge::run(&global, args).await,
+        Command::Unsubscribe(command) => unsubscribe::run(&global, command),
     }
 }
 
@@ -366,6 +371,7 @@ pub fn open_bridge(
         sandbox,
         timeouts: Timeouts::default(),
         retry: RetryPolicy::default(),
+        data_dir,
     }))
 }
 

@@ -3,6 +3,8 @@
 
 /// Header, pairing and size attacks, each refused while the paired page keeps working.
 mod attacks;
+/// Campaigns: check, preview, one-click unsubscribe, the schedule, pause, restart, bad input.
+mod campaign;
 /// Malformed messages, invalid drafts and profiles, broken files.
 mod bad_input;
 /// The `mailbridge` binary end to end, across processes.

@@ -4,6 +4,8 @@
 //!
 //! The app must be built first (`cargo xtask web`); without `dist/` the tests fail and say so.
 
+/// A campaign from a CSV list: problems by row, skipping them, a preview, 48 sent.
+mod campaigns;
 /// Composing, sending to the sandbox with an attachment, reading it back, and the saved draft.
 mod compose;
 /// Chromedriver, Chromium and the bridges a test opens; waits, and failure reports.

@@ -16,7 +16,8 @@
 //! - `pairing`: the pairing token, from `#pair=` in the address to this tab's sessionStorage.
 //! - `components`: the shared components, one per file, from [`components::App`] (the page
 //!   around the view) and its navigation down to the transcript and the diagnosis card.
-//! - `views`: one folder per view: `compose`, `outbox`, `inbox`, `history`, `profiles`.
+//! - `views`: one folder per view: `compose`, `outbox`, `campaigns`, `inbox`, `history`,
+//!   `profiles`.
 //! - `format`: times and sizes in words, shared by the panels.
 //! - `draft`: the message being composed, saved in localStorage.
 //! - `object_url`: `blob:` URLs for downloads made in the page.

@@ -1,5 +1,5 @@
 //! The views the address bar can name, as hash routes: `#/compose` (the default), `#/outbox`,
-//! `#/inbox`, `#/history` and `#/profiles`.
+//! `#/campaigns`, `#/inbox`, `#/history` and `#/profiles`.
 //!
 //! A route lives in the fragment, so the bridge serves one page for all of them and a reload or
 //! Back keeps the view. Parsing is plain Rust with no browser calls, so its tests run natively;
@@ -11,6 +11,7 @@ pub enum Route {
     #[default]
     Compose,
     Outbox,
+    Campaigns,
     Inbox,
     History,
     Profiles,
@@ -18,9 +19,10 @@ pub enum Route {
 
 impl Route {
     /// In the order the navigation lists them.
-    pub const ALL: [Route; 5] = [
+    pub const ALL: [Route; 6] = [
         Route::Compose,
         Route::Outbox,
+        Route::Campaigns,
         Route::Inbox,
         Route::History,
         Route::Profiles,
@@ -50,6 +52,7 @@ impl Route {
         match self {
             Route::Compose => "compose",
             Route::Outbox => "outbox",
+            Route::Campaigns => "campaigns",
             Route::Inbox => "inbox",
             Route::History => "history",
             Route::Profiles => "profiles",
@@ -61,6 +64,7 @@ impl Route {
         match self {
             Route::Compose => "#/compose",
             Route::Outbox => "#/outbox",
+            Route::Campaigns => "#/campaigns",
             Route::Inbox => "#/inbox",
             Route::History => "#/history",
             Route::Profiles => "#/profiles",
@@ -72,6 +76,7 @@ impl Route {
         match self {
             Route::Compose => "Compose",
             Route::Outbox => "Outbox",
+            Route::Campaigns => "Campaigns",
             Route::Inbox => "Inbox",
             Route::History => "History",
             Route::Profiles => "Profiles",
@@ -84,6 +89,7 @@ impl Route {
         match self {
             Route::Compose => "compose-heading",
             Route::Outbox => "outbox-heading",
+            Route::Campaigns => "campaigns-heading",
             Route::Inbox => "inbox-heading",
             Route::History => "history-heading",
             Route::Profiles => "profiles-heading",
@@ -95,6 +101,7 @@ impl Route {
         match self {
             Route::Compose => "Compose · mailbridge",
             Route::Outbox => "Outbox · mailbridge",
+            Route::Campaigns => "Campaigns · mailbridge",
             Route::Inbox => "Sandbox inbox · mailbridge",
             Route::History => "History · mailbridge",
             Route::Profiles => "Profiles · mailbridge",
@@ -114,6 +121,13 @@ mod tests {
             ("#/inbox", Some(Route::Inbox)),
             ("#/history", Some(Route::History)),
             ("#/profiles", Some(Route::Profiles)),
+            ("#/campaigns", Some(Route::Campaigns)),
+            ("campaigns", None),
+            ("/campaigns", Some(Route::Campaigns)),
+            ("#/campaigns/", Some(Route::Campaigns)),
+            ("#/campaigns?id=3", Some(Route::Campaigns)),
+            ("#/Campaigns", Some(Route::Compose)),
+            ("#/campaign", Some(Route::Compose)),
             ("/outbox", Some(Route::Outbox)),
             ("#/outbox/", Some(Route::Outbox)),
             ("#/outbox?state=failed", Some(Route::Outbox)),

@@ -77,6 +77,8 @@ fn test() -> Result<()> {
     tools::ensure_python()?;
     tools::ensure_openssl()?;
     tools::ensure_chromium()?;
+    // Postfix's smtpd and smtp-sink are the servers the outbox tests send to.
+    tools::ensure_postfix()?;
     web::ensure_web_tools(&root)?;
 
     step(

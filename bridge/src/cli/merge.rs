@@ -1,15 +1,16 @@
 //! `mailbridge merge LIST.csv --subject ... --text FILE --html FILE --to-column email`: a mail
 //! merge from a terminal. A dry run by default: it checks and renders every row and queues
-//! nothing; `--send` queues one message per recipient in the outbox as one batch.
+//! nothing; `--send` starts a campaign (the same `StartCampaign` the page uses), printing
+//! how the account's daily limit splits it across days first.
 
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use protocol::{Operation, Outcome};
+use protocol::{CampaignSpec, Operation, Outcome};
 
 use super::{Global, UsageError, data_dir, describe, exit, is_stdio, open_bridge, read_text};
-use crate::campaign::{self, CsvConfig, MergeConfig, Report, Suppression, Templates};
+use crate::campaign::{self, CsvConfig, CsvError, MergeConfig, Report, Suppression, Templates};
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
@@ -40,6 +41,16 @@ pub struct MergeArgs {
     /// Leave out the rows with problems instead of refusing the whole list.
     #[arg(long)]
     pub skip_bad_rows: bool,
+    /// The campaign's name, shown in the list of campaigns and in List-Id; the list's file
+    /// name by default.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// One-click unsubscribe (RFC 8058): an https URL with a {token} placeholder.
+    #[arg(long, value_name = "URL")]
+    pub unsubscribe_url: Option<String>,
+    /// An address that takes unsubscribe requests by mail.
+    #[arg(long, value_name = "ADDRESS")]
+    pub unsubscribe_mailto: Option<String>,
 }
 
 /// Dry run: 0 when the list is clean (or its bad rows are skipped), 1 when rows have problems.
@@ -55,12 +66,10 @@ pub async fn run(global: &Global, args: MergeArgs) -> anyhow::Result<u8> {
         ));
     }
     let config = CsvConfig::default();
-    let list = if is_stdio(&args.list) {
-        campaign::csv::read(std::io::stdin().lock(), &config, "standard input")
-    } else {
-        campaign::csv::read_path(&args.list, &config)
-    }
-    .map_err(|error| UsageError(format!("{}: {error}", describe(&args.list))))?;
+    let bytes = read_list(&args.list, &config)
+        .map_err(|error| UsageError(format!("{}: {error}", describe(&args.list))))?;
+    let list = campaign::csv::parse(&bytes)
+        .map_err(|error| UsageError(format!("{}: {error}", describe(&args.list))))?;
     let templates = Templates {
         subject: args.subject.clone(),
         text: args
@@ -104,45 +113,127 @@ pub async fn run(global: &Global, args: MergeArgs) -> anyhow::Result<u8> {
             rows(report.problems.len())
         );
     }
-    let mut drafts: Vec<protocol::Draft> =
-        report.drafts.into_iter().map(|(_, draft)| draft).collect();
+    let mut csv = String::from_utf8(bytes).context("the list is not UTF-8 text")?;
     if let Some(limit) = args.limit {
-        drafts.truncate(limit);
+        // The first N valid rows are the valid ones among the list's first rows up to the
+        // Nth valid one, so cutting the text there keeps every row's number.
+        let last = report.drafts.get(limit.max(1) - 1).map(|(row, _)| *row);
+        let next = last.and_then(|last| list.rows.iter().find(|r| r.number == last + 1));
+        if limit == 0 {
+            bail!(UsageError("nothing to queue: --limit 0".to_owned()));
+        }
+        if let Some(next) = next {
+            let keep: usize = csv
+                .split_inclusive('\n')
+                .take(next.line.saturating_sub(1) as usize)
+                .map(str::len)
+                .sum();
+            csv.truncate(keep);
+        }
     }
-    if drafts.is_empty() {
+    if report.drafts.is_empty() {
         bail!(UsageError("nothing to queue: no row is valid".to_owned()));
     }
+    let spec = CampaignSpec {
+        name: args.name.clone().unwrap_or_else(|| {
+            args.list
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .filter(|stem| stem != "-")
+                .unwrap_or_else(|| "merge".to_owned())
+        }),
+        csv,
+        address_column: args.to_column.clone(),
+        subject: templates.subject,
+        text: templates.text,
+        html: templates.html,
+        unsubscribe_url: args.unsubscribe_url.clone(),
+        unsubscribe_mailto: args.unsubscribe_mailto.clone(),
+        skip_bad_rows: args.skip_bad_rows,
+    };
     let bridge = open_bridge(global, None)?;
     let name = args.profile.as_deref().unwrap_or_default();
     let profile = super::find_profile(&bridge, name).await?;
-    let count = drafts.len();
-    let outcome = bridge
-        .execute(Operation::EnqueueBatch { profile, drafts }, None)
+    let checked = bridge
+        .execute(
+            Operation::CheckCampaign {
+                profile: profile.clone(),
+                spec: spec.clone(),
+            },
+            None,
+        )
         .await
         .map_err(super::operation_error)
         .context("nothing was queued")?;
-    let Outcome::Enqueued {
-        batch,
-        entries,
-        warnings,
-        ..
-    } = outcome
-    else {
-        bail!("the bridge did not queue the messages");
-    };
-    for warning in &warnings {
-        println!("Warning: {warning}");
+    if let Outcome::CampaignChecked(check) = &checked {
+        for warning in &check.warnings {
+            println!("Warning: {warning}");
+        }
+        println!(
+            "Schedule: {}, at {} a minute ({} for the first day).",
+            check.schedule_summary,
+            check.per_minute,
+            duration(check.first_day_seconds)
+        );
     }
-    let range = match (entries.iter().min(), entries.iter().max()) {
-        (Some(first), Some(last)) if first != last => format!("entries {first} to {last}"),
-        (Some(first), _) => format!("entry {first}"),
-        _ => "no entries".to_owned(),
+    let outcome = bridge
+        .execute(Operation::StartCampaign { profile, spec }, None)
+        .await
+        .map_err(super::operation_error)
+        .context("nothing was queued")?;
+    let Outcome::Campaign(view) = outcome else {
+        bail!("the bridge did not start the campaign");
     };
     println!(
-        "Queued {} as outbox batch {batch}, {range}; `mailbridge serve` or `mailbridge outbox flush` sends them.",
-        messages(count)
+        "Queued {} as outbox batch of campaign {} ({:?}); `mailbridge serve` or `mailbridge outbox flush` sends them.",
+        messages(view.total as usize),
+        view.id,
+        view.name
     );
     Ok(exit::OK)
+}
+
+/// The list's bytes, refusing one over the cap before reading it whole.
+fn read_list(path: &std::path::Path, config: &CsvConfig) -> Result<Vec<u8>, CsvError> {
+    use std::io::Read as _;
+    let io = |error: std::io::Error| CsvError::Io {
+        what: describe(path),
+        detail: error.to_string(),
+    };
+    let reader: Box<dyn std::io::Read> = if is_stdio(path) {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        if size > config.max_bytes {
+            return Err(CsvError::TooLarge {
+                size,
+                max: config.max_bytes,
+            });
+        }
+        Box::new(file)
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(config.max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > config.max_bytes {
+        return Err(CsvError::TooLarge {
+            size: bytes.len() as u64,
+            max: config.max_bytes,
+        });
+    }
+    Ok(bytes)
+}
+
+/// "4 min 10 s", "12 s".
+fn duration(seconds: u64) -> String {
+    match (seconds / 3_600, seconds % 3_600 / 60, seconds % 60) {
+        (0, 0, s) => format!("{s} s"),
+        (0, m, s) => format!("{m} min {s} s"),
+        (h, m, _) => format!("{h} h {m} min"),
+    }
 }
 
 fn print_report(report: &Report, list: &str) {

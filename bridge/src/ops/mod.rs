@@ -8,10 +8,12 @@
 //! - `profiles`: profiles, team files and secrets.
 //! - `send`: checking a connection, sending one message (through the outbox), rendering MIME,
 //!   queueing batches.
+//! - `campaign`: campaigns: checking, previewing, starting, pausing and exporting them.
 //! - `outbox`: listing, retrying, cancelling and releasing outbox entries, and the quotas;
 //!   the bridge as the outbox's source of senders.
 //! - `uploads`: attachments on their way from the page.
 
+mod campaign;
 mod outbox;
 mod profiles;
 mod send;
@@ -46,6 +48,8 @@ pub struct Bridge {
     retry: RetryPolicy,
     /// Every running operation holds a read guard, so shutdown can wait for them all.
     running: tokio::sync::RwLock<()>,
+    /// The data directory, for files beside the stores such as `suppressed.csv`.
+    data_dir: std::path::PathBuf,
 }
 
 /// Where the bridge keeps its state, and the sandbox it runs, if any.
@@ -57,6 +61,7 @@ pub struct Parts {
     pub sandbox: Option<sandbox::Sandbox>,
     pub timeouts: Timeouts,
     pub retry: RetryPolicy,
+    pub data_dir: std::path::PathBuf,
 }
 
 impl Bridge {
@@ -90,6 +95,7 @@ impl Bridge {
             timeouts: parts.timeouts,
             retry: parts.retry,
             running: tokio::sync::RwLock::new(()),
+            data_dir: parts.data_dir,
         })
     }
 
@@ -205,6 +211,15 @@ impl Bridge {
             O::ListSandboxMessages | O::ReadSandboxMessage { .. } | O::ReadHistory { .. } => {
                 self.reading(operation).await
             }
+            O::CheckCampaign { .. }
+            | O::PreviewCampaignRow { .. }
+            | O::SendCampaignTest { .. }
+            | O::StartCampaign { .. }
+            | O::ListCampaigns
+            | O::PauseCampaign { .. }
+            | O::ResumeCampaign { .. }
+            | O::CancelCampaign { .. }
+            | O::ExportCampaignResults { .. } => self.campaigning(operation, progress).await,
         }
     }
 

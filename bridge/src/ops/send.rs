@@ -181,7 +181,7 @@ impl Bridge {
     /// Sends one message: queued first, then sent at once with its live transcript when this
     /// process delivers the outbox; otherwise the deliverer that does sends it, and this
     /// waits for the result.
-    async fn send(
+    pub(super) async fn send(
         &self,
         profile: &Profile,
         built: Built,
@@ -402,7 +402,7 @@ fn in_one_line(wire: &str) -> String {
     line
 }
 
-fn new_entry(profile: &Profile, built: Built, subject: &str) -> NewEntry {
+pub(super) fn new_entry(profile: &Profile, built: Built, subject: &str) -> NewEntry {
     NewEntry {
         profile_id: profile.id.0.clone(),
         profile_name: profile.name.clone(),

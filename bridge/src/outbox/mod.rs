@@ -341,6 +341,44 @@ impl Outbox {
         Ok((moved, unchanged))
     }
 
+    /// Queues a campaign's messages as one batch and records the campaign, with each entry's
+    /// row of the list and address. Returns the campaign's id and its entries.
+    pub fn enqueue_campaign(
+        &self,
+        name: &str,
+        profile_id: &str,
+        entries: &[NewEntry],
+        rows: &[u64],
+    ) -> Result<(u64, Vec<u64>), StoreError> {
+        let campaign = store::NewCampaign {
+            name,
+            profile_id,
+            rows,
+        };
+        let (_, ids, id) = guard(&self.store).enqueue_with(entries, now_ms(), 0, Some(campaign))?;
+        self.changed();
+        Ok((id.unwrap_or_default(), ids))
+    }
+
+    pub fn campaigns(&self) -> Result<Vec<store::CampaignRecord>, StoreError> {
+        guard(&self.store).campaigns()
+    }
+
+    /// Pauses (`paused`), resumes (`running`) or cancels (`cancelled`) a campaign.
+    pub fn set_campaign_state(&self, id: u64, state: &str) -> Result<bool, StoreError> {
+        let changed = guard(&self.store).set_campaign_state(id, state, now_ms())?;
+        self.changed();
+        Ok(changed)
+    }
+
+    pub fn batch_counts(&self, batch: u64) -> Result<StateCounts, StoreError> {
+        guard(&self.store).batch_counts(batch)
+    }
+
+    pub fn campaign_results(&self, id: u64) -> Result<Vec<store::CampaignResult>, StoreError> {
+        guard(&self.store).campaign_results(id)
+    }
+
     /// The outbox at a glance. `senders` gives each account's limits (from its profiles).
     pub fn summary(&self, senders: &dyn Senders) -> Result<OutboxSummary, StoreError> {
         let now = now_ms();

@@ -249,6 +249,23 @@ impl OutboxStore {
                      address TEXT NOT NULL
                  );
                  CREATE INDEX IF NOT EXISTS ledger_rcpt_time ON ledger_rcpt (account, at_ms);
+                 -- A campaign is a batch with a name, its list's rows and a state; a paused
+                 -- campaign's entries are not taken.
+                 CREATE TABLE IF NOT EXISTS campaigns (
+                     id INTEGER PRIMARY KEY,
+                     batch INTEGER NOT NULL UNIQUE,
+                     name TEXT NOT NULL,
+                     profile_id TEXT NOT NULL,
+                     state TEXT NOT NULL,
+                     created_ms INTEGER NOT NULL
+                 );
+                 CREATE TABLE IF NOT EXISTS campaign_rows (
+                     campaign INTEGER NOT NULL,
+                     row INTEGER NOT NULL,
+                     entry INTEGER NOT NULL,
+                     address TEXT NOT NULL,
+                     PRIMARY KEY (campaign, row)
+                 ) WITHOUT ROWID;
                  CREATE TABLE IF NOT EXISTS pauses (
                      account TEXT PRIMARY KEY,
                      until_ms INTEGER NOT NULL,
@@ -266,6 +283,20 @@ impl OutboxStore {
         now_ms: u64,
         hold_ms: u64,
     ) -> Result<(u64, Vec<u64>), StoreError> {
+        let (batch, ids, _) = self.enqueue_with(entries, now_ms, hold_ms, None)?;
+        Ok((batch, ids))
+    }
+
+    /// Queues `entries` as one batch and, with `campaign`, records the batch as that campaign
+    /// in the same transaction, so a crash leaves both or neither. Returns the batch, the
+    /// entries and the campaign's id.
+    pub fn enqueue_with(
+        &mut self,
+        entries: &[NewEntry],
+        now_ms: u64,
+        hold_ms: u64,
+        campaign: Option<NewCampaign<'_>>,
+    ) -> Result<(u64, Vec<u64>, Option<u64>), StoreError> {
         let path = self.path.clone();
         let err = |error| classify(&path, error);
         let bounds = self.bounds;
@@ -344,8 +375,33 @@ impl OutboxStore {
                 ids.push(id as u64);
             }
         }
+        let campaign_id = match campaign {
+            None => None,
+            Some(campaign) => {
+                tx.execute(
+                    "INSERT INTO campaigns (batch, name, profile_id, state, created_ms)
+                     VALUES (?1, ?2, ?3, 'running', ?4)",
+                    params![batch, campaign.name, campaign.profile_id, now_ms as i64],
+                )
+                .map_err(err)?;
+                let id = tx.last_insert_rowid();
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO campaign_rows (campaign, row, entry, address)
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .map_err(err)?;
+                for ((row, entry_id), entry) in campaign.rows.iter().zip(&ids).zip(entries) {
+                    let address = entry.recipients.first().map(String::as_str).unwrap_or("");
+                    insert
+                        .execute(params![id, *row as i64, *entry_id as i64, address])
+                        .map_err(err)?;
+                }
+                Some(id as u64)
+            }
+        };
         tx.commit().map_err(err)?;
-        Ok((batch as u64, ids))
+        Ok((batch as u64, ids, campaign_id))
     }
 
     /// After a deliverer takes the outbox over: entries left `sending` go back to the queue,
@@ -380,6 +436,7 @@ impl OutboxStore {
             .prepare_cached(
                 "SELECT account, min(profile_id), count(*) FROM entries
                  WHERE state IN ('queued', 'deferred') AND next_ms <= ?1
+                 AND batch NOT IN (SELECT batch FROM campaigns WHERE state = 'paused')
                  GROUP BY account",
             )
             .map_err(self.err())?;
@@ -395,7 +452,8 @@ impl OutboxStore {
     pub fn next_due_ms(&self) -> Result<Option<u64>, StoreError> {
         self.connection
             .query_row(
-                "SELECT min(next_ms) FROM entries WHERE state IN ('queued', 'deferred')",
+                "SELECT min(next_ms) FROM entries WHERE state IN ('queued', 'deferred')
+                 AND batch NOT IN (SELECT batch FROM campaigns WHERE state = 'paused')",
                 [],
                 |row| row.get::<_, Option<i64>>(0),
             )
@@ -409,7 +467,7 @@ impl OutboxStore {
             .connection
             .prepare_cached(
                 "SELECT account, min(next_ms) FROM entries
-                 WHERE state IN ('queued', 'deferred') GROUP BY account",
+                 WHERE state IN ('queued', 'deferred') AND batch NOT IN (SELECT batch FROM campaigns WHERE state = 'paused') GROUP BY account",
             )
             .map_err(self.err())?;
         let rows = statement
@@ -436,6 +494,7 @@ impl OutboxStore {
                 "SELECT id, profile_id, mail_from, attempts, queued_ms, keep_transcript
                  FROM entries
                  WHERE account = ?1 AND state IN ('queued', 'deferred') AND next_ms <= ?2
+                 AND batch NOT IN (SELECT batch FROM campaigns WHERE state = 'paused')
                  ORDER BY next_ms, id LIMIT 1",
                 params![account, now_ms as i64],
                 |row| {
@@ -947,6 +1006,115 @@ impl OutboxStore {
             .map_err(self.err())
     }
 
+    /// Every campaign, newest first: (id, batch, name, profile, state, created).
+    pub fn campaigns(&self) -> Result<Vec<CampaignRecord>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT id, batch, name, profile_id, state, created_ms FROM campaigns
+                 ORDER BY id DESC",
+            )
+            .map_err(self.err())?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(CampaignRecord {
+                    id: row.get::<_, i64>(0)? as u64,
+                    batch: row.get::<_, i64>(1)? as u64,
+                    name: row.get(2)?,
+                    profile_id: row.get(3)?,
+                    state: row.get(4)?,
+                    created_ms: row.get::<_, i64>(5)?.max(0) as u64,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Sets a campaign's state (`running`, `paused`, `cancelled`); a cancelled one's entries
+    /// that have not gone are cancelled with it. Returns false when there is no such campaign.
+    pub fn set_campaign_state(
+        &mut self,
+        id: u64,
+        state: &str,
+        now_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let path = self.path.clone();
+        let err = |error| classify(&path, error);
+        let tx = self.connection.transaction().map_err(err)?;
+        let changed = tx
+            .execute(
+                "UPDATE campaigns SET state = ?2 WHERE id = ?1",
+                params![id as i64, state],
+            )
+            .map_err(err)?;
+        if changed > 0 && state == "cancelled" {
+            tx.execute(
+                "UPDATE entries SET state = 'cancelled', updated_ms = ?2, next_ms = NULL
+                 WHERE batch = (SELECT batch FROM campaigns WHERE id = ?1)
+                   AND state IN ('queued', 'deferred')",
+                params![id as i64, now_ms as i64],
+            )
+            .map_err(err)?;
+            tx.execute(
+                "DELETE FROM bodies WHERE entry IN (SELECT id FROM entries
+                     WHERE batch = (SELECT batch FROM campaigns WHERE id = ?1)
+                       AND state = 'cancelled')",
+                [id as i64],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(changed > 0)
+    }
+
+    /// A batch's entries by state.
+    pub fn batch_counts(&self, batch: u64) -> Result<StateCounts, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT state, count(*) FROM entries WHERE batch = ?1 GROUP BY state")
+            .map_err(self.err())?;
+        let rows = statement
+            .query_map([batch as i64], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })
+            .map_err(self.err())?;
+        let mut counts = StateCounts::default();
+        for row in rows {
+            let (state, count) = row.map_err(self.err())?;
+            if let Some(state) = EntryState::parse(&state) {
+                *counts.slot(state) = count as u64;
+            }
+        }
+        Ok(counts)
+    }
+
+    /// A campaign's results, row by row: (row, address, entry state, Message-ID, the last
+    /// reply, when it last changed).
+    pub fn campaign_results(&self, id: u64) -> Result<Vec<CampaignResult>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT r.row, r.address, e.state, e.message_id, e.last_reply, e.updated_ms
+                 FROM campaign_rows r JOIN entries e ON e.id = r.entry
+                 WHERE r.campaign = ?1 ORDER BY r.row",
+            )
+            .map_err(self.err())?;
+        let rows = statement
+            .query_map([id as i64], |row| {
+                let state: String = row.get(2)?;
+                Ok(CampaignResult {
+                    row: row.get::<_, i64>(0)? as u64,
+                    address: row.get(1)?,
+                    state: EntryState::parse(&state).unwrap_or(EntryState::Failed),
+                    message_id: row.get(3)?,
+                    reply: row.get(4)?,
+                    updated_ms: row.get::<_, i64>(5)?.max(0) as u64,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
     /// Forgets ledger rows no window can count any more.
     pub fn prune(&mut self, now_ms: u64) -> Result<(), StoreError> {
         let before = now_ms.saturating_sub(2 * DAY_MS) as i64;
@@ -958,6 +1126,37 @@ impl OutboxStore {
             .map(drop)
             .map_err(self.err())
     }
+}
+
+/// A campaign to record with its batch: each entry's row of the list, in entry order.
+#[derive(Debug, Clone, Copy)]
+pub struct NewCampaign<'a> {
+    pub name: &'a str,
+    pub profile_id: &'a str,
+    pub rows: &'a [u64],
+}
+
+/// A campaign as the file keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignRecord {
+    pub id: u64,
+    pub batch: u64,
+    pub name: String,
+    pub profile_id: String,
+    /// `running`, `paused` or `cancelled`.
+    pub state: String,
+    pub created_ms: u64,
+}
+
+/// One row of a campaign's results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignResult {
+    pub row: u64,
+    pub address: String,
+    pub state: EntryState,
+    pub message_id: String,
+    pub reply: Option<String>,
+    pub updated_ms: u64,
 }
 
 const COLUMNS: &str = "id, batch, profile_id, profile_name, account, state, message_id, subject, \
@@ -1132,6 +1331,58 @@ mod tests {
             .enqueue(&[big], 0, 0)
             .expect_err("over the byte bound");
         assert!(error.to_string().contains("bytes"), "{error}");
+    }
+
+    #[test]
+    fn a_paused_campaign_is_not_taken_and_a_cancelled_one_goes_nowhere() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = open(&dir, Bounds::default());
+        let account = "me@example.com via smtp.example.com";
+        let campaign = NewCampaign {
+            name: "News",
+            profile_id: "p",
+            rows: &[1, 2],
+        };
+        let (batch, ids, campaign) = store
+            .enqueue_with(
+                &[entry(1, &["a@x.test"]), entry(2, &["b@x.test"])],
+                0,
+                0,
+                Some(campaign),
+            )
+            .expect("enqueue");
+        let campaign = campaign.expect("a campaign");
+        assert!(
+            store
+                .set_campaign_state(campaign, "paused", 1)
+                .expect("pause")
+        );
+        assert!(store.claim(account, 10, 100).expect("claim").is_none());
+        assert!(store.due_accounts(10).expect("due").is_empty());
+        assert!(
+            store
+                .set_campaign_state(campaign, "running", 2)
+                .expect("resume")
+        );
+        let first = store
+            .claim(account, 10, 100)
+            .expect("claim")
+            .expect("taken");
+        assert_eq!(first.id, ids[0]);
+        assert!(
+            store
+                .set_campaign_state(campaign, "cancelled", 3)
+                .expect("cancel")
+        );
+        let counts = store.batch_counts(batch).expect("counts");
+        assert_eq!((counts.sending, counts.cancelled), (1, 1));
+        let results = store.campaign_results(campaign).expect("results");
+        assert_eq!(results.len(), 2);
+        assert_eq!(
+            (results[1].row, results[1].state),
+            (2, EntryState::Cancelled)
+        );
+        assert!(!store.set_campaign_state(99, "paused", 4).expect("none"));
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub use profiles::{ProfileStore, SANDBOX_ID, SANDBOX_NAME};
 pub use secrets::{
     EnvOverride, FileStore, KeyringStore, MemoryStore, SecretKey, SecretOptions, SecretStore,
     env_var_name, open, pairing_token, reset_pairing_token, secret_state, set_profile_secret,
+    unsubscribe_key,
 };
 
 /// The environment variable that opts in to the secrets file, as the command line reads it.

@@ -42,6 +42,8 @@ pub enum SecretKey {
     Profile(ProfileId),
     /// The token the web page presents to pair with this bridge.
     PairingToken,
+    /// The HMAC key that signs campaigns' one-click unsubscribe tokens.
+    Unsubscribe,
 }
 
 impl SecretKey {
@@ -51,6 +53,7 @@ impl SecretKey {
         match self {
             SecretKey::Profile(id) => format!("profile:{id}"),
             SecretKey::PairingToken => "pairing-token".to_string(),
+            SecretKey::Unsubscribe => "unsubscribe-key".to_string(),
         }
     }
 }
@@ -60,6 +63,7 @@ impl fmt::Display for SecretKey {
         match self {
             SecretKey::Profile(id) => write!(f, "the secret of profile {:?}", id.0),
             SecretKey::PairingToken => f.write_str("the pairing token"),
+            SecretKey::Unsubscribe => f.write_str("the unsubscribe signing key"),
         }
     }
 }
@@ -116,6 +120,23 @@ pub fn pairing_token(store: &dyn SecretStore) -> Result<Secret, StoreError> {
     let token = Secret::new(URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
     store.set(&SecretKey::PairingToken, &token)?;
     Ok(token)
+}
+
+/// The key that signs unsubscribe tokens: 32 random bytes, kept as base64url in `store` and
+/// made on first use, so links in mail already sent keep verifying.
+pub fn unsubscribe_key(store: &dyn SecretStore) -> Result<Vec<u8>, StoreError> {
+    if let Some(stored) = store.get(&SecretKey::Unsubscribe)? {
+        match URL_SAFE_NO_PAD.decode(stored.expose()) {
+            Ok(key) if key.len() >= 32 => return Ok(key),
+            _ => tracing::warn!("the stored unsubscribe key is malformed; making a new one"),
+        }
+    }
+    let key = rand::random::<[u8; 32]>().to_vec();
+    store.set(
+        &SecretKey::Unsubscribe,
+        &Secret::new(URL_SAFE_NO_PAD.encode(&key)),
+    )?;
+    Ok(key)
 }
 
 /// Forgets the pairing token, so the next [`pairing_token`] makes a new one and pages paired

@@ -16,10 +16,12 @@
 //! - `operation`: what the user can ask for ([`Operation`]) and what comes back ([`Outcome`]).
 //! - `outbox`: the outbox's entries, states, counts and quotas.
 //! - `report`: check and send reports, transcripts, progress, history.
+//! - `campaign`: campaigns: the list and templates, the check, the plan, the progress.
 //! - `captured`: the messages the sandbox captured, as the inbox shows them.
 //! - `codec`: decoding with size limits and typed errors, and encoding.
 //! - `secret`: [`Secret`], a string that never prints itself.
 
+mod campaign;
 mod captured;
 mod codec;
 mod message;
@@ -28,6 +30,9 @@ mod outbox;
 mod report;
 mod secret;
 
+pub use campaign::{
+    CampaignCheck, CampaignSpec, CampaignState, CampaignView, DayShare, RowPreview, RowProblem,
+};
 pub use captured::{Attachment, CapturedMessage, Envelope, HeaderLine, MessageSummary};
 pub use codec::{
     DecodeError, MAX_FRAME_BYTES, MAX_SERVER_MESSAGE_BYTES, decode_client, decode_server, encode,

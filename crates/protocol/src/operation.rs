@@ -1,6 +1,7 @@
 use profile::{Conflict, Header, Profile, ProfileId};
 use serde::{Deserialize, Serialize};
 
+use crate::campaign::{CampaignCheck, CampaignSpec, CampaignView, RowPreview};
 use crate::captured::{CapturedMessage, MessageSummary};
 use crate::outbox::{EntryState, OutboxEntry, OutboxSummary, QueuedReport, QuotaView};
 use crate::report::{CheckReport, HistoryEntry, SendReport};
@@ -127,6 +128,43 @@ pub enum Operation {
     },
     /// Each sending account's use of its daily limit.
     ReadQuotas,
+    /// Checks a campaign's list and templates and plans it across days; queues nothing.
+    CheckCampaign {
+        profile: ProfileId,
+        spec: CampaignSpec,
+    },
+    /// Renders row `row` (from 1) as it would be sent.
+    PreviewCampaignRow {
+        profile: ProfileId,
+        spec: CampaignSpec,
+        row: u64,
+    },
+    /// Sends row `row` rendered to the profile's own account, as a test.
+    SendCampaignTest {
+        profile: ProfileId,
+        spec: CampaignSpec,
+        row: u64,
+    },
+    /// Queues one message per valid row through the outbox.
+    StartCampaign {
+        profile: ProfileId,
+        spec: CampaignSpec,
+    },
+    ListCampaigns,
+    PauseCampaign {
+        id: u64,
+    },
+    ResumeCampaign {
+        id: u64,
+    },
+    /// Cancels what has not been sent yet.
+    CancelCampaign {
+        id: u64,
+    },
+    /// Row, address, state, Message-ID, the server's reply and the time, as CSV.
+    ExportCampaignResults {
+        id: u64,
+    },
 }
 
 /// A message as composed on the page. Addresses are as typed; the bridge parses them and names
@@ -254,5 +292,16 @@ pub enum Outcome {
     },
     Quotas {
         quotas: Vec<QuotaView>,
+    },
+    CampaignChecked(CampaignCheck),
+    CampaignRow(RowPreview),
+    Campaign(CampaignView),
+    Campaigns {
+        campaigns: Vec<CampaignView>,
+    },
+    CampaignResults {
+        csv: String,
+        /// A suggested file name for the download.
+        filename: String,
     },
 }

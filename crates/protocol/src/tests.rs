@@ -133,9 +133,18 @@ fn operation_index(operation: &Operation) -> usize {
         Operation::CancelEntries { .. } => 22,
         Operation::ReleaseAmbiguous { .. } => 23,
         Operation::ReadQuotas => 24,
+        Operation::CheckCampaign { .. } => 25,
+        Operation::PreviewCampaignRow { .. } => 26,
+        Operation::SendCampaignTest { .. } => 27,
+        Operation::StartCampaign { .. } => 28,
+        Operation::ListCampaigns => 29,
+        Operation::PauseCampaign { .. } => 30,
+        Operation::ResumeCampaign { .. } => 31,
+        Operation::CancelCampaign { .. } => 32,
+        Operation::ExportCampaignResults { .. } => 33,
     }
 }
-const OPERATIONS: usize = 25;
+const OPERATIONS: usize = 34;
 
 fn outcome_index(outcome: &Outcome) -> usize {
     match outcome {
@@ -161,9 +170,47 @@ fn outcome_index(outcome: &Outcome) -> usize {
         Outcome::OutboxEntry { .. } => 19,
         Outcome::OutboxChanged { .. } => 20,
         Outcome::Quotas { .. } => 21,
+        Outcome::CampaignChecked(_) => 22,
+        Outcome::CampaignRow(_) => 23,
+        Outcome::Campaign(_) => 24,
+        Outcome::Campaigns { .. } => 25,
+        Outcome::CampaignResults { .. } => 26,
     }
 }
-const OUTCOMES: usize = 22;
+const OUTCOMES: usize = 27;
+
+fn spec() -> CampaignSpec {
+    CampaignSpec {
+        name: "Spring news".into(),
+        csv: "email,name\nann@example.com,Ann\n".into(),
+        address_column: "email".into(),
+        subject: "Hello {{ name }}".into(),
+        text: Some("Hi {{ name }}, {{ unsubscribe_url }}".into()),
+        html: Some("<p>Hi {{ name }}</p>".into()),
+        unsubscribe_url: Some("https://example.com/u/{token}".into()),
+        unsubscribe_mailto: None,
+        skip_bad_rows: true,
+    }
+}
+
+fn campaign() -> CampaignView {
+    CampaignView {
+        id: 3,
+        name: "Spring news".into(),
+        profile_id: "work".into(),
+        state: CampaignState::Paused,
+        created_unix_ms: 1_700_000_000_000,
+        counts: StateCounts {
+            sent: 412,
+            queued: 4_588,
+            ..StateCounts::default()
+        },
+        total: 5_000,
+        rate_per_minute: 20,
+        eta_seconds: None,
+        schedule_summary: "the other 4,588 go from 14:05 tomorrow".into(),
+    }
+}
 
 fn quota() -> QuotaView {
     QuotaView {
@@ -298,6 +345,29 @@ fn operations() -> Vec<Operation> {
             resend: true,
         },
         Operation::ReadQuotas,
+        Operation::CheckCampaign {
+            profile: id.clone(),
+            spec: spec(),
+        },
+        Operation::PreviewCampaignRow {
+            profile: id.clone(),
+            spec: spec(),
+            row: 3,
+        },
+        Operation::SendCampaignTest {
+            profile: id.clone(),
+            spec: spec(),
+            row: 3,
+        },
+        Operation::StartCampaign {
+            profile: id.clone(),
+            spec: CampaignSpec::default(),
+        },
+        Operation::ListCampaigns,
+        Operation::PauseCampaign { id: 3 },
+        Operation::ResumeCampaign { id: 3 },
+        Operation::CancelCampaign { id: 3 },
+        Operation::ExportCampaignResults { id: 3 },
     ]
 }
 
@@ -430,6 +500,44 @@ fn outcomes() -> Vec<Outcome> {
         },
         Outcome::Quotas {
             quotas: vec![quota()],
+        },
+        Outcome::CampaignChecked(CampaignCheck {
+            columns: vec!["email".into(), "name".into()],
+            rows: 50,
+            valid: 48,
+            duplicates: vec![(30, 10)],
+            suppressed: vec![],
+            problems: vec![RowProblem {
+                row: 7,
+                field: "email".into(),
+                message: "\"not-an-address\" is not an address".into(),
+            }],
+            warnings: vec![],
+            schedule: vec![DayShare {
+                from_unix_ms: 1_700_000_000_000,
+                messages: 48,
+                day: "today".into(),
+            }],
+            schedule_summary: "48 recipients: 48 today".into(),
+            per_minute: 20,
+            first_day_seconds: 144,
+            blocked: false,
+        }),
+        Outcome::CampaignRow(RowPreview {
+            row: 3,
+            to: "ann@example.com".into(),
+            subject: "Hello Ann".into(),
+            text: Some("Hi Ann".into()),
+            html: None,
+            raw: "Subject: Hello Ann\r\n\r\nHi Ann".into(),
+        }),
+        Outcome::Campaign(campaign()),
+        Outcome::Campaigns {
+            campaigns: vec![campaign()],
+        },
+        Outcome::CampaignResults {
+            csv: "row,address,state,message_id,reply,time\n".into(),
+            filename: "spring-news-results.csv".into(),
         },
         Outcome::History {
             entries: vec![HistoryEntry {

@@ -8,7 +8,7 @@ use crate::hooks::{BridgeProvider, use_route};
 use crate::views::Views;
 
 /// The whole page: the connection and the views' navigation on top, then the view the address
-/// names (`#/compose`, `#/outbox`, `#/inbox`, `#/history`, `#/profiles`).
+/// names (`#/compose`, `#/outbox`, `#/campaigns`, `#/inbox`, `#/history`, `#/profiles`).
 #[function_component]
 pub fn App() -> Html {
     // For `cargo xtask bench`: the time from navigation to the first rendered screen.

@@ -4,10 +4,12 @@
 //! - `compose`: the message form with its preview and result, beside the check and the
 //!   transcript.
 //! - `outbox`: what waits to be sent, its pace and quotas, and each entry with its actions.
+//! - `campaigns`: mail merge from a CSV list: check, preview, start, and follow campaigns.
 //! - `inbox`: what the sandbox received, and the message opened from it.
 //! - `history`: past sends with their transcripts.
 //! - `profiles`: the profile list, its editor, import and export, beside the check.
 
+mod campaigns;
 pub mod compose;
 mod history;
 mod inbox;
@@ -32,6 +34,7 @@ pub fn Views(props: &ViewsProps) -> Html {
     let view = match props.route {
         Route::Compose => html! { <compose::ComposeView /> },
         Route::Outbox => html! { <outbox::OutboxView /> },
+        Route::Campaigns => html! { <campaigns::CampaignsView /> },
         Route::Inbox => html! { <inbox::InboxView /> },
         Route::History => html! { <history::HistoryView /> },
         Route::Profiles => html! { <profiles::ProfilesView /> },
