@@ -24,6 +24,7 @@ use crate::outbox::{Outbox, OutboxConfig};
 
 mod merge;
 mod outbox;
+mod suppression;
 mod unsubscribe;
 use crate::server::{self, ServeConfig};
 use crate::smtp::{RetryPolicy, Timeouts};
@@ -159,6 +160,10 @@ pub enum Command {
     /// Check campaigns' one-click unsubscribe tokens.
     #[command(subcommand)]
     Unsubscribe(unsubscribe::UnsubscribeCommand),
+    /// The suppression list: addresses no campaign mails again (unsubscribes, dead
+    /// addresses); list, import or export it as CSV.
+    #[command(subcommand)]
+    Suppression(suppression::SuppressionCommand),
 }
 
 #[derive(Debug, Args)]
@@ -343,6 +348,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Outbox(command) => outbox::run(&global, command).await,
         Command::Merge(args) => merge::run(&global, args).await,
         Command::Unsubscribe(command) => unsubscribe::run(&global, command),
+        Command::Suppression(command) => suppression::run(&global, command),
     }
 }
 

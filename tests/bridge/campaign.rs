@@ -35,6 +35,7 @@ fn spec(csv: String) -> CampaignSpec {
     CampaignSpec {
         name: "Spring news".to_owned(),
         csv,
+        csv_upload: None,
         address_column: "email".to_owned(),
         subject: "Hello {{ name }}".to_owned(),
         text: Some("Dear {{ name }},\nnews.\nUnsubscribe: {{ unsubscribe_url }}\n".to_owned()),
@@ -572,4 +573,51 @@ async fn kill_9_mid_campaign_and_a_restart_finish_it_without_loss() {
     }
     drop(client);
     serve.terminate();
+}
+
+#[tokio::test]
+async fn a_10000_row_list_uploaded_in_chunks_is_checked_and_previewed() {
+    let running = start("campaign-upload", |_| {}, ServeConfig::default()).await;
+    let mut client = Client::connect(&running).await;
+    let profile = running.sandbox_profile(&mut client).await.id;
+    let mut csv = String::from("email,name\n");
+    for i in 1..=10_000 {
+        csv.push_str(&format!("person{i}@example.com,Person {i}\n"));
+    }
+    assert!(
+        csv.len() > 64 * 1024,
+        "larger than one message from the page may be"
+    );
+    let upload = client.upload("list.csv", "text/csv", csv.as_bytes()).await;
+    let mut spec = spec(String::new());
+    spec.csv_upload = Some(upload.upload);
+    let started = std::time::Instant::now();
+    let Outcome::CampaignChecked(check) = client
+        .ok(Operation::CheckCampaign {
+            profile: profile.clone(),
+            spec: spec.clone(),
+        })
+        .await
+    else {
+        panic!("not checked");
+    };
+    eprintln!(
+        "campaign check: 10,000 rows validated and rendered in {} ms",
+        started.elapsed().as_millis()
+    );
+    assert_eq!((check.rows, check.valid), (10_000, 10_000));
+    assert!(check.problems.is_empty(), "{:?}", check.problems);
+    // The upload stays for more checks and previews until the campaign starts.
+    let Outcome::CampaignRow(row) = client
+        .ok(Operation::PreviewCampaignRow {
+            profile,
+            spec,
+            row: 9_999,
+        })
+        .await
+    else {
+        panic!("no preview");
+    };
+    assert_eq!(row.subject, "Hello Person 9999");
+    running.stop().await;
 }

@@ -686,3 +686,54 @@ async fn outbox_commands_queue_list_cancel_and_flush_without_a_serve() {
         text(&bad)
     );
 }
+
+#[test]
+fn the_suppression_list_imports_and_exports_csv_and_a_bad_file_changes_nothing() {
+    let dir = TempDir::new("cli-suppression");
+    let imported = run_with_input(
+        dir.path(),
+        &["suppression", "import", "-"],
+        b"email,reason\nGone@Example.com,unsubscribed by mail\nnew@example.com,\n",
+    );
+    let shown = text(&imported);
+    assert_eq!(imported.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("Imported from standard input: 2 new, 2 in all."),
+        "{shown}"
+    );
+    // The same address in other letter case is not added twice.
+    let again = run_with_input(
+        dir.path(),
+        &["suppression", "import", "-"],
+        b"address\ngone@example.com\n",
+    );
+    assert!(
+        text(&again).contains("0 new, 2 in all."),
+        "{}",
+        text(&again)
+    );
+    let file = dir.path().join("data").join("suppressed.csv");
+    let before = std::fs::read(&file).expect("the list is kept in the data directory");
+    let bad = run_with_input(dir.path(), &["suppression", "import", "-"], b"name\nAnn\n");
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(
+        text(&bad).contains("nothing was imported from standard input"),
+        "{}",
+        text(&bad)
+    );
+    assert_eq!(
+        std::fs::read(&file).expect("read"),
+        before,
+        "a bad file changes nothing"
+    );
+    let exported = run(dir.path(), &["suppression", "export", "-"]);
+    let csv = String::from_utf8_lossy(&exported.stdout);
+    assert!(csv.starts_with("address,reason,source,added_at"), "{csv}");
+    assert!(
+        csv.contains("Gone@Example.com,unsubscribed by mail,import,"),
+        "{csv}"
+    );
+    assert!(csv.contains("new@example.com,imported,import,"), "{csv}");
+    let listed = text(&run(dir.path(), &["suppression", "list"]));
+    assert!(listed.contains("2 suppressed addresses"), "{listed}");
+}

@@ -81,6 +81,10 @@ impl Suppression {
 
     /// Writes the file whole, through a temporary file, so a crash leaves the old one.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|error| anyhow::anyhow!("cannot create {}: {error}", dir.display()))?;
+        }
         let temporary = path.with_extension("csv.tmp");
         std::fs::write(&temporary, self.export_csv())
             .and_then(|()| std::fs::rename(&temporary, path))
@@ -107,6 +111,11 @@ impl Suppression {
 
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// Every entry, by address.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
     }
 
     pub fn is_empty(&self) -> bool {

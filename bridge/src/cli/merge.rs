@@ -143,6 +143,8 @@ pub async fn run(global: &Global, args: MergeArgs) -> anyhow::Result<u8> {
                 .unwrap_or_else(|| "merge".to_owned())
         }),
         csv,
+        // In this process, not over the page's socket: no message size to keep within.
+        csv_upload: None,
         address_column: args.to_column.clone(),
         subject: templates.subject,
         text: templates.text,

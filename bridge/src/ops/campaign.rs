@@ -91,7 +91,12 @@ impl Bridge {
             }
             Operation::StartCampaign { profile, spec } => {
                 let profile = self.profile(&profile)?;
-                self.start(&profile, &spec)
+                let started = self.start(&profile, &spec)?;
+                // The list is in the outbox now; its upload no longer counts.
+                if let Some(upload) = spec.csv_upload {
+                    crate::lock(&self.uploads).remove(upload);
+                }
+                Ok(started)
             }
             Operation::ListCampaigns => {
                 let records = self.outbox.campaigns().map_err(outbox_error)?;
@@ -120,18 +125,22 @@ impl Bridge {
     /// Merges the list with the templates and builds every sendable row.
     fn prepare(&self, profile: &Profile, spec: &CampaignSpec) -> Result<Prepared, OperationError> {
         let max = CsvConfig::default().max_bytes;
-        // A String has been checked as UTF-8 already; only its size is left to refuse early.
-        if spec.csv.len() as u64 > max {
+        let uploaded = match spec.csv_upload {
+            Some(upload) => Some(crate::lock(&self.uploads).bytes(upload)?),
+            None => None,
+        };
+        let bytes = uploaded.as_deref().unwrap_or(spec.csv.as_bytes());
+        if bytes.len() as u64 > max {
             return Err(OperationError::new(
                 ErrorKind::TooLarge,
                 campaign::CsvError::TooLarge {
-                    size: spec.csv.len() as u64,
+                    size: bytes.len() as u64,
                     max,
                 }
                 .to_string(),
             ));
         }
-        let list = campaign::csv::parse(spec.csv.as_bytes()).map_err(|error| {
+        let list = campaign::csv::parse(bytes).map_err(|error| {
             OperationError::invalid(
                 format!("nothing was queued: {error}"),
                 vec![Problem::new(

@@ -184,6 +184,26 @@ impl Uploads {
             .collect()
     }
 
+    /// The bytes of a finished upload, left in place.
+    pub(super) fn bytes(&self, upload: u64) -> Result<Vec<u8>, OperationError> {
+        let file = self
+            .files
+            .get(&upload)
+            .ok_or_else(|| unknown_upload(upload))?;
+        if (file.data.len() as u64) < file.declared {
+            return Err(OperationError::new(
+                ErrorKind::Invalid,
+                format!(
+                    "upload {upload} has not finished ({} of {} bytes)",
+                    file.data.len(),
+                    file.declared
+                ),
+            )
+            .with_fix("Wait for the upload to finish, then try again."));
+        }
+        Ok(file.data.clone())
+    }
+
     pub(super) fn remove(&mut self, upload: u64) {
         self.files.remove(&upload);
     }

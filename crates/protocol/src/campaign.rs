@@ -12,8 +12,13 @@ use crate::outbox::StateCounts;
 pub struct CampaignSpec {
     /// Shown in the list of campaigns and in `List-Id`.
     pub name: String,
-    /// The CSV list as text (UTF-8; a BOM is fine), header row first.
+    /// The CSV list as text (UTF-8; a BOM is fine), header row first. Only for small lists:
+    /// a message from the page holds at most 64 KB.
     pub csv: String,
+    /// The list uploaded with `BeginUpload`/`UploadChunk`, as attachments are, for lists of
+    /// any size up to the cap; it wins over `csv`. The bridge keeps it until the campaign
+    /// starts, so it can be checked and previewed again.
+    pub csv_upload: Option<u64>,
     /// The header of the column holding each recipient's address.
     pub address_column: String,
     /// minijinja templates: the subject and text are not escaped, the HTML is.

@@ -183,6 +183,7 @@ fn spec() -> CampaignSpec {
     CampaignSpec {
         name: "Spring news".into(),
         csv: "email,name\nann@example.com,Ann\n".into(),
+        csv_upload: Some(4),
         address_column: "email".into(),
         subject: "Hello {{ name }}".into(),
         text: Some("Hi {{ name }}, {{ unsubscribe_url }}".into()),

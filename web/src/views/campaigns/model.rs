@@ -1,6 +1,11 @@
 //! The Campaigns view's state: the list file, the form, the last check, the row previewed, and
 //! the campaigns the bridge runs. Plain Rust with no browser calls, so its tests run natively;
-//! the component does the reading, the requests and the downloads.
+//! the component does the reading, the upload, the requests and the downloads.
+//!
+//! The list goes to the bridge as an upload, in chunks as attachments do (one message from
+//! the page holds at most 64 KB); the spec names the upload. Only the header row stays in the
+//! page, for the column list. A file chosen over an earlier one leaves the earlier upload in
+//! [`Model::discard`], for the component to tell the bridge to let go of it.
 
 use std::rc::Rc;
 
@@ -13,14 +18,28 @@ use yew::Reducible;
 /// reading it would stall the page.
 pub const MAX_LIST_BYTES: u64 = 20 * 1024 * 1024;
 
-/// The list file as read in the page.
+/// The list file: its header row as read in the page, and its upload to the bridge.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListFile {
+    /// This page's number for the file, so that answers about an earlier file are told apart.
+    pub key: u64,
     pub name: String,
     pub size: u64,
-    pub csv: Rc<str>,
     /// The header row's columns, read in the page until a check brings the bridge's.
     pub header: Vec<String>,
+    /// The bridge's number for the upload, once it has agreed to take it.
+    pub upload: Option<u64>,
+    pub state: Upload,
+}
+
+/// How far the list's upload has come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upload {
+    Uploading { sent: u64 },
+    Uploaded,
+    Failed(String),
+    /// A campaign started with it, and the bridge let go of it.
+    Spent,
 }
 
 /// The text fields of the form.
@@ -68,6 +87,13 @@ pub struct Model {
     pub file: Option<ListFile>,
     /// Why the last file was not taken, or that it is being read.
     pub file_status: FileStatus,
+    /// The number the next file gets.
+    next_key: u64,
+    /// Uploads of earlier files the bridge still holds: the component discards them and
+    /// then says [`Action::Discarded`].
+    pub discard: Vec<u64>,
+    /// The upload the campaign being started names; the bridge lets go of it once started.
+    started_with: Option<u64>,
     pub check: Ask<Rc<CampaignCheck>>,
     /// The form or the list changed since the last check, so its verdict no longer holds.
     pub check_stale: bool,
@@ -108,6 +134,9 @@ impl Default for Model {
             row: "1".to_owned(),
             file: None,
             file_status: FileStatus::None,
+            next_key: 1,
+            discard: Vec::new(),
+            started_with: None,
             check: Ask::Idle,
             check_stale: false,
             check_seq: 0,
@@ -126,17 +155,40 @@ impl Default for Model {
 pub enum Action {
     Edit(Field, String),
     SkipBadRows(bool),
-    /// A file was chosen or dropped; one over [`MAX_LIST_BYTES`] is refused here.
+    /// A file was chosen or dropped, with the number [`Model::next_file`] gave it; one over
+    /// [`MAX_LIST_BYTES`] is refused here.
     Reading {
+        key: u64,
         name: String,
         size: u64,
     },
+    /// The start of the file was read (the header row is all the page keeps); its upload
+    /// begins.
     Loaded {
+        key: u64,
         name: String,
         size: u64,
-        csv: String,
+        head: String,
     },
     Unreadable(String),
+    /// The bridge took the upload under this number.
+    UploadStarted {
+        key: u64,
+        upload: u64,
+    },
+    UploadProgress {
+        key: u64,
+        sent: u64,
+    },
+    Uploaded {
+        key: u64,
+    },
+    UploadFailed {
+        key: u64,
+        why: String,
+    },
+    /// The component told the bridge to let go of these uploads.
+    Discarded(Vec<u64>),
     /// A check went out with this number.
     Checking(u64),
     Checked(u64, Result<CampaignCheck, OperationError>),
@@ -157,16 +209,14 @@ pub enum Action {
 }
 
 impl Model {
-    /// The campaign as the bridge is to take it.
-    pub fn spec(&self) -> CampaignSpec {
+    /// The campaign as the bridge is to take it, once the list has uploaded.
+    pub fn spec(&self) -> Option<CampaignSpec> {
+        let upload = self.list_upload()?;
         let optional = |text: &str| (!text.trim().is_empty()).then(|| text.to_owned());
-        CampaignSpec {
+        Some(CampaignSpec {
             name: self.name.trim().to_owned(),
-            csv: self
-                .file
-                .as_ref()
-                .map(|file| file.csv.to_string())
-                .unwrap_or_default(),
+            csv: String::new(),
+            csv_upload: Some(upload),
             address_column: self.address_column.clone(),
             subject: self.subject.clone(),
             text: optional(&self.text),
@@ -174,7 +224,32 @@ impl Model {
             unsubscribe_url: optional(self.unsubscribe_url.trim()),
             unsubscribe_mailto: optional(self.unsubscribe_mailto.trim()),
             skip_bad_rows: self.skip_bad_rows,
+        })
+    }
+
+    /// The list's upload, once it has finished.
+    fn list_upload(&self) -> Option<u64> {
+        let file = self.file.as_ref()?;
+        match file.state {
+            Upload::Uploaded => file.upload,
+            _ => None,
         }
+    }
+
+    /// The number to give the next file chosen.
+    pub fn next_file(&self) -> u64 {
+        self.next_key
+    }
+
+    /// The upload the bridge holds for the list shown, which the page lets go of when it
+    /// leaves the view; `None` once a campaign has started with it.
+    pub fn held_upload(&self) -> Option<u64> {
+        let file = self.file.as_ref()?;
+        (file.state != Upload::Spent).then_some(file.upload).flatten()
+    }
+
+    fn current_file(&mut self, key: u64) -> Option<&mut ListFile> {
+        self.file.as_mut().filter(|file| file.key == key)
     }
 
     /// The number of the next check.
@@ -211,8 +286,18 @@ impl Model {
 
     /// Why the campaign cannot start now, or `None` when it can.
     pub fn start_blocked(&self) -> Option<&'static str> {
+        let state = self.file.as_ref().map(|file| &file.state);
         match &self.check {
             _ if self.file.is_none() => Some("Choose the list first."),
+            _ if matches!(state, Some(Upload::Uploading { .. })) => {
+                Some("The list is uploading: check it once it has.")
+            }
+            _ if matches!(state, Some(Upload::Failed(_))) => {
+                Some("The list did not upload: choose it again.")
+            }
+            _ if matches!(state, Some(Upload::Spent)) => {
+                Some("A campaign started with this list: choose a list for another.")
+            }
             Ask::Done(_) if self.check_stale => {
                 Some("The form changed since the check: check the list again.")
             }
@@ -290,14 +375,29 @@ impl Reducible for Model {
                 model.skip_bad_rows = skip;
                 model.changed();
             }
-            Action::Reading { name, size } => {
+            Action::Reading { key, name, size } => {
+                model.next_key = model.next_key.max(key + 1);
                 model.file_status = match refusal(&name, size) {
                     Some(why) => FileStatus::Refused(why),
                     None => FileStatus::Reading(name),
                 };
             }
-            Action::Loaded { name, size, csv } => {
-                let header = header_columns(&csv);
+            Action::Loaded {
+                key,
+                name,
+                size,
+                head,
+            } => {
+                if key + 1 < model.next_key {
+                    // A newer file was chosen meanwhile; this one's upload is discarded when
+                    // the bridge names it.
+                    return self;
+                }
+                model.next_key = key + 1;
+                if let Some(upload) = model.held_upload() {
+                    model.discard.push(upload);
+                }
+                let header = header_columns(&head);
                 if !header.contains(&model.address_column) {
                     model.address_column = address_column(&header);
                 }
@@ -308,10 +408,12 @@ impl Reducible for Model {
                         .to_owned();
                 }
                 model.file = Some(ListFile {
+                    key,
                     name,
                     size,
-                    csv: csv.into(),
                     header,
+                    upload: None,
+                    state: Upload::Uploading { sent: 0 },
                 });
                 model.file_status = FileStatus::None;
                 model.check = Ask::Idle;
@@ -320,6 +422,26 @@ impl Reducible for Model {
                 model.confirming = false;
             }
             Action::Unreadable(why) => model.file_status = FileStatus::Refused(why),
+            Action::UploadStarted { key, upload } => match model.current_file(key) {
+                Some(file) => file.upload = Some(upload),
+                // The file was replaced before the bridge answered.
+                None => model.discard.push(upload),
+            },
+            Action::UploadProgress { key, sent } => match model.current_file(key) {
+                Some(file) if matches!(file.state, Upload::Uploading { .. }) => {
+                    file.state = Upload::Uploading { sent };
+                }
+                _ => return self,
+            },
+            Action::Uploaded { key } => match model.current_file(key) {
+                Some(file) if file.upload.is_some() => file.state = Upload::Uploaded,
+                _ => return self,
+            },
+            Action::UploadFailed { key, why } => match model.current_file(key) {
+                Some(file) => file.state = Upload::Failed(why),
+                None => return self,
+            },
+            Action::Discarded(uploads) => model.discard.retain(|id| !uploads.contains(id)),
             Action::Checking(seq) => {
                 model.check_seq = seq;
                 model.check = Ask::Busy;
@@ -342,15 +464,28 @@ impl Reducible for Model {
                 model.confirming = confirming && model.start_blocked().is_none();
             }
             Action::Starting => {
+                model.started_with = model.list_upload();
                 model.confirming = false;
                 model.start = Ask::Busy;
             }
             Action::Started(Ok(view)) => {
+                // The bridge let go of the list's upload when the campaign started.
+                if let Some(upload) = model.started_with.take() {
+                    model.discard.retain(|id| *id != upload);
+                    if let Some(file) = model.file.as_mut()
+                        && file.upload == Some(upload)
+                    {
+                        file.state = Upload::Spent;
+                    }
+                }
                 model.start = Ask::Done(());
                 model.current = Some(view.id);
                 model.upsert(view);
             }
-            Action::Started(Err(error)) => model.start = Ask::Failed(error),
+            Action::Started(Err(error)) => {
+                model.started_with = None;
+                model.start = Ask::Failed(error);
+            }
             Action::Listed(Ok(mut campaigns)) => {
                 sort(&mut campaigns);
                 model.campaigns = Ask::Done(campaigns);
