@@ -3,10 +3,10 @@
 
 /// Header, pairing and size attacks, each refused while the paired page keeps working.
 mod attacks;
-/// Campaigns: check, preview, one-click unsubscribe, the schedule, pause, restart, bad input.
-mod campaign;
 /// Malformed messages, invalid drafts and profiles, broken files.
 mod bad_input;
+/// Campaigns: check, preview, one-click unsubscribe, the schedule, pause, restart, bad input.
+mod campaign;
 /// The `mailbridge` binary end to end, across processes.
 mod cli;
 /// Each way the sandbox says no, and the diagnosis the page gets.

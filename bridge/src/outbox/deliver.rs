@@ -110,8 +110,13 @@ async fn run(outbox: Arc<Outbox>, senders: Weak<dyn Senders>) {
             }
             Err(error) => tracing::error!("reading the outbox: {error}"),
         }
-        if let Ok(Some(at)) = guard(&outbox.store).next_due_ms() {
-            wake_at = wake_at.min(at.max(now + 10));
+        // Entries due now are the workers' to take; only one due later brings the next pass
+        // forward. Looking again sooner would scan the queue, store locked, many times a
+        // second while the workers wait for it.
+        if let Ok(Some(at)) = guard(&outbox.store).next_due_ms()
+            && at > now
+        {
+            wake_at = wake_at.min(at);
         }
         outbox.publish(senders.as_ref());
         drop(senders);
@@ -474,7 +479,9 @@ impl Outbox {
             }
         }
         drop(store);
-        self.changed();
+        // Only the summary is stale: the workers go on by themselves, and waking the
+        // dispatcher for every message would make it scan the queue once per message.
+        self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
         Attempted {
             state: next_state,
             attempts,

@@ -220,7 +220,9 @@ impl OutboxStore {
                  );
                  CREATE INDEX IF NOT EXISTS entries_due ON entries (account, next_ms, id)
                      WHERE state IN ('queued', 'deferred');
-                 CREATE INDEX IF NOT EXISTS entries_state ON entries (state, id);
+                 -- No index on state alone: every change of state would rewrite it, three
+                 -- times a message, and the lists by state are rare and may scan.
+                 DROP INDEX IF EXISTS entries_state;
                  -- Content apart from the entry, so that listing never reads it; dropped once
                  -- the entry is final.
                  CREATE TABLE IF NOT EXISTS bodies (
@@ -513,11 +515,9 @@ impl OutboxStore {
         let Some((id, profile_id, mail_from, attempts, queued_ms, keep_transcript)) = row else {
             return Ok(None);
         };
-        tx.execute(
-            "UPDATE entries SET state = 'sending', updated_ms = ?2 WHERE id = ?1",
-            params![id, now_ms as i64],
-        )
-        .map_err(err)?;
+        tx.prepare_cached("UPDATE entries SET state = 'sending', updated_ms = ?2 WHERE id = ?1")
+            .and_then(|mut update| update.execute(params![id, now_ms as i64]))
+            .map_err(err)?;
         let recipients = {
             let mut statement = tx
                 .prepare_cached(
@@ -594,10 +594,10 @@ impl OutboxStore {
     /// ambiguous instead of queued.
     pub fn mark_body_sent(&mut self, id: u64) -> Result<(), StoreError> {
         self.connection
-            .execute(
+            .prepare_cached(
                 "UPDATE entries SET state = 'body_sent' WHERE id = ?1 AND state = 'sending'",
-                [id as i64],
             )
+            .and_then(|mut update| update.execute([id as i64]))
             .map(drop)
             .map_err(self.err())
     }
@@ -621,14 +621,16 @@ impl OutboxStore {
             .transcript
             .as_ref()
             .and_then(|lines| serde_json::to_string(lines).ok());
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE entries SET state = ?2, next_ms = ?3, updated_ms = ?4,
                  attempts = attempts + ?5,
                  last_reply = coalesce(?6, last_reply),
                  diagnosis = ?7,
                  transcript = coalesce(?8, transcript)
              WHERE id = ?1",
-            params![
+        )
+        .and_then(|mut update| {
+            update.execute(params![
                 id as i64,
                 finished.state.as_str(),
                 finished.next_attempt_ms.map(|at| at as i64),
@@ -637,8 +639,8 @@ impl OutboxStore {
                 finished.last_reply,
                 diagnosis,
                 transcript,
-            ],
-        )
+            ])
+        })
         .map_err(err)?;
         {
             let mut update = tx
@@ -653,15 +655,17 @@ impl OutboxStore {
             }
         }
         if !finished.accepted.is_empty() {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO ledger (account, at_ms, entry, recipients) VALUES (?1, ?2, ?3, ?4)",
-                params![
+            )
+            .and_then(|mut insert| {
+                insert.execute(params![
                     account,
                     now_ms as i64,
                     id as i64,
                     finished.accepted.len() as i64
-                ],
-            )
+                ])
+            })
             .map_err(err)?;
             let mut rcpt = tx
                 .prepare_cached(
@@ -678,7 +682,8 @@ impl OutboxStore {
             }
         }
         if finished.state.is_final() {
-            tx.execute("DELETE FROM bodies WHERE entry = ?1", [id as i64])
+            tx.prepare_cached("DELETE FROM bodies WHERE entry = ?1")
+                .and_then(|mut delete| delete.execute([id as i64]))
                 .map_err(err)?;
         }
         tx.commit().map_err(err)

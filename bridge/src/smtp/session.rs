@@ -445,22 +445,13 @@ impl Session {
                 return TxResult::Refused(error);
             }
         }
-        self.conn.queue_data_body(data, accepted);
-        if let Err(error) = self.conn.flush(Step::Data, self.timeouts.data).await {
-            self.conn.rec.end(
-                Step::Data,
-                started,
-                StepStatus::Failed,
-                error.to_string(),
-                None,
-            );
-            return TxResult::Refused(error);
-        }
+        // The content and the dot that ends it go in one write, recorded as sent just before.
         if !mark_body() {
-            // Without the dot the server discards what it has; the connection cannot go on.
+            // Nothing of the content left; the transaction is abandoned with the connection.
             self.broken = true;
             return TxResult::Refused(not_recorded());
         }
+        self.conn.queue_data_body(data, accepted);
         self.conn.queue_final_dot();
         match self.conn.reply(Step::Data, self.timeouts.data).await {
             Ok(reply) if reply.code == 250 => {

@@ -1,5 +1,6 @@
 //! The Campaigns view (`#/campaigns`): mail merge from a CSV list. The user picks a profile,
-//! gives the list (picked or dropped, read in the page), the address column and the templates,
+//! gives the list (picked or dropped; uploaded to the bridge in chunks as attachments are, its
+//! header row read in the page), the address column and the templates,
 //! checks the list (counts, problems by row, warnings, the plan across days), previews any row
 //! and sends a test of it, then starts the campaign and follows it: progress, counts, rate,
 //! time left, pause, resume, cancel and the results as CSV. The outbox's notices move the
@@ -16,20 +17,28 @@ mod report;
 
 use std::rc::Rc;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use gloo::timers::callback::Timeout;
-use protocol::{CampaignState, ErrorKind, MAX_FRAME_BYTES, Operation, OperationError, Outcome};
+use protocol::{CampaignState, ErrorKind, Operation, OperationError, Outcome};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, HtmlAnchorElement, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use self::model::{Action, Ask, Field, FileStatus, Model, state_label};
+use self::model::{Action, Ask, Field, FileStatus, Model, Upload, state_label};
 use self::preview::RowPreviewPanel;
 use crate::components::ErrorDetails;
 use crate::format::{local_time, size};
 use crate::hooks::{Bridge, use_bridge, use_file_drop};
 use crate::object_url::ObjectUrl;
-use crate::state::{Loadable, reload_wait_ms};
+use crate::state::{Loadable, reload_wait_ms, sentence};
+
+/// Bytes per upload chunk: the protocol's size, whose base64 fits a message with room to spare.
+const CHUNK_BYTES: u64 = protocol::MAX_CHUNK_BYTES as u64;
+
+/// The start of the file read in the page for the header row; the rest only goes to the bridge.
+const HEAD_BYTES: u64 = 64 * 1024;
 
 /// The results file, ready to download. Replacing it revokes its `blob:` URL.
 #[derive(Debug, PartialEq)]
@@ -53,6 +62,31 @@ pub fn CampaignsView() -> Html {
     let link = use_node_ref();
     let reload = use_mut_ref(Reload::default);
     let connected = bridge.is_connected();
+    // The list's upload, which the bridge holds for checks and previews until a campaign starts
+    // with it: a list replaced, or left behind with the view, is discarded.
+    let held = use_mut_ref(|| None::<u64>);
+    *held.borrow_mut() = model.held_upload();
+    use_effect_with(model.discard.clone(), {
+        let bridge = bridge.clone();
+        let dispatch = model.dispatcher();
+        move |uploads: &Vec<u64>| {
+            if !uploads.is_empty() {
+                discard(&bridge, uploads);
+                dispatch.dispatch(Action::Discarded(uploads.clone()));
+            }
+        }
+    });
+    use_effect_with((), {
+        let bridge = bridge.clone();
+        let held = held.clone();
+        move |()| {
+            move || {
+                if let Some(upload) = held.borrow_mut().take() {
+                    discard(&bridge, &[upload]);
+                }
+            }
+        }
+    });
 
     let profiles = match &bridge.profiles {
         Loadable::Ready(profiles) => profiles.as_slice(),
@@ -170,7 +204,7 @@ pub fn CampaignsView() -> Html {
                 return;
             };
             dispatch.dispatch(Action::Checking(seq));
-            let answer = ask(&bridge, Operation::CheckCampaign { profile, spec });
+            let answer = bridge.call(Operation::CheckCampaign { profile, spec });
             let dispatch = dispatch.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 dispatch.dispatch(Action::Checked(
@@ -186,7 +220,11 @@ pub fn CampaignsView() -> Html {
     let on_check = {
         let check = check.clone();
         let model = model.clone();
-        Callback::from(move |_: MouseEvent| check.emit(model.spec()))
+        Callback::from(move |_: MouseEvent| {
+            if let Some(spec) = model.spec() {
+                check.emit(spec);
+            }
+        })
     };
     let on_skip = {
         let check = check.clone();
@@ -195,8 +233,7 @@ pub fn CampaignsView() -> Html {
             let skip = event.target_unchecked_into::<HtmlInputElement>().checked();
             model.dispatch(Action::SkipBadRows(skip));
             // Re-checked at once: skipping changes what would be queued and whether it may start.
-            if model.file.is_some() {
-                let mut spec = model.spec();
+            if let Some(mut spec) = model.spec() {
                 spec.skip_bad_rows = skip;
                 check.emit(spec);
             }
@@ -204,31 +241,21 @@ pub fn CampaignsView() -> Html {
     };
 
     let read = {
-        let dispatch = model.dispatcher();
+        let bridge = bridge.clone();
+        let model = model.clone();
         Callback::from(move |file: File| {
             let name = file.name();
             let bytes = file.size() as u64;
-            dispatch.dispatch(Action::Reading {
+            let key = model.next_file();
+            model.dispatch(Action::Reading {
+                key,
                 name: name.clone(),
                 size: bytes,
             });
             if model::refusal(&name, bytes).is_some() {
                 return;
             }
-            let dispatch = dispatch.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let text = JsFuture::from(file.text()).await.ok();
-                dispatch.dispatch(match text.and_then(|text| text.as_string()) {
-                    Some(csv) => Action::Loaded {
-                        name,
-                        size: bytes,
-                        csv,
-                    },
-                    None => Action::Unreadable(format!(
-                        "The browser could not read {name}. Choose the file again; if it is on a network drive, copy it to this computer first."
-                    )),
-                });
-            });
+            wasm_bindgen_futures::spawn_local(load(bridge.clone(), file, key, model.dispatcher()));
         })
     };
     let on_file = {
@@ -254,18 +281,12 @@ pub fn CampaignsView() -> Html {
         let model = model.clone();
         let profile = profile_id.clone();
         Callback::from(move |_: MouseEvent| {
-            let (Some(profile), Ok(row)) = (profile.clone(), model.row()) else {
+            let (Some(profile), Ok(row), Some(spec)) = (profile.clone(), model.row(), model.spec())
+            else {
                 return;
             };
             model.dispatch(Action::Previewing);
-            let answer = ask(
-                &bridge,
-                Operation::PreviewCampaignRow {
-                    profile,
-                    spec: model.spec(),
-                    row,
-                },
-            );
+            let answer = bridge.call(Operation::PreviewCampaignRow { profile, spec, row });
             let dispatch = model.dispatcher();
             wasm_bindgen_futures::spawn_local(async move {
                 dispatch.dispatch(Action::Previewed(answer.await.and_then(
@@ -285,18 +306,12 @@ pub fn CampaignsView() -> Html {
             .map(|view| view.profile.from.to_string())
             .unwrap_or_default();
         Callback::from(move |_: MouseEvent| {
-            let (Some(profile), Ok(row)) = (profile.clone(), model.row()) else {
+            let (Some(profile), Ok(row), Some(spec)) = (profile.clone(), model.row(), model.spec())
+            else {
                 return;
             };
             model.dispatch(Action::Testing);
-            let answer = ask(
-                &bridge,
-                Operation::SendCampaignTest {
-                    profile,
-                    spec: model.spec(),
-                    row,
-                },
-            );
+            let answer = bridge.call(Operation::SendCampaignTest { profile, spec, row });
             let dispatch = model.dispatcher();
             let from = from.clone();
             wasm_bindgen_futures::spawn_local(async move {
@@ -318,17 +333,11 @@ pub fn CampaignsView() -> Html {
         let model = model.clone();
         let profile = profile_id.clone();
         Callback::from(move |_: MouseEvent| {
-            let Some(profile) = profile.clone() else {
+            let (Some(profile), Some(spec)) = (profile.clone(), model.spec()) else {
                 return;
             };
             model.dispatch(Action::Starting);
-            let answer = ask(
-                &bridge,
-                Operation::StartCampaign {
-                    profile,
-                    spec: model.spec(),
-                },
-            );
+            let answer = bridge.call(Operation::StartCampaign { profile, spec });
             let dispatch = model.dispatcher();
             wasm_bindgen_futures::spawn_local(async move {
                 dispatch.dispatch(Action::Started(answer.await.and_then(
@@ -404,8 +413,22 @@ pub fn CampaignsView() -> Html {
         (FileStatus::Refused(why), _) => {
             html! { <p id="campaign-file-error" class="result failed" role="alert">{ why }</p> }
         }
-        (FileStatus::None, Some(file)) => html! {
-            <p id="campaign-file">{ "Loaded " }<strong>{ &file.name }</strong>{ format!(" ({})", size(file.size)) }</p>
+        (FileStatus::None, Some(file)) => match &file.state {
+            Upload::Uploading { sent } => html! {
+                <p id="campaign-file" class="busy" data-state="uploading">
+                    { "Uploading " }<strong>{ &file.name }</strong>{ format!("… {} of {}", size(*sent), size(file.size)) }
+                    <progress max={file.size.max(1).to_string()} value={sent.to_string()}
+                        aria-label={format!("Upload of {}", file.name)} />
+                </p>
+            },
+            Upload::Failed(why) => html! {
+                <p id="campaign-file-error" class="result failed" role="alert">
+                    { format!("{} did not upload. {why} Choose it again.", file.name) }
+                </p>
+            },
+            Upload::Uploaded | Upload::Spent => html! {
+                <p id="campaign-file" data-state="uploaded">{ "Loaded " }<strong>{ &file.name }</strong>{ format!(" ({})", size(file.size)) }</p>
+            },
         },
         (FileStatus::None, None) => html! {},
     };
@@ -440,7 +463,7 @@ pub fn CampaignsView() -> Html {
             </div>
         }
     };
-    let can_ask = connected && profile_id.is_some() && model.file.is_some();
+    let can_ask = connected && profile_id.is_some() && model.spec().is_some();
 
     let check_result = match &model.check {
         Ask::Idle => html! {},
@@ -657,33 +680,84 @@ pub fn CampaignsView() -> Html {
     }
 }
 
-/// Sends `operation`, unless it is too large for one message to the bridge; then it fails
-/// here with what to do instead.
-fn ask(
-    bridge: &Bridge,
-    operation: Operation,
-) -> impl Future<Output = Result<Outcome, OperationError>> + 'static {
-    // The operation and room for the request around it (type, id).
-    let bytes = serde_json::to_string(&operation).map_or(usize::MAX, |json| json.len() + 64);
-    let refused = (bytes > MAX_FRAME_BYTES).then(|| {
-        OperationError::new(
-            ErrorKind::TooLarge,
-            format!(
-                "the list and templates take {} to send, and the page may send {} at a time",
-                size(bytes as u64),
-                size(MAX_FRAME_BYTES as u64)
-            ),
-        )
-        .with_fix("Send a list this large with `mailbridge merge LIST.csv` on the command line, or split it into smaller lists.")
+/// Reads the header row of the list, then sends the list to the bridge in chunks, reading it a
+/// chunk at a time, so a 20 MB list never sits in the page whole.
+async fn load(bridge: Bridge, file: File, key: u64, dispatch: UseReducerDispatcher<Model>) {
+    let name = file.name();
+    let size_bytes = file.size() as u64;
+    let head = match read(&file, 0, size_bytes.min(HEAD_BYTES)).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(why) => return dispatch.dispatch(Action::Unreadable(why)),
+    };
+    dispatch.dispatch(Action::Loaded {
+        key,
+        name: name.clone(),
+        size: size_bytes,
+        head,
     });
-    let answer = refused.is_none().then(|| bridge.call(operation));
-    async move {
-        match answer {
-            Some(answer) => answer.await,
-            None => Err(refused.unwrap_or_else(|| {
-                OperationError::new(ErrorKind::TooLarge, "the request is too large")
-            })),
+    let fail = |why: String| dispatch.dispatch(Action::UploadFailed { key, why });
+    let begin = Operation::BeginUpload {
+        filename: name.clone(),
+        content_type: "text/csv".to_owned(),
+        size_bytes,
+    };
+    let upload = match bridge.call(begin).await {
+        Ok(Outcome::UploadStarted { upload }) => {
+            dispatch.dispatch(Action::UploadStarted { key, upload });
+            upload
         }
+        Ok(_) => return fail(sentence("the bridge gave an unexpected answer")),
+        Err(error) => return fail(sentence(&error.message)),
+    };
+    let mut offset = 0;
+    while offset < size_bytes {
+        let end = (offset + CHUNK_BYTES).min(size_bytes);
+        let bytes = match read(&file, offset, end).await {
+            Ok(bytes) => bytes,
+            Err(why) => return fail(why),
+        };
+        let chunk = Operation::UploadChunk {
+            upload,
+            offset,
+            data_base64: STANDARD.encode(&bytes),
+        };
+        match bridge.call(chunk).await {
+            Ok(Outcome::ChunkAccepted { received_bytes, .. }) if received_bytes > offset => {
+                offset = received_bytes;
+            }
+            Ok(_) => return fail(sentence("the bridge gave an unexpected answer")),
+            Err(error) => return fail(sentence(&error.message)),
+        }
+        dispatch.dispatch(Action::UploadProgress { key, sent: offset });
+    }
+    dispatch.dispatch(Action::Uploaded { key });
+}
+
+/// Bytes `start..end` of the file.
+async fn read(file: &File, start: u64, end: u64) -> Result<Vec<u8>, String> {
+    let unreadable = |_| {
+        format!(
+            "The browser could not read {}. Choose the file again; if it is on a network drive, copy it to this computer first.",
+            file.name()
+        )
+    };
+    let blob = file
+        .slice_with_f64_and_f64(start as f64, end as f64)
+        .map_err(unreadable)?;
+    let buffer = JsFuture::from(blob.array_buffer())
+        .await
+        .map_err(unreadable)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Tells the bridge to let go of these uploads; nothing to show either way, as the page has
+/// already forgotten them.
+fn discard(bridge: &Bridge, uploads: &[u64]) {
+    for &upload in uploads {
+        let answer = bridge.call(Operation::DiscardUpload { upload });
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = answer.await;
+        });
     }
 }
 

@@ -35,7 +35,9 @@ pub struct ListFile {
 /// How far the list's upload has come.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Upload {
-    Uploading { sent: u64 },
+    Uploading {
+        sent: u64,
+    },
     Uploaded,
     Failed(String),
     /// A campaign started with it, and the bridge let go of it.
@@ -245,7 +247,9 @@ impl Model {
     /// leaves the view; `None` once a campaign has started with it.
     pub fn held_upload(&self) -> Option<u64> {
         let file = self.file.as_ref()?;
-        (file.state != Upload::Spent).then_some(file.upload).flatten()
+        (file.state != Upload::Spent)
+            .then_some(file.upload)
+            .flatten()
     }
 
     fn current_file(&mut self, key: u64) -> Option<&mut ListFile> {
@@ -434,12 +438,18 @@ impl Reducible for Model {
                 _ => return self,
             },
             Action::Uploaded { key } => match model.current_file(key) {
-                Some(file) if file.upload.is_some() => file.state = Upload::Uploaded,
+                Some(file)
+                    if file.upload.is_some() && matches!(file.state, Upload::Uploading { .. }) =>
+                {
+                    file.state = Upload::Uploaded;
+                }
                 _ => return self,
             },
             Action::UploadFailed { key, why } => match model.current_file(key) {
-                Some(file) => file.state = Upload::Failed(why),
-                None => return self,
+                Some(file) if matches!(file.state, Upload::Uploading { .. }) => {
+                    file.state = Upload::Failed(why);
+                }
+                _ => return self,
             },
             Action::Discarded(uploads) => model.discard.retain(|id| !uploads.contains(id)),
             Action::Checking(seq) => {
@@ -595,7 +605,26 @@ mod tests {
 
     use super::*;
 
+    /// The model after `actions`, where the bridge takes every list loaded at once, as upload
+    /// 41.
     fn run(actions: Vec<Action>) -> Rc<Model> {
+        run_raw(
+            actions
+                .into_iter()
+                .flat_map(|action| match action {
+                    Action::Loaded { key, .. } => vec![
+                        action,
+                        Action::UploadStarted { key, upload: 41 },
+                        Action::Uploaded { key },
+                    ],
+                    action => vec![action],
+                })
+                .collect(),
+        )
+    }
+
+    /// The model after exactly `actions`.
+    fn run_raw(actions: Vec<Action>) -> Rc<Model> {
         actions
             .into_iter()
             .fold(Rc::new(Model::default()), |model, action| {
@@ -604,10 +633,15 @@ mod tests {
     }
 
     fn loaded(csv: &str) -> Action {
+        load(1, csv)
+    }
+
+    fn load(key: u64, csv: &str) -> Action {
         Action::Loaded {
+            key,
             name: "people.csv".to_owned(),
             size: csv.len() as u64,
-            csv: csv.to_owned(),
+            head: csv.to_owned(),
         }
     }
 
@@ -687,6 +721,7 @@ mod tests {
         ];
         for (size, refused) in cases {
             let model = run(vec![Action::Reading {
+                key: 1,
                 name: "big.csv".to_owned(),
                 size,
             }]);
@@ -711,10 +746,11 @@ mod tests {
                 " https://x.example/u/{token} ".to_owned(),
             ),
         ]);
-        let spec = model.spec();
+        let spec = model.spec().expect("the list has uploaded");
         assert_eq!(spec.address_column, "Email");
         assert_eq!(spec.name, "people");
-        assert_eq!(spec.csv, "name,Email\nA,a@example.com\n");
+        assert_eq!(spec.csv_upload, Some(41));
+        assert_eq!(spec.csv, "", "the list goes as an upload, not in the spec");
         assert_eq!(spec.subject, "Hello {{ name }}");
         assert_eq!(spec.text.as_deref(), Some("Hi"));
         assert_eq!(spec.html, None);
@@ -724,6 +760,169 @@ mod tests {
         );
         assert_eq!(spec.unsubscribe_mailto, None);
         assert!(!spec.skip_bad_rows);
+    }
+
+    #[test]
+    fn the_spec_names_the_upload_once_it_has_finished() {
+        let uploading = vec![
+            Action::Reading {
+                key: 1,
+                name: "people.csv".to_owned(),
+                size: 70_000,
+            },
+            load(1, "email,name\nperson1@example.com,A"),
+            Action::UploadStarted { key: 1, upload: 7 },
+            Action::UploadProgress {
+                key: 1,
+                sent: 32_768,
+            },
+        ];
+        let model = run_raw(uploading.clone());
+        assert_eq!(model.columns(), ["email", "name"]);
+        assert_eq!(model.address_column, "email");
+        assert_eq!(model.spec(), None);
+        assert_eq!(
+            model.file.as_ref().map(|file| &file.state),
+            Some(&Upload::Uploading { sent: 32_768 })
+        );
+
+        let model = model.reduce(Action::Uploaded { key: 1 });
+        let spec = model.spec().expect("the list has uploaded");
+        assert_eq!(spec.csv_upload, Some(7));
+        assert_eq!(spec.csv, "");
+        assert_eq!(model.held_upload(), Some(7));
+        assert_eq!(model.start_blocked(), Some("Check the list first."));
+    }
+
+    #[test]
+    fn there_is_no_spec_to_check_before_the_upload_has_finished() {
+        let cases: Vec<(Vec<Action>, &str)> = vec![
+            (
+                vec![load(1, "email\n")],
+                "The list is uploading: check it once it has.",
+            ),
+            (
+                vec![
+                    load(1, "email\n"),
+                    Action::UploadStarted { key: 1, upload: 7 },
+                    Action::UploadProgress { key: 1, sent: 10 },
+                ],
+                "The list is uploading: check it once it has.",
+            ),
+            (
+                vec![
+                    load(1, "email\n"),
+                    Action::UploadStarted { key: 1, upload: 7 },
+                    Action::UploadFailed {
+                        key: 1,
+                        why: "the bridge stopped".to_owned(),
+                    },
+                    // A late word from the failed upload changes nothing.
+                    Action::Uploaded { key: 1 },
+                ],
+                "The list did not upload: choose it again.",
+            ),
+            // The bridge never named the upload, so there is none to name.
+            (
+                vec![load(1, "email\n"), Action::Uploaded { key: 1 }],
+                "The list is uploading: check it once it has.",
+            ),
+        ];
+        for (actions, blocked) in cases {
+            let model = run_raw(actions.clone());
+            assert_eq!(model.spec(), None, "{actions:?}");
+            assert_eq!(model.start_blocked(), Some(blocked), "{actions:?}");
+            assert!(model.file.is_some(), "{actions:?}");
+        }
+    }
+
+    #[test]
+    fn a_new_file_discards_the_earlier_upload() {
+        let model = run_raw(vec![
+            load(1, "email\n"),
+            Action::UploadStarted { key: 1, upload: 7 },
+            Action::Uploaded { key: 1 },
+            Action::Reading {
+                key: 2,
+                name: "other.csv".to_owned(),
+                size: 100,
+            },
+        ]);
+        assert!(model.discard.is_empty(), "the new file is only being read");
+        assert_eq!(model.next_file(), 3);
+        let model = model.reduce(load(2, "mail,name\n"));
+        assert_eq!(model.discard, [7]);
+        assert_eq!(model.spec(), None, "the new file has not uploaded yet");
+        assert_eq!(model.columns(), ["mail", "name"]);
+
+        // The component discards it and says so.
+        let model = model.reduce(Action::Discarded(vec![7]));
+        assert!(model.discard.is_empty());
+        let model = model
+            .reduce(Action::UploadStarted { key: 2, upload: 8 })
+            .reduce(Action::Uploaded { key: 2 });
+        assert_eq!(model.spec().and_then(|spec| spec.csv_upload), Some(8));
+
+        // A file replaced before the bridge named its upload: the name goes to discard.
+        let model = run_raw(vec![
+            load(1, "email\n"),
+            load(2, "email\n"),
+            Action::UploadStarted { key: 1, upload: 7 },
+            Action::UploadStarted { key: 2, upload: 8 },
+            Action::Uploaded { key: 1 },
+        ]);
+        assert_eq!(model.discard, [7]);
+        assert_eq!(model.spec(), None);
+        assert_eq!(model.held_upload(), Some(8));
+
+        // An older file read after a newer one was chosen does not replace it.
+        let model = run_raw(vec![
+            Action::Reading {
+                key: 1,
+                name: "a.csv".to_owned(),
+                size: 10,
+            },
+            Action::Reading {
+                key: 2,
+                name: "b.csv".to_owned(),
+                size: 10,
+            },
+            load(2, "b\n"),
+            load(1, "a\n"),
+        ]);
+        assert_eq!(model.file.as_ref().map(|file| file.key), Some(2));
+    }
+
+    #[test]
+    fn a_started_campaign_has_taken_the_upload() {
+        let model = run(vec![
+            loaded("email\n"),
+            Action::Checking(1),
+            Action::Checked(1, Ok(check(&["email"], false))),
+            Action::Confirm(true),
+            Action::Starting,
+            Action::Started(Ok(campaign(4, CampaignState::Running, 40))),
+        ]);
+        assert_eq!(model.held_upload(), None);
+        assert_eq!(model.spec(), None);
+        assert_eq!(
+            model.start_blocked(),
+            Some("A campaign started with this list: choose a list for another.")
+        );
+        // The bridge has let go of it: a new list does not discard it again.
+        let model = model.reduce(load(2, "email\n"));
+        assert!(model.discard.is_empty());
+
+        // A start that failed leaves the upload with the bridge.
+        let model = run(vec![
+            loaded("email\n"),
+            Action::Checking(1),
+            Action::Checked(1, Ok(check(&["email"], false))),
+            Action::Starting,
+            Action::Started(Err(error())),
+            load(2, "email\n"),
+        ]);
+        assert_eq!(model.discard, [41]);
     }
 
     #[test]
