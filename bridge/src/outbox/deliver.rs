@@ -4,6 +4,7 @@
 //! and a new one), takes the next due entry its account's pace and quota allow, sends it with
 //! one pipelined transaction, and records what became of every recipient.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -20,6 +21,10 @@ use crate::smtp::{Error, Recorder, RetryPolicy, Session, TxResult};
 
 /// A worker with nothing due keeps its connection this long before it says QUIT.
 const KEEP_IDLE_MS: u64 = 2_000;
+
+/// Entries a worker takes in one transaction: one commit for several messages' claims. A
+/// paused or cancelled campaign may still see this many per worker go.
+const CLAIM_BATCH: usize = 8;
 
 /// The running deliverer.
 pub struct DeliveryHandle {
@@ -195,7 +200,7 @@ struct Tried {
 
 /// What a worker should do next.
 enum Next {
-    Entry(Claimed),
+    Entries(Vec<Claimed>),
     Wait(u64),
     Done,
 }
@@ -302,7 +307,9 @@ impl Outbox {
         })
     }
 
-    fn next_for(&self, account: &str, sender: &Sender, index: u32) -> Next {
+    /// The worker's next entries: up to `want` at once, as many as the account's pace and
+    /// quota allow, taken in one transaction.
+    fn next_for(&self, account: &str, sender: &Sender, index: u32, want: usize) -> Next {
         let now = now_ms();
         let too_many = self.account_state(account, sender, now, |state| {
             index >= state.concurrency.current
@@ -310,23 +317,71 @@ impl Outbox {
         if too_many || *self.stop.borrow() {
             return Next::Done;
         }
-        if let Some(at) = self.blocked(account, sender, now, true) {
+        if let Some(at) = self.paused_until(account, now) {
             return Next::Wait(at);
         }
-        let claimed = guard(&self.store).claim(account, now, sender.max_recipients);
+        let granted = self.account_state(account, sender, now, |state| {
+            if state.hold_until > now {
+                return Err(state.hold_until);
+            }
+            let quota = state.quota(now);
+            if quota.remaining == 0 {
+                return Err(quota.next_free_ms);
+            }
+            let most = usize::try_from(quota.remaining)
+                .unwrap_or(usize::MAX)
+                .min(want.max(1));
+            let mut granted = 0;
+            while granted < most {
+                match state.bucket.take(now) {
+                    Ok(()) => granted += 1,
+                    Err(at) if granted == 0 => return Err(at),
+                    Err(_) => break,
+                }
+            }
+            state.in_flight += granted as u32;
+            Ok(granted)
+        });
+        let granted = match granted {
+            Ok(granted) => granted,
+            Err(at) => return Next::Wait(at),
+        };
+        let claimed = guard(&self.store).claim_many(account, now, sender.max_recipients, granted);
+        let taken = claimed.as_ref().map_or(0, Vec::len);
+        if taken < granted {
+            self.unreserve(account, sender, granted - taken);
+        }
         match claimed {
-            Ok(Some(claimed)) => Next::Entry(claimed),
+            Ok(claimed) if !claimed.is_empty() => Next::Entries(claimed),
             other => {
                 if let Err(error) = other {
-                    tracing::error!("taking an entry from the outbox: {error}");
+                    tracing::error!("taking entries from the outbox: {error}");
                 }
-                self.account_state(account, sender, now, |state| {
-                    state.in_flight = state.in_flight.saturating_sub(1);
-                    state.bucket.give_back();
-                });
                 Next::Done
             }
         }
+    }
+
+    /// Gives back the pace and quota held for `n` messages that were not sent.
+    fn unreserve(&self, account: &str, sender: &Sender, n: usize) {
+        self.account_state(account, sender, now_ms(), |state| {
+            state.in_flight = state.in_flight.saturating_sub(n as u32);
+            for _ in 0..n {
+                state.bucket.give_back();
+            }
+        });
+    }
+
+    /// Entries a worker took but did not send go back to the queue.
+    fn give_back(&self, account: &str, sender: &Sender, left: Vec<Claimed>) {
+        if left.is_empty() {
+            return;
+        }
+        let ids: Vec<u64> = left.iter().map(|claimed| claimed.id).collect();
+        if let Err(error) = guard(&self.store).release(&ids, now_ms()) {
+            tracing::error!("putting entries back in the outbox: {error}");
+        }
+        self.unreserve(account, sender, ids.len());
     }
 
     /// Records an attempt: the entry's next state, its recipients, the ledger, the account's
@@ -678,19 +733,28 @@ async fn worker(
     index: u32,
 ) {
     let mut session: Option<(String, Session, u32)> = None;
+    // Entries taken but not yet sent: they go back to the queue if this worker stops first.
+    let mut taken: VecDeque<Claimed> = VecDeque::new();
     loop {
-        let next = outbox.next_for(&account, &sender, index);
-        let claimed = match next {
-            Next::Entry(claimed) => claimed,
-            Next::Wait(at) if at.saturating_sub(now_ms()) <= KEEP_IDLE_MS => {
-                let wait = Duration::from_millis(at.saturating_sub(now_ms()).max(1));
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = outbox.wake.notified() => {}
+        if taken.is_empty() {
+            match outbox.next_for(&account, &sender, index, CLAIM_BATCH) {
+                Next::Entries(entries) => taken.extend(entries),
+                Next::Wait(at) if at.saturating_sub(now_ms()) <= KEEP_IDLE_MS => {
+                    let wait = Duration::from_millis(at.saturating_sub(now_ms()).max(1));
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = outbox.wake.notified() => {}
+                    }
+                    continue;
                 }
-                continue;
+                Next::Wait(_) | Next::Done => break,
             }
-            Next::Wait(_) | Next::Done => break,
+        }
+        if *outbox.stop.borrow() {
+            break;
+        }
+        let Some(claimed) = taken.pop_front() else {
+            continue;
         };
         // The entry's own profile: several profiles may send as one account.
         let own = if claimed.profile_id == session.as_ref().map_or("", |(p, _, _)| p.as_str()) {
@@ -748,7 +812,9 @@ async fn worker(
                             counted: true,
                         },
                     );
-                    continue;
+                    // The next entries would meet the same: they go back to the queue, and
+                    // the account's hold decides when it is tried again.
+                    break;
                 }
             }
         }
@@ -781,6 +847,7 @@ async fn worker(
             session = None;
         }
     }
+    outbox.give_back(&account, &sender, taken.into_iter().collect());
     if let Some((_, mut open, _)) = session.take() {
         open.close().await;
     }

@@ -488,79 +488,117 @@ impl OutboxStore {
         now_ms: u64,
         max_recipients: usize,
     ) -> Result<Option<Claimed>, StoreError> {
+        Ok(self
+            .claim_many(account, now_ms, max_recipients, 1)?
+            .into_iter()
+            .next())
+    }
+
+    /// Takes up to `limit` of the account's due entries in one transaction, oldest due first,
+    /// each marked `sending`: a worker's next few messages for one commit instead of several.
+    pub fn claim_many(
+        &mut self,
+        account: &str,
+        now_ms: u64,
+        max_recipients: usize,
+        limit: usize,
+    ) -> Result<Vec<Claimed>, StoreError> {
         let path = self.path.clone();
         let err = |error| classify(&path, error);
         let tx = self.connection.transaction().map_err(err)?;
-        let row = tx
-            .query_row(
-                "SELECT id, profile_id, mail_from, attempts, queued_ms, keep_transcript
-                 FROM entries
-                 WHERE account = ?1 AND state IN ('queued', 'deferred') AND next_ms <= ?2
-                 AND batch NOT IN (SELECT batch FROM campaigns WHERE state = 'paused')
-                 ORDER BY next_ms, id LIMIT 1",
-                params![account, now_ms as i64],
-                |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, u32>(3)?,
-                        row.get::<_, i64>(4)?,
-                        row.get::<_, bool>(5)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(err)?;
-        let Some((id, profile_id, mail_from, attempts, queued_ms, keep_transcript)) = row else {
-            return Ok(None);
-        };
-        tx.prepare_cached("UPDATE entries SET state = 'sending', updated_ms = ?2 WHERE id = ?1")
-            .and_then(|mut update| update.execute(params![id, now_ms as i64]))
-            .map_err(err)?;
-        let recipients = {
-            let mut statement = tx
+        let rows = {
+            let mut select = tx
                 .prepare_cached(
-                    "SELECT pos, address FROM recipients
-                     WHERE entry = ?1 AND state = 'pending' ORDER BY pos LIMIT ?2",
+                    "SELECT id, profile_id, mail_from, attempts, queued_ms, keep_transcript
+                     FROM entries
+                     WHERE account = ?1 AND state IN ('queued', 'deferred') AND next_ms <= ?2
+                     AND batch NOT IN (SELECT batch FROM campaigns WHERE state = 'paused')
+                     ORDER BY next_ms, id LIMIT ?3",
                 )
                 .map_err(err)?;
-            let rows = statement
-                .query_map(params![id, max_recipients.max(1) as i64], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
+            let rows = select
+                .query_map(
+                    params![account, now_ms as i64, limit.max(1) as i64],
+                    |row| {
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, u32>(3)?,
+                            row.get::<_, i64>(4)?,
+                            row.get::<_, bool>(5)?,
+                        ))
+                    },
+                )
                 .map_err(err)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(err)?
         };
-        let (pending_total, accepted_before): (i64, i64) = tx
-            .query_row(
-                "SELECT count(*) FILTER (WHERE state = 'pending'),
-                        count(*) FILTER (WHERE state = 'accepted')
-                 FROM recipients WHERE entry = ?1",
-                [id],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+        let mut claimed = Vec::with_capacity(rows.len());
+        for (id, profile_id, mail_from, attempts, queued_ms, keep_transcript) in rows {
+            tx.prepare_cached(
+                "UPDATE entries SET state = 'sending', updated_ms = ?2 WHERE id = ?1",
             )
+            .and_then(|mut update| update.execute(params![id, now_ms as i64]))
             .map_err(err)?;
-        let data: Vec<u8> = tx
-            .query_row("SELECT data FROM bodies WHERE entry = ?1", [id], |row| {
-                row.get(0)
-            })
-            .optional()
-            .map_err(err)?
-            .unwrap_or_default();
+            let recipients = {
+                let mut statement = tx
+                    .prepare_cached(
+                        "SELECT pos, address FROM recipients
+                         WHERE entry = ?1 AND state = 'pending' ORDER BY pos LIMIT ?2",
+                    )
+                    .map_err(err)?;
+                let rows = statement
+                    .query_map(params![id, max_recipients.max(1) as i64], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })
+                    .map_err(err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(err)?
+            };
+            let (pending_total, accepted_before): (i64, i64) = tx
+                .prepare_cached(
+                    "SELECT count(*) FILTER (WHERE state = 'pending'),
+                            count(*) FILTER (WHERE state = 'accepted')
+                     FROM recipients WHERE entry = ?1",
+                )
+                .and_then(|mut count| count.query_row([id], |row| Ok((row.get(0)?, row.get(1)?))))
+                .map_err(err)?;
+            let data: Vec<u8> = tx
+                .prepare_cached("SELECT data FROM bodies WHERE entry = ?1")
+                .and_then(|mut body| body.query_row([id], |row| row.get(0)).optional())
+                .map_err(err)?
+                .unwrap_or_default();
+            claimed.push(Claimed {
+                id: id as u64,
+                profile_id,
+                mail_from,
+                recipients,
+                pending_total: pending_total as usize,
+                accepted_before: accepted_before as usize,
+                data,
+                attempts,
+                queued_ms: queued_ms.max(0) as u64,
+                keep_transcript,
+            });
+        }
         tx.commit().map_err(err)?;
-        Ok(Some(Claimed {
-            id: id as u64,
-            profile_id,
-            mail_from,
-            recipients,
-            pending_total: pending_total as usize,
-            accepted_before: accepted_before as usize,
-            data,
-            attempts,
-            queued_ms: queued_ms.max(0) as u64,
-            keep_transcript,
-        }))
+        Ok(claimed)
+    }
+
+    /// Puts entries taken for sending but not sent back in the queue, due at once, with no
+    /// attempt counted.
+    pub fn release(&mut self, ids: &[u64], now_ms: u64) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = |error| classify(&path, error);
+        let tx = self.connection.transaction().map_err(err)?;
+        for id in ids {
+            tx.prepare_cached(
+                "UPDATE entries SET state = 'queued', next_ms = ?2, updated_ms = ?2
+                 WHERE id = ?1 AND state = 'sending'",
+            )
+            .and_then(|mut update| update.execute(params![*id as i64, now_ms as i64]))
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)
     }
 
     /// Claims one given entry (the page's Send of it), if it is still waiting.
@@ -1286,6 +1324,34 @@ mod tests {
         assert_eq!(listed[0].state, EntryState::Sending);
         assert_eq!(listed[1].state, EntryState::Sent);
         assert_eq!(listed[1].recipients[0].state, RecipientState::Accepted);
+    }
+
+    #[test]
+    fn entries_taken_together_and_not_sent_go_back_with_no_attempt_counted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = open(&dir, Bounds::default());
+        let account = "me@example.com via smtp.example.com";
+        store
+            .enqueue(
+                &[
+                    entry(1, &["a@x.test"]),
+                    entry(2, &["b@x.test"]),
+                    entry(3, &["c@x.test"]),
+                ],
+                0,
+                0,
+            )
+            .expect("enqueue");
+        let taken = store.claim_many(account, 0, 100, 2).expect("claim");
+        assert_eq!(taken.len(), 2);
+        assert_eq!(store.counts().expect("counts").sending, 2);
+        let ids: Vec<u64> = taken.iter().map(|claimed| claimed.id).collect();
+        store.release(&ids, 5).expect("release");
+        let counts = store.counts().expect("counts");
+        assert_eq!((counts.queued, counts.sending), (3, 0));
+        let again = store.claim_many(account, 5, 100, 8).expect("claim");
+        assert_eq!(again.len(), 3, "all three are due again");
+        assert!(again.iter().all(|claimed| claimed.attempts == 0));
     }
 
     #[test]
