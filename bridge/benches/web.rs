@@ -1,7 +1,7 @@
 //! The web app's figures, in headless Chromium against a real `mailbridge serve`: the time from
 //! navigation to the first rendered screen and to "Connected", a 20 MB attachment's upload with
 //! its progress and the page's responsiveness meanwhile, and screenshots of compose, check
-//! connection and the sandbox inbox into `docs/`. `cargo xtask bench` runs it after building
+//! connection, the outbox and the sandbox inbox into `docs/`. `cargo xtask bench` runs it after building
 //! the app; it reuses the browser tests' harness.
 
 #[allow(dead_code, unused_imports)]
@@ -192,6 +192,11 @@ async fn screenshots(web: &harness::Web, docs: &Path) {
 
     web.click("#compose-send").await;
     web.find("#send-result-message-id").await;
+    // The send went through the outbox, which its view shows with the account's quota.
+    web.open_view("outbox").await;
+    web.wait_text("#outbox", "sent").await;
+    save(web, "#outbox", &docs.join("outbox.png")).await;
+    web.open_view("inbox").await;
     let row = web
         .find_with_text("#inbox li[data-message-id]", "Quarterly report")
         .await;
@@ -203,6 +208,8 @@ async fn screenshots(web: &harness::Web, docs: &Path) {
         .unwrap_or_else(|e| panic!("cannot open the message: {e}"));
     web.find("#message-raw").await;
     save(web, "#inbox", &docs.join("inbox.png")).await;
+
+    web.open_view("profiles").await;
 
     web.click("tr[data-profile-id=\"sandbox\"] button.profile-check")
         .await;

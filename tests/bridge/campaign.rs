@@ -8,13 +8,13 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use mailbridge::server::ServeConfig;
-use profile::{Limits, Preset, Profile, ProfileId};
+use profile::{Limits, ProfileId};
 use protocol::{
     CampaignCheck, CampaignSpec, CampaignState, CampaignView, EntryState, ErrorKind, Operation,
     Outcome,
 };
 
-use super::harness::{Client, Running, start};
+use super::harness::{Client, Running, serve_sending_to, start};
 use crate::support::{Serve, TempDir, mailbridge};
 
 /// `rows` rows; row 7's address is broken and row 30 repeats row 10 in other letter case.
@@ -500,16 +500,7 @@ async fn kill_9_mid_campaign_and_a_restart_finish_it_without_loss() {
     let sandbox =
         crate::support::start("campaign-crash-sandbox", |c| c.capture_capacity = 10_000).await;
     let dir = TempDir::new("campaign-crash");
-    let mut serve = Serve::start_with(dir.path(), &["--no-sandbox"]);
-    let mut client = Client::connect_to(serve.port(), serve.token()).await;
-    let mut profile = Profile::from_preset(Preset::Sandbox, ProfileId("crash".into()), "Crash", "");
-    profile.port = sandbox.starttls_addr().port();
-    profile.extra_ca_pem = Some(sandbox.ca_cert_pem().to_owned());
-    profile.limits = Limits {
-        daily: 100_000,
-        per_minute: 100_000,
-    };
-    client.ok(Operation::SaveProfile { profile }).await;
+    let (mut serve, mut client) = serve_sending_to(&sandbox, dir.path()).await;
     let profile = ProfileId("crash".into());
     let rows = 400;
     let id = start_campaign(&mut client, &profile, &spec(list(rows, false))).await;

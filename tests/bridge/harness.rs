@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::support::{PATIENCE, TempDir};
+use crate::support::{PATIENCE, Serve, TempDir};
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -349,4 +349,29 @@ pub async fn close_code(socket: &mut Socket) -> Option<u16> {
             Some(Ok(_)) => continue,
         }
     }
+}
+
+/// `mailbridge serve --no-sandbox` with its state under `dir`, a paired client, and a sandbox
+/// profile `crash` that sends to `sandbox` as fast as it may: for the tests that kill the
+/// bridge, where the receiving side must outlive it.
+pub async fn serve_sending_to(
+    sandbox: &sandbox::Sandbox,
+    dir: &std::path::Path,
+) -> (Serve, Client) {
+    let serve = Serve::start_with(dir, &["--no-sandbox"]);
+    let mut client = Client::connect_to(serve.port(), serve.token()).await;
+    let mut profile = Profile::from_preset(
+        profile::Preset::Sandbox,
+        profile::ProfileId("crash".into()),
+        "Crash",
+        "",
+    );
+    profile.port = sandbox.starttls_addr().port();
+    profile.extra_ca_pem = Some(sandbox.ca_cert_pem().to_owned());
+    profile.limits = profile::Limits {
+        daily: 100_000,
+        per_minute: 100_000,
+    };
+    client.ok(Operation::SaveProfile { profile }).await;
+    (serve, client)
 }

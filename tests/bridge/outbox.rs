@@ -13,7 +13,7 @@ use mailbridge::server::ServeConfig;
 use profile::{Header, Limits, Preset, Profile, ProfileId, Security};
 use protocol::{Draft, EntryState, ErrorKind, Notice, Operation, OutboxSummary, Outcome};
 
-use super::harness::{Client, Running, start};
+use super::harness::{Client, Running, serve_sending_to, start};
 use crate::support::{Serve, TempDir, mailbridge};
 
 fn draft(subject: &str) -> Draft {
@@ -726,16 +726,7 @@ async fn kill_9_in_a_2000_message_batch_loses_nothing_and_duplicates_only_ambigu
     let sandbox =
         crate::support::start("outbox-crash-sandbox", |c| c.capture_capacity = 10_000).await;
     let dir = TempDir::new("outbox-crash");
-    let mut serve = Serve::start_with(dir.path(), &["--no-sandbox"]);
-    let mut client = Client::connect_to(serve.port(), serve.token()).await;
-    let mut profile = Profile::from_preset(Preset::Sandbox, ProfileId("crash".into()), "Crash", "");
-    profile.port = sandbox.starttls_addr().port();
-    profile.extra_ca_pem = Some(sandbox.ca_cert_pem().to_owned());
-    profile.limits = Limits {
-        daily: 100_000,
-        per_minute: 100_000,
-    };
-    client.ok(Operation::SaveProfile { profile }).await;
+    let (mut serve, mut client) = serve_sending_to(&sandbox, dir.path()).await;
     let Outcome::Enqueued { entries, .. } = client
         .ok(Operation::EnqueueEach {
             profile: ProfileId("crash".into()),

@@ -4,7 +4,7 @@
 //! - `main`: the task dispatcher (`test`, `run`, `web`, `bench`) and the steps each task runs.
 //! - `bench`: the benchmarks behind `cargo xtask bench`.
 //! - `tools`: installs what a fresh machine lacks (the wasm target, Python, aiosmtpd, swaks,
-//!   Chromium and ChromeDriver).
+//!   openssl, Postfix, nodemailer, Chromium and ChromeDriver).
 //! - `web`: builds the web app into `dist/` with Trunk, installing Trunk, wasm-bindgen and
 //!   wasm-opt first.
 //!
@@ -32,8 +32,10 @@ tasks:
           with its embedded sandbox (no Google account needed); arguments after `run`
           replace `serve`
   web     build the web app into dist/ (installs trunk, wasm-bindgen and wasm-opt first)
-  bench   benchmarks that print figures: the bridge, then the web app in headless
-          Chromium (wasm size, first screen, a 20 MB upload, screenshots into docs/)
+  bench   benchmarks that print figures: the bridge; the outbox against Postfix's
+          smtp-sink, next to nodemailer and smtp-source, and its memory with 100,000
+          queued; then the web app in headless Chromium (wasm size, first screen, a 20 MB
+          upload, screenshots into docs/)
 ";
 
 /// The crates that the web app and the bridge share; they must build for the browser.

@@ -99,9 +99,10 @@ pub fn ensure_swaks() -> Result<()> {
     apt_install(&["swaks", "libnet-ssleay-perl", "libio-socket-ssl-perl"])
 }
 
-/// Postfix's `smtp-sink` (a server that counts messages and throws them away) and
-/// `smtp-source` (its load generator): the outbox benchmark sends to the one and is compared
-/// with the other.
+/// Debian's Postfix: its `smtpd` (run by the outbox tests in a private instance, for
+/// PIPELINING, CHUNKING and a refused recipient), `smtp-sink` (a server that throws messages
+/// away, for the tests and the benchmark) and `smtp-source` (the load generator the outbox
+/// benchmark is compared with).
 pub fn ensure_postfix() -> Result<()> {
     let found = ["/usr/sbin/smtp-sink", "/usr/sbin/smtp-source"]
         .iter()

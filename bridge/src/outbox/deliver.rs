@@ -19,6 +19,9 @@ use super::{Account, Outbox, Sender, Senders, local_offset, now_ms};
 use crate::lock as guard;
 use crate::smtp::{Error, Recorder, RetryPolicy, Session, TxResult};
 
+/// How often the dispatcher asks SQLite whether another process wrote to the outbox.
+const EXTERNAL_POLL_MS: u64 = 50;
+
 /// A worker with nothing due keeps its connection this long before it says QUIT.
 const KEEP_IDLE_MS: u64 = 2_000;
 
@@ -126,13 +129,31 @@ async fn run(outbox: Arc<Outbox>, senders: Weak<dyn Senders>) {
         outbox.publish(senders.as_ref());
         drop(senders);
         let sleep = Duration::from_millis(wake_at.saturating_sub(now).clamp(10, 1_000));
-        tokio::select! {
-            _ = outbox.wake.notified() => {
-                // Coalesce a burst of enqueues and finished sends into one pass.
-                tokio::time::sleep(Duration::from_millis(5)).await;
+        let until = tokio::time::Instant::now() + sleep;
+        let seen = guard(&outbox.store).data_version().ok();
+        loop {
+            let slice = until
+                .saturating_duration_since(tokio::time::Instant::now())
+                .min(Duration::from_millis(EXTERNAL_POLL_MS));
+            tokio::select! {
+                _ = outbox.wake.notified() => {
+                    // Coalesce a burst of enqueues and finished sends into one pass.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    break;
+                }
+                _ = tokio::time::sleep(slice) => {
+                    // Another process (`mailbridge send`) may have queued something: SQLite
+                    // says so without a scan.
+                    let now_seen = guard(&outbox.store).data_version().ok();
+                    if tokio::time::Instant::now() >= until || now_seen != seen {
+                        break;
+                    }
+                }
+                _ = stop.changed() => break,
             }
-            _ = tokio::time::sleep(sleep) => {}
-            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
         }
     }
     // Let the workers finish the message each is on.
@@ -720,7 +741,8 @@ impl Outbox {
             if !moving || tokio::time::Instant::now() >= deadline {
                 return Some(entry);
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // One row by its key: cheap enough to ask often, and the user is waiting.
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 }

@@ -450,6 +450,14 @@ impl OutboxStore {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
+    /// A number that changes whenever another connection (another process) commits to the
+    /// file, and only then (SQLite's `PRAGMA data_version`).
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        self.connection
+            .query_row("PRAGMA data_version", [], |row| row.get(0))
+            .map_err(self.err())
+    }
+
     /// When the next queued or deferred entry falls due, if any is waiting.
     pub fn next_due_ms(&self) -> Result<Option<u64>, StoreError> {
         self.connection
@@ -861,12 +869,18 @@ impl OutboxStore {
     }
 
     pub fn counts(&self) -> Result<StateCounts, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare_cached("SELECT state, count(*) FROM entries GROUP BY state")
-            .map_err(self.err())?;
+        self.state_counts("SELECT state, count(*) FROM entries GROUP BY state", [])
+    }
+
+    /// Entries by state from `sql`, which selects (state, count) rows.
+    fn state_counts(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<StateCounts, StoreError> {
+        let mut statement = self.connection.prepare_cached(sql).map_err(self.err())?;
         let rows = statement
-            .query_map([], |row| {
+            .query_map(params, |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
             })
             .map_err(self.err())?;
@@ -1112,23 +1126,10 @@ impl OutboxStore {
 
     /// A batch's entries by state.
     pub fn batch_counts(&self, batch: u64) -> Result<StateCounts, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare_cached("SELECT state, count(*) FROM entries WHERE batch = ?1 GROUP BY state")
-            .map_err(self.err())?;
-        let rows = statement
-            .query_map([batch as i64], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-            })
-            .map_err(self.err())?;
-        let mut counts = StateCounts::default();
-        for row in rows {
-            let (state, count) = row.map_err(self.err())?;
-            if let Some(state) = EntryState::parse(&state) {
-                *counts.slot(state) = count as u64;
-            }
-        }
-        Ok(counts)
+        self.state_counts(
+            "SELECT state, count(*) FROM entries WHERE batch = ?1 GROUP BY state",
+            [batch as i64],
+        )
     }
 
     /// A campaign's results, row by row: (row, address, entry state, Message-ID, the last
