@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sandbox::{Config, Sandbox};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 pub use sandbox::{
@@ -419,10 +419,11 @@ pub fn without_ids(text: &str) -> String {
     }
 }
 
-/// A plain SMTP connection for input no SMTP library would send.
+/// A raw SMTP connection for input no SMTP library would send: plain TCP, or TLS (see
+/// `sandbox::client`). Its panics print every reply seen so far.
 #[derive(Debug)]
-pub struct Raw {
-    pub stream: BufReader<TcpStream>,
+pub struct Raw<S = TcpStream> {
+    pub stream: BufReader<S>,
     pub seen: String,
 }
 
@@ -437,12 +438,17 @@ impl Raw {
             seen: String::new(),
         }
     }
+}
 
+impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
+    /// Writes `bytes` as they are, flushed (over TLS, the record goes out).
     pub async fn send(&mut self, bytes: &[u8]) {
-        self.stream
-            .get_mut()
-            .write_all(bytes)
-            .await
+        let stream = self.stream.get_mut();
+        let sent = async {
+            stream.write_all(bytes).await?;
+            stream.flush().await
+        };
+        sent.await
             .unwrap_or_else(|e| panic!("sending failed: {e}; seen so far:\n{}", self.seen));
     }
 

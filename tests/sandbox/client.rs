@@ -1,24 +1,21 @@
 //! A raw SMTP client over TLS, byte by byte as told: it can stop in the middle of DATA, pack
 //! commands and message bytes into one write, and send BDAT, which no SMTP library here will.
-//! Its panics print every reply seen so far.
+//! It is `support::Raw` over TLS: its panics print every reply seen so far.
 
 use std::sync::Arc;
 
 use base64::Engine as _;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::BufReader;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use crate::support::{Fixture, PASSWORD, PATIENCE, USER};
+use crate::support::{Fixture, PASSWORD, PATIENCE, Raw, USER};
 
-pub struct TlsClient {
-    stream: BufReader<TlsStream<TcpStream>>,
-    /// Every reply line read so far, for failure messages.
-    pub seen: String,
-}
+/// [`Raw`] over TLS, with the sandbox's greeting and login.
+pub type TlsClient = Raw<TlsStream<TcpStream>>;
 
 impl TlsClient {
     /// Connected to the implicit-TLS port (like 465), trusting the sandbox's CA, greeted and
@@ -41,7 +38,7 @@ impl TlsClient {
         let tcp = TcpStream::connect(addr)
             .await
             .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
-        let mut plain = crate::support::Raw {
+        let mut plain = Raw {
             stream: BufReader::new(tcp),
             seen: String::new(),
         };
@@ -111,52 +108,5 @@ impl TlsClient {
         self.expect("250 ").await;
         self.send(b"DATA\r\n").await;
         self.expect("354 ").await;
-    }
-
-    pub async fn send(&mut self, bytes: &[u8]) {
-        let stream = self.stream.get_mut();
-        let sent = async {
-            stream.write_all(bytes).await?;
-            stream.flush().await
-        };
-        sent.await
-            .unwrap_or_else(|e| panic!("sending failed: {e}; seen so far:\n{}", self.seen));
-    }
-
-    /// The next complete reply, or `None` when the server closed the connection (cleanly or
-    /// not) before sending one.
-    pub async fn reply(&mut self) -> Option<String> {
-        let mut reply = String::new();
-        loop {
-            let mut line = Vec::new();
-            let read = tokio::time::timeout(PATIENCE, self.stream.read_until(b'\n', &mut line))
-                .await
-                .unwrap_or_else(|_| {
-                    panic!("no reply within {PATIENCE:?}; seen so far:\n{}", self.seen)
-                });
-            match read {
-                Ok(0) | Err(_) if reply.is_empty() => return None,
-                Ok(0) | Err(_) => panic!("connection closed mid-reply: {reply:?}"),
-                Ok(_) => {}
-            }
-            let line = String::from_utf8_lossy(&line).into_owned();
-            self.seen.push_str(&line);
-            let last = line.as_bytes().get(3) != Some(&b'-');
-            reply.push_str(&line);
-            if last {
-                return Some(reply);
-            }
-        }
-    }
-
-    /// The next complete reply, which must start with `prefix`.
-    pub async fn expect(&mut self, prefix: &str) -> String {
-        match self.reply().await {
-            Some(reply) if reply.starts_with(prefix) => reply,
-            other => panic!(
-                "expected a reply starting {prefix:?}, got {other:?}; seen so far:\n{}",
-                self.seen
-            ),
-        }
     }
 }

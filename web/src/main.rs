@@ -21,6 +21,7 @@
 //! - `format`: times and sizes in words, shared by the panels.
 //! - `draft`: the message being composed, saved in localStorage.
 //! - `object_url`: `blob:` URLs for downloads made in the page.
+//! - `upload`: a file sent to the bridge in chunks (attachments, campaign lists).
 
 mod components;
 mod draft;
@@ -30,6 +31,7 @@ mod object_url;
 mod pairing;
 mod route;
 mod state;
+mod upload;
 mod views;
 
 fn main() {

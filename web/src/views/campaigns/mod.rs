@@ -17,12 +17,9 @@ mod report;
 
 use std::rc::Rc;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use gloo::timers::callback::Timeout;
 use protocol::{CampaignState, ErrorKind, Operation, OperationError, Outcome};
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, HtmlAnchorElement, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
@@ -32,10 +29,7 @@ use crate::components::ErrorDetails;
 use crate::format::{local_time, size};
 use crate::hooks::{Bridge, use_bridge, use_file_drop};
 use crate::object_url::ObjectUrl;
-use crate::state::{Loadable, reload_wait_ms, sentence};
-
-/// Bytes per upload chunk: the protocol's size, whose base64 fits a message with room to spare.
-const CHUNK_BYTES: u64 = protocol::MAX_CHUNK_BYTES as u64;
+use crate::state::{Loadable, reload_wait_ms};
 
 /// The start of the file read in the page for the header row; the rest only goes to the bridge.
 const HEAD_BYTES: u64 = 64 * 1024;
@@ -680,74 +674,37 @@ pub fn CampaignsView() -> Html {
     }
 }
 
-/// Reads the header row of the list, then sends the list to the bridge in chunks, reading it a
-/// chunk at a time, so a 20 MB list never sits in the page whole.
+/// Reads the header row of the list, then sends the list to the bridge (see `crate::upload`),
+/// so a 20 MB list never sits in the page whole.
 async fn load(bridge: Bridge, file: File, key: u64, dispatch: UseReducerDispatcher<Model>) {
     let name = file.name();
     let size_bytes = file.size() as u64;
-    let head = match read(&file, 0, size_bytes.min(HEAD_BYTES)).await {
+    let unreadable = format!(
+        "The browser could not read {name}. Choose the file again; if it is on a network drive, copy it to this computer first."
+    );
+    let head = match crate::upload::read(&file, 0, size_bytes.min(HEAD_BYTES), &unreadable).await {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(why) => return dispatch.dispatch(Action::Unreadable(why)),
     };
     dispatch.dispatch(Action::Loaded {
         key,
-        name: name.clone(),
+        name,
         size: size_bytes,
         head,
     });
-    let fail = |why: String| dispatch.dispatch(Action::UploadFailed { key, why });
-    let begin = Operation::BeginUpload {
-        filename: name.clone(),
-        content_type: "text/csv".to_owned(),
-        size_bytes,
-    };
-    let upload = match bridge.call(begin).await {
-        Ok(Outcome::UploadStarted { upload }) => {
-            dispatch.dispatch(Action::UploadStarted { key, upload });
-            upload
-        }
-        Ok(_) => return fail(sentence("the bridge gave an unexpected answer")),
-        Err(error) => return fail(sentence(&error.message)),
-    };
-    let mut offset = 0;
-    while offset < size_bytes {
-        let end = (offset + CHUNK_BYTES).min(size_bytes);
-        let bytes = match read(&file, offset, end).await {
-            Ok(bytes) => bytes,
-            Err(why) => return fail(why),
-        };
-        let chunk = Operation::UploadChunk {
-            upload,
-            offset,
-            data_base64: STANDARD.encode(&bytes),
-        };
-        match bridge.call(chunk).await {
-            Ok(Outcome::ChunkAccepted { received_bytes, .. }) if received_bytes > offset => {
-                offset = received_bytes;
-            }
-            Ok(_) => return fail(sentence("the bridge gave an unexpected answer")),
-            Err(error) => return fail(sentence(&error.message)),
-        }
-        dispatch.dispatch(Action::UploadProgress { key, sent: offset });
+    let sent = crate::upload::send_file(
+        &bridge,
+        &file,
+        "text/csv".to_owned(),
+        &unreadable,
+        |upload| dispatch.dispatch(Action::UploadStarted { key, upload }),
+        |sent| dispatch.dispatch(Action::UploadProgress { key, sent }),
+    )
+    .await;
+    match sent {
+        Ok(_) => dispatch.dispatch(Action::Uploaded { key }),
+        Err(why) => dispatch.dispatch(Action::UploadFailed { key, why }),
     }
-    dispatch.dispatch(Action::Uploaded { key });
-}
-
-/// Bytes `start..end` of the file.
-async fn read(file: &File, start: u64, end: u64) -> Result<Vec<u8>, String> {
-    let unreadable = |_| {
-        format!(
-            "The browser could not read {}. Choose the file again; if it is on a network drive, copy it to this computer first.",
-            file.name()
-        )
-    };
-    let blob = file
-        .slice_with_f64_and_f64(start as f64, end as f64)
-        .map_err(unreadable)?;
-    let buffer = JsFuture::from(blob.array_buffer())
-        .await
-        .map_err(unreadable)?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Tells the bridge to let go of these uploads; nothing to show either way, as the page has

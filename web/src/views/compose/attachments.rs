@@ -1,18 +1,11 @@
 use std::rc::Rc;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use protocol::{AttachmentRef, MAX_ATTACHMENT_TOTAL_BYTES, Operation, Outcome};
-use wasm_bindgen_futures::JsFuture;
+use protocol::{AttachmentRef, MAX_ATTACHMENT_TOTAL_BYTES, Operation};
 use web_sys::{File, HtmlInputElement};
 use yew::prelude::*;
 
 use crate::format::one_decimal;
 use crate::hooks::{Bridge, files, use_bridge, use_file_drop};
-use crate::state::sentence;
-
-/// Bytes per upload chunk: the protocol's size, whose base64 fits a frame with room to spare.
-const CHUNK_BYTES: u64 = protocol::MAX_CHUNK_BYTES as u64;
 
 /// One attached file and how far its upload has come.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,62 +155,22 @@ impl Reducible for Attachments {
     }
 }
 
-/// Sends one file to the bridge in chunks, reading it a chunk at a time, so a 20 MB file never
-/// sits in memory whole and the page answers clicks between chunks.
+/// Sends one file to the bridge (see `crate::upload`), following it in the list of attachments.
 async fn upload(bridge: Bridge, file: File, key: u32, dispatch: UseReducerDispatcher<Attachments>) {
-    let fail = |reason: String| {
-        dispatch.dispatch(AttachmentAction::Failed { key, reason });
-    };
-    let size_bytes = file.size() as u64;
-    let begin = Operation::BeginUpload {
-        filename: file.name(),
-        content_type: content_type(&file),
-        size_bytes,
-    };
-    let upload = match bridge.call(begin).await {
-        Ok(Outcome::UploadStarted { upload }) => {
-            dispatch.dispatch(AttachmentAction::Started { key, upload });
-            upload
-        }
-        Ok(_) => return fail("the bridge gave an unexpected answer".into()),
-        Err(error) => return fail(sentence(&error.message)),
-    };
-    let mut offset = 0;
-    while offset < size_bytes {
-        let end = (offset + CHUNK_BYTES).min(size_bytes);
-        let bytes = match read(&file, offset, end).await {
-            Ok(bytes) => bytes,
-            Err(reason) => return fail(reason),
-        };
-        let chunk = Operation::UploadChunk {
-            upload,
-            offset,
-            data_base64: STANDARD.encode(&bytes),
-        };
-        match bridge.call(chunk).await {
-            Ok(Outcome::ChunkAccepted { received_bytes, .. }) if received_bytes > offset => {
-                offset = received_bytes;
-            }
-            Ok(_) => return fail("the bridge gave an unexpected answer".into()),
-            Err(error) => return fail(sentence(&error.message)),
-        }
-        dispatch.dispatch(AttachmentAction::Progress {
-            key,
-            sent_bytes: offset,
-        });
+    let unreadable = format!("{} could not be read; attach it again.", file.name());
+    let sent = crate::upload::send_file(
+        &bridge,
+        &file,
+        content_type(&file),
+        &unreadable,
+        |upload| dispatch.dispatch(AttachmentAction::Started { key, upload }),
+        |sent_bytes| dispatch.dispatch(AttachmentAction::Progress { key, sent_bytes }),
+    )
+    .await;
+    match sent {
+        Ok(upload) => dispatch.dispatch(AttachmentAction::Uploaded { key, upload }),
+        Err(reason) => dispatch.dispatch(AttachmentAction::Failed { key, reason }),
     }
-    dispatch.dispatch(AttachmentAction::Uploaded { key, upload });
-}
-
-async fn read(file: &File, start: u64, end: u64) -> Result<Vec<u8>, String> {
-    let unreadable = |_| format!("{} could not be read; attach it again.", file.name());
-    let blob = file
-        .slice_with_f64_and_f64(start as f64, end as f64)
-        .map_err(unreadable)?;
-    let buffer = JsFuture::from(blob.array_buffer())
-        .await
-        .map_err(unreadable)?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Sizes as Gmail's limit counts them: its "25 MB" is 25 × 1,048,576 bytes, as the bridge's.
