@@ -3,8 +3,9 @@
 //! # Layout
 //! - `main`: the task dispatcher (`test`, `run`, `web`, `bench`) and the steps each task runs.
 //! - `bench`: the benchmarks behind `cargo xtask bench`.
+//! - `caniemail`: generates the lint crate's Gmail rows of the caniemail data.
 //! - `tools`: installs what a fresh machine lacks (the wasm target, Python, aiosmtpd, swaks,
-//!   openssl, Postfix, nodemailer, Chromium and ChromeDriver).
+//!   openssl, Postfix, nodemailer, SpamAssassin's spamd, dnsmasq, Chromium and ChromeDriver).
 //! - `web`: builds the web app into `dist/` with Trunk, installing Trunk, wasm-bindgen and
 //!   wasm-opt first.
 //!
@@ -12,6 +13,7 @@
 //! machine needs. The xtask itself depends only on `anyhow`, so it compiles in seconds.
 
 mod bench;
+mod caniemail;
 mod tools;
 mod web;
 
@@ -32,6 +34,9 @@ tasks:
           with its embedded sandbox (no Google account needed); arguments after `run`
           replace `serve`
   web     build the web app into dist/ (installs trunk, wasm-bindgen and wasm-opt first)
+  caniemail
+          regenerate crates/lint/src/caniemail.rs, the Gmail rows of the caniemail
+          data (npm package `caniemail`, pinned in xtask/caniemail/)
   bench   benchmarks that print figures: the bridge; the outbox against Postfix's
           smtp-sink, next to nodemailer and smtp-source, and its memory with 100,000
           queued; then the web app in headless Chromium (wasm size, first screen, a 20 MB
@@ -47,6 +52,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("run") => run(&args[1..]),
         Some("bench") => bench(),
+        Some("caniemail") => caniemail::generate(&project_root()),
         Some("web") => {
             let root = project_root();
             web::ensure_web_tools(&root).and_then(|()| web::build_web(&root).map(drop))
@@ -81,6 +87,9 @@ fn test() -> Result<()> {
     tools::ensure_chromium()?;
     // Postfix's smtpd and smtp-sink are the servers the outbox tests send to.
     tools::ensure_postfix()?;
+    // SpamAssassin's spamd and dnsmasq: the pre-send checks' spam score and DNS records.
+    tools::ensure_spamd()?;
+    tools::ensure_dnsmasq()?;
     web::ensure_web_tools(&root)?;
 
     step(

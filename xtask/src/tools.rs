@@ -192,3 +192,23 @@ pub fn run(command: &mut Command) -> Result<()> {
     }
     Ok(())
 }
+
+/// Debian's SpamAssassin and its `spamd`: the pre-send checks ask it for a score over SPAMC,
+/// and the tests start it on 127.0.0.1 (`-L`, Bayes off). The packaged service stays off.
+pub fn ensure_spamd() -> Result<()> {
+    if Path::new("/usr/sbin/spamd").is_file() {
+        return Ok(());
+    }
+    println!("==> installing spamassassin and spamd (Debian packages), for the spam score");
+    apt_install(&["spamassassin", "spamd"])
+}
+
+/// Debian's dnsmasq: the DNS checks' tests start it on 127.0.0.1 as an authoritative server
+/// with TXT records for good and broken SPF, DMARC and DKIM. The packaged service stays off.
+pub fn ensure_dnsmasq() -> Result<()> {
+    if Path::new("/usr/sbin/dnsmasq").is_file() {
+        return Ok(());
+    }
+    println!("==> installing dnsmasq (Debian package), for the DNS checks' tests");
+    apt_install(&["dnsmasq-base"])
+}

@@ -18,12 +18,14 @@
 //! - `report`: check and send reports, transcripts, progress, history.
 //! - `campaign`: campaigns: the list and templates, the check, the plan, the progress.
 //! - `captured`: the messages the sandbox captured, as the inbox shows them.
+//! - `lint`: checks before sending: findings by severity, the spam score.
 //! - `codec`: decoding with size limits and typed errors, and encoding.
 //! - `secret`: [`Secret`], a string that never prints itself.
 
 mod campaign;
 mod captured;
 mod codec;
+mod lint;
 mod message;
 mod operation;
 mod outbox;
@@ -37,6 +39,7 @@ pub use captured::{Attachment, CapturedMessage, Envelope, HeaderLine, MessageSum
 pub use codec::{
     DecodeError, MAX_FRAME_BYTES, MAX_SERVER_MESSAGE_BYTES, decode_client, decode_server, encode,
 };
+pub use lint::{CheckKind, Finding, LintReport, Severity, Skipped, SpamReport, SpamRule};
 pub use message::{ClientMessage, ErrorKind, Notice, OperationError, ServerMessage};
 pub use operation::{
     AttachmentRef, Draft, Operation, Outcome, ProfileView, Request, RequestId, SecretState,

@@ -1,0 +1,1 @@
+//! DNS for the From domain: SPF, DMARC, DKIM and alignment, with a configurable resolver.

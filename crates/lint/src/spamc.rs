@@ -1,0 +1,1 @@
+//! A SPAMC client: asks SpamAssassin's `spamd` for a message's score and the rules that fired.
