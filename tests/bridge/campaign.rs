@@ -258,6 +258,38 @@ async fn fifty_rows_are_checked_by_row_previewed_sent_with_unsubscribe_and_expor
     // The key is kept in the secret store.
     let secrets = std::fs::read_to_string(running.dir.path().join("secrets.json")).expect("file");
     assert!(secrets.contains("unsubscribe-key"));
+    // The endpoint's clicks, as whole URLs on standard input, become suppression entries; a
+    // forged one among them is refused and recorded nowhere.
+    let clicks =
+        format!("https://news.example.com/u/{token}\nhttps://news.example.com/u/{token}x\n");
+    let mut child = mailbridge(running.dir.path())
+        .args(["unsubscribe", "record", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("mailbridge runs");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), clicks.as_bytes())
+        .expect("tokens written");
+    let recorded = child.wait_with_output().expect("mailbridge ends");
+    let said = String::from_utf8_lossy(&recorded.stdout);
+    assert_eq!(recorded.status.code(), Some(1), "{said}");
+    assert!(said.contains("unsubscribed: person3@example.com"), "{said}");
+    assert!(
+        said.contains("Refused 1") && said.contains("line or argument 2"),
+        "{said}"
+    );
+    let suppressed = std::fs::read_to_string(running.dir.path().join("data/suppressed.csv"))
+        .expect("the suppression list");
+    assert!(
+        suppressed
+            .lines()
+            .any(|l| l.starts_with("person3@example.com") && l.contains("unsubscribe")),
+        "{suppressed}"
+    );
+    assert_eq!(suppressed.lines().count(), 2, "{suppressed}");
+    // The next check of the same list skips person 3 and counts it.
+    let again = check(&mut client, &profile, &spec).await;
+    assert_eq!(again.suppressed, vec![3], "{again:?}");
 
     let Outcome::CampaignResults { csv, filename } =
         client.ok(Operation::ExportCampaignResults { id }).await

@@ -498,7 +498,7 @@ impl Postfix {
              default_transport = discard:test\n\
              relay_transport = discard:test\n\
              smtpd_relay_restrictions = permit_mynetworks, reject\n\
-             smtpd_recipient_restrictions = check_recipient_access inline:{{ {{refused@example.com = REJECT no such user here}} }}, permit\n\
+             smtpd_recipient_restrictions = check_recipient_access inline:{{ {{refused@example.com = REJECT no such user here}} {{gone@example.com = 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown}} }}, permit\n\
              maillog_file = {log}\n\
              maillog_file_prefixes = {top}\n",
             top = dir.display(),
@@ -711,6 +711,61 @@ async fn postfix_takes_a_pipelined_chunked_batch_and_one_refused_recipient_spare
             entry.id
         );
     }
+    drop(postfix);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_campaign_recipient_refused_as_unknown_is_suppressed_as_soon_as_it_fails() {
+    let running = start("outbox-suppress", |_| {}, ServeConfig::default()).await;
+    let postfix = Postfix::start(running.dir.path());
+    let mut client = Client::connect(&running).await;
+    let Outcome::Saved { profile } = client
+        .ok(Operation::SaveProfile {
+            profile: local_profile(postfix.port),
+        })
+        .await
+    else {
+        panic!("not saved");
+    };
+    let spec = protocol::CampaignSpec {
+        name: "Dead addresses".into(),
+        csv: "email\nfirst@example.com\ngone@example.com\nthird@example.com\n".into(),
+        address_column: "email".into(),
+        subject: "Hello".into(),
+        text: Some("Hello.".into()),
+        ..protocol::CampaignSpec::default()
+    };
+    let Outcome::Campaign(_) = client
+        .ok(Operation::StartCampaign {
+            profile: profile.profile.id,
+            spec,
+        })
+        .await
+    else {
+        panic!("not started");
+    };
+    // Only the outbox's summary is read while it runs: nobody lists or exports the campaign.
+    wait_until(&mut client, Duration::from_secs(60), |s| {
+        s.counts.sent == 2 && s.counts.failed == 1
+    })
+    .await;
+    let file = running.dir.path().join("data").join("suppressed.csv");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let suppressed = loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if text.contains("gone@example.com") || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let line = suppressed
+        .lines()
+        .find(|line| line.starts_with("gone@example.com"))
+        .unwrap_or_else(|| panic!("gone@example.com is suppressed: {suppressed:?}"));
+    assert!(line.contains("550 5.1.1"), "{line}");
+    assert!(line.contains("permanent_failure"), "{line}");
+    assert!(!suppressed.contains("first@example.com"), "{suppressed}");
     drop(postfix);
     running.stop().await;
 }

@@ -9,9 +9,10 @@
 use profile::{Problem, Profile, ProfileId};
 use protocol::{
     CampaignCheck, CampaignSpec, CampaignState, CampaignView, DayShare, EntryState, ErrorKind,
-    Operation, OperationError, Outcome, Progress, RowPreview, RowProblem,
+    Notice, Operation, OperationError, Outcome, Progress, RowPreview, RowProblem,
 };
-use tokio::sync::mpsc;
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc};
 
 use super::send::{new_entry, outbox_error};
 use super::{Bridge, misrouted};
@@ -510,6 +511,45 @@ impl Bridge {
             OperationError::new(ErrorKind::Internal, format!("{error:#}"))
                 .with_fix("Fix or remove the suppression file.")
         })
+    }
+
+    /// While the outbox delivers, adds each campaign recipient that fails with `550 5.1.1` to
+    /// the suppression list as soon as it fails, not only when the campaign is next shown:
+    /// the outbox's summary notices say when the failed count grows.
+    pub(super) fn suppress_failures_as_they_happen(self: &Arc<Self>) {
+        let mut notices = self.outbox.subscribe();
+        let bridge = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut failed = None;
+            loop {
+                let summary = match notices.recv().await {
+                    Ok(Notice::Outbox { summary }) => summary,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                };
+                if failed.is_some_and(|seen| summary.counts.failed <= seen) {
+                    continue;
+                }
+                failed = Some(summary.counts.failed);
+                let Some(bridge) = bridge.upgrade() else {
+                    break;
+                };
+                if let Err(error) = bridge.suppress_all_failures() {
+                    tracing::warn!("could not update the suppression list: {}", error.message);
+                }
+            }
+        });
+    }
+
+    fn suppress_all_failures(&self) -> Result<(), OperationError> {
+        for record in self.outbox.campaigns().map_err(outbox_error)? {
+            let results = self
+                .outbox
+                .campaign_results(record.id)
+                .map_err(outbox_error)?;
+            self.suppress_failures(&results)?;
+        }
+        Ok(())
     }
 
     /// Adds the addresses that failed with `550 5.1.1` (no such user) to the suppression list,

@@ -104,6 +104,7 @@ impl Bridge {
         let senders: Arc<dyn Senders> = self.clone();
         let handle = self.outbox.start(Arc::downgrade(&senders));
         *lock(&self.delivery) = Some(handle);
+        self.suppress_failures_as_they_happen();
     }
 
     /// Stops the deliverer, letting each connection finish the message it is sending.
