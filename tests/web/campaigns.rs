@@ -1,11 +1,17 @@
 //! A campaign from the page: a 3,000-row CSV (over the 64 KB one message from the page may
 //! hold, so it goes up in chunks) is checked; then a 50-row CSV with a bad address and a
 //! duplicate replaces it, is checked, both are reported by row, skipped, one row previewed,
-//! and the other 48 sent to the sandbox.
+//! and the other 48 sent to the sandbox; one of them is then opened in the inbox, and its
+//! personalised subject and body, its one-click unsubscribe headers, its visible link and its
+//! signed token are checked.
 
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use super::harness::run;
+use fantoccini::Locator;
+
+use super::harness::{click, run};
+use crate::support::mailbridge;
 
 /// `email,name` and 50 rows; row 7 is no address and row 30 repeats row 10 in capitals.
 fn list() -> String {
@@ -44,8 +50,13 @@ fn a_list_with_a_bad_row_and_a_duplicate_sends_the_other_48() {
         web.choose_file("#campaign-csv", &path).await;
         web.wait_text("#campaign-file", "Loaded large.csv").await;
         assert_eq!(web.value("#campaign-address-column").await, "email");
-        web.type_into("#campaign-subject", "Hello {{ name }}").await;
-        web.type_into("#campaign-text", "Dear {{ name }},\nthe news.\n")
+        web.type_into("#campaign-subject", "Hello {{ name }}!").await;
+        web.type_into(
+            "#campaign-text",
+            "Dear {{ name }},\nthe news.\nUnsubscribe: {{ unsubscribe_url }}\n",
+        )
+        .await;
+        web.type_into("#campaign-unsubscribe-url", UNSUBSCRIBE)
             .await;
         web.click("#campaign-check-button").await;
         let counts = web.wait_text("#campaign-counts", "3000 to send").await;
@@ -91,5 +102,96 @@ fn a_list_with_a_bad_row_and_a_duplicate_sends_the_other_48() {
         }
         web.find(r#"#campaign-list tr[data-state="finished"]"#)
             .await;
+
+        // Row 3's message, opened in the sandbox's inbox: personalised, with one-click
+        // unsubscribe headers and a visible link whose token this bridge signed.
+        web.open_view("inbox").await;
+        let item = web
+            .find_with_text("#inbox li[data-message-id]", "Hello Person 3!")
+            .await;
+        let open = item
+            .find(Locator::Css(".inbox-open"))
+            .await
+            .unwrap_or_else(|e| panic!("the inbox entry has no open button: {e}"));
+        click(&open, ".inbox-open").await;
+        let raw = web
+            .eventually("row 3's raw source in #message-raw", async || {
+                let raw = web.find("#message-raw").await;
+                let source = raw
+                    .prop("textContent")
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .unwrap_or_default();
+                if source.contains("Hello Person 3!") {
+                    Ok(source)
+                } else {
+                    Err(format!("{} characters without the subject", source.len()))
+                }
+            })
+            .await;
+        let (headers, body) = split(&raw);
+        let header = |name: &str| -> String {
+            headers
+                .iter()
+                .find_map(|line| {
+                    let (key, value) = line.split_once(':')?;
+                    key.trim()
+                        .eq_ignore_ascii_case(name)
+                        .then(|| value.trim().to_owned())
+                })
+                .unwrap_or_else(|| panic!("no {name} header in {headers:#?}"))
+        };
+        assert_eq!(header("Subject"), "Hello Person 3!");
+        // The campaign took the second file's name, as the list replaced the first.
+        assert_eq!(header("List-ID"), "<people.mailbridge.test>");
+        assert!(header("To").contains("person3@example.com"), "{headers:#?}");
+        assert_eq!(
+            header("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click"
+        );
+        let unsubscribe = header("List-Unsubscribe");
+        let prefix = UNSUBSCRIBE.trim_end_matches("{token}");
+        let token = unsubscribe
+            .split(['<', '>'])
+            .find_map(|part| part.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("List-Unsubscribe has no {prefix} URL: {unsubscribe}"))
+            .to_owned();
+        assert!(body.contains("Dear Person 3,"), "{body}");
+        assert!(
+            body.contains(&format!("Unsubscribe: {prefix}{token}")),
+            "the body has no visible link with the header's token:\n{body}"
+        );
+        let verified = mailbridge(bridge.dir.path())
+            .args(["unsubscribe", "verify", &token])
+            .stdin(Stdio::null())
+            .output()
+            .expect("mailbridge runs");
+        let said = String::from_utf8_lossy(&verified.stdout);
+        assert_eq!(verified.status.code(), Some(0), "{said}");
+        assert!(
+            said.contains("valid") && said.contains("person3@example.com"),
+            "{said}"
+        );
     });
+}
+
+/// The unsubscribe URL template the test gives.
+const UNSUBSCRIBE: &str = "https://news.example.com/unsubscribe/{token}";
+
+/// A raw message's unfolded header lines, and its body with quoted-printable soft line
+/// breaks joined.
+fn split(raw: &str) -> (Vec<String>, String) {
+    let raw = raw.replace("\r\n", "\n");
+    let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
+    let mut lines: Vec<String> = Vec::new();
+    for line in head.lines() {
+        match lines.last_mut() {
+            Some(last) if line.starts_with([' ', '\t']) => {
+                last.push(' ');
+                last.push_str(line.trim_start());
+            }
+            _ => lines.push(line.to_owned()),
+        }
+    }
+    (lines, body.replace("=\n", "").replace("=3D", "="))
 }

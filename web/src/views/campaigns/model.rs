@@ -405,11 +405,13 @@ impl Reducible for Model {
                 if !header.contains(&model.address_column) {
                     model.address_column = address_column(&header);
                 }
-                if model.name.is_empty() {
-                    model.name = name
-                        .rsplit_once('.')
-                        .map_or(name.as_str(), |(stem, _)| stem)
-                        .to_owned();
+                // The name follows the file until the user types one of their own.
+                let named_by_file = model
+                    .file
+                    .as_ref()
+                    .is_some_and(|file| model.name == file_stem(&file.name));
+                if model.name.is_empty() || named_by_file {
+                    model.name = file_stem(&name).to_owned();
                 }
                 model.file = Some(ListFile {
                     key,
@@ -535,6 +537,11 @@ fn sort(campaigns: &mut [CampaignView]) {
 }
 
 /// Why the page does not read a file, or `None` when it does.
+/// A file's name without its extension: `people.csv` gives `people`.
+fn file_stem(name: &str) -> &str {
+    name.rsplit_once('.').map_or(name, |(stem, _)| stem)
+}
+
 pub fn refusal(name: &str, size: u64) -> Option<String> {
     (size > MAX_LIST_BYTES).then(|| {
         format!(
