@@ -1,7 +1,8 @@
 //! The web app's figures, in headless Chromium against a real `mailbridge serve`: the time from
 //! navigation to the first rendered screen and to "Connected", a 20 MB attachment's upload with
 //! its progress and the page's responsiveness meanwhile, and screenshots of compose, check
-//! connection, the outbox and the sandbox inbox into `docs/`. `cargo xtask bench` runs it after building
+//! connection, the outbox and the sandbox inbox into `docs/`, and a 10,000-row campaign list
+//! checked from the page (with the longest main-thread stall meanwhile) and by `mailbridge merge`. `cargo xtask bench` runs it after building
 //! the app; it reuses the browser tests' harness.
 
 #[allow(dead_code, unused_imports)]
@@ -33,6 +34,7 @@ fn main() {
         first_screen(&web, &bridge).await;
         upload(&web).await;
         screenshots(&web, &docs).await;
+        campaign_list(&web, &bridge).await;
     });
 }
 
@@ -147,6 +149,124 @@ async fn upload(web: &harness::Web) {
         .click()
         .await
         .unwrap_or_else(|e| panic!("cannot remove the attachment: {e}"));
+}
+
+/// Rows in the campaign list that is checked from the page and by `mailbridge merge`.
+const CAMPAIGN_ROWS: usize = 10_000;
+
+/// A 10,000-row list with subject, text and HTML templates: the time to validate and render
+/// every row from the page (upload in chunks, check, counts shown) and the longest stall of the
+/// page's main thread meanwhile; then the same list by `mailbridge merge`'s dry run, the bridge
+/// alone.
+async fn campaign_list(web: &harness::Web, bridge: &harness::Bridge) {
+    let mut csv = String::from("email,name,city\n");
+    for row in 1..=CAMPAIGN_ROWS {
+        csv.push_str(&format!(
+            "person{row}@example.com,Person {row},City {}\n",
+            row % 97
+        ));
+    }
+    let file = web.file("ten-thousand.csv", csv.as_bytes());
+    let subject = "Hello {{ name }}";
+    let text = "Dear {{ name }},\nthe news from {{ city }}.\n";
+    let html = "<p>Dear <b>{{ name }}</b>,</p><p>the news from {{ city }}.</p>";
+    web.client
+        .set_window_size(1440, 1000)
+        .await
+        .unwrap_or_else(|e| panic!("cannot size the window: {e}"));
+    web.open_view("campaigns").await;
+    web.select("#campaign-profile", "sandbox").await;
+    web.js(
+        "window.__probe = { lag: 0, ticks: 0, longest: 0 };
+         let last = performance.now();
+         window.__probeTimer = setInterval(() => {
+           const now = performance.now();
+           window.__probe.lag = Math.max(window.__probe.lag, now - last - 50);
+           window.__probe.ticks += 1;
+           last = now;
+         }, 50);
+         window.__probeObserver = new PerformanceObserver((list) => {
+           for (const task of list.getEntries())
+             window.__probe.longest = Math.max(window.__probe.longest, task.duration);
+         });
+         window.__probeObserver.observe({ type: 'longtask' });
+         return true;",
+        vec![],
+    )
+    .await;
+    let started = Instant::now();
+    web.choose_file("#campaign-csv", &file).await;
+    web.wait_text("#campaign-file", "Loaded ten-thousand.csv").await;
+    let loaded = started.elapsed().as_secs_f64();
+    web.replace_text("#campaign-subject", subject).await;
+    web.replace_text("#campaign-text", text).await;
+    web.replace_text("#campaign-html", html).await;
+    let started = Instant::now();
+    web.click("#campaign-check-button").await;
+    let want = format!("{CAMPAIGN_ROWS} to send");
+    web.wait_text("#campaign-counts", &want).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let probe = web
+        .js(
+            "clearInterval(window.__probeTimer); window.__probeObserver.disconnect();
+             return window.__probe;",
+            vec![],
+        )
+        .await;
+    println!(
+        "campaign, {CAMPAIGN_ROWS}-row list ({} KB) from the page: chosen to loaded {loaded:.2} s; \
+         Check (upload in chunks, every row validated and rendered: subject, text, HTML) to \
+         counts shown {seconds:.2} s",
+        csv.len() / 1000
+    );
+    println!(
+        "main thread meanwhile: longest task {:.0} ms (PerformanceObserver longtask), longest \
+         stall {:.0} ms beyond a 50 ms timer, {} ticks",
+        probe["longest"].as_f64().unwrap_or(f64::NAN),
+        probe["lag"].as_f64().unwrap_or(f64::NAN),
+        probe["ticks"]
+    );
+
+    // The bridge alone: the same list and templates through `mailbridge merge`'s dry run.
+    let dir = bridge.dir.path();
+    let list = dir.join("ten-thousand.csv");
+    let text_file = dir.join("template.txt");
+    let html_file = dir.join("template.html");
+    for (path, body) in [
+        (&list, csv.as_str()),
+        (&text_file, text),
+        (&html_file, html),
+    ] {
+        std::fs::write(path, body)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let output = support::mailbridge(dir)
+            .arg("merge")
+            .arg(&list)
+            .args(["--subject", subject, "--text"])
+            .arg(&text_file)
+            .arg("--html")
+            .arg(&html_file)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("mailbridge merge does not run: {e}"));
+        runs.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert!(
+            output.status.success(),
+            "mailbridge merge failed: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+    println!(
+        "campaign, {CAMPAIGN_ROWS}-row list by `mailbridge merge` (dry run, release build, whole \
+         process): median {:.0} ms, max {:.0} ms over {} runs",
+        median(&mut runs),
+        max(&runs),
+        runs.len()
+    );
 }
 
 /// Compose with a filled-in draft, a finished check of the sandbox profile, and the inbox with

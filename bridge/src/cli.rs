@@ -19,9 +19,10 @@ use protocol::{
 };
 use tokio::sync::mpsc;
 
-use crate::ops::{Bridge, Parts};
+use crate::ops::{Bridge, ChecksConfig, Parts};
 use crate::outbox::{Outbox, OutboxConfig};
 
+mod lint;
 mod merge;
 mod outbox;
 mod suppression;
@@ -98,6 +99,15 @@ pub struct Global {
         env = "MAILBRIDGE_SECRETS_FILE_FALLBACK"
     )]
     pub secrets_file_fallback: Option<PathBuf>,
+    /// SpamAssassin's spamd, as HOST:PORT, for the spam score of the checks before sending
+    /// (`mailbridge lint`, the page's "Check before sending"). Start it for this machine
+    /// only: `spamd -L --listen=127.0.0.1:783`.
+    #[arg(long, global = true, value_name = "HOST:PORT", env = "MAILBRIDGE_SPAMD")]
+    pub spamd: Option<String>,
+    /// A DNS server (IP:PORT) for the checks' SPF, DMARC and DKIM lookups, instead of the
+    /// system's resolver; repeatable.
+    #[arg(long, global = true, value_name = "IP:PORT", env = "MAILBRIDGE_DNS_SERVER", value_delimiter = ',')]
+    pub dns_server: Vec<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +125,10 @@ pub enum Command {
     },
     /// Send a message.
     Send(SendArgs),
+    /// Check a message before sending it: format, size, blocked attachments, sender rules,
+    /// Gmail's HTML support, links, the SpamAssassin score (with --spamd) and the From
+    /// domain's SPF, DMARC and DKIM. Sends nothing. Exits 0 with no blocker, 1 with one.
+    Lint(LintArgs),
     /// Send a short "SMTP test" message from the profile's account to itself.
     Test {
         /// The profile's name or id.
@@ -205,8 +219,22 @@ pub struct SendArgs {
     /// The profile to send with: its name or id.
     #[arg(long)]
     pub profile: String,
+    #[command(flatten)]
+    pub message: MessageArgs,
+    /// Print the redacted SMTP transcript.
+    #[arg(long)]
+    pub transcript: bool,
+    /// Only queue the message in the outbox and exit; `mailbridge serve` or
+    /// `mailbridge outbox flush` sends it.
+    #[arg(long, conflicts_with = "transcript")]
+    pub no_wait: bool,
+}
+
+/// The message `send` sends and `lint` checks.
+#[derive(Debug, Args)]
+pub struct MessageArgs {
     /// A recipient, such as "Bob <bob@example.com>"; repeatable.
-    #[arg(long, value_name = "ADDRESS", required = true)]
+    #[arg(long, value_name = "ADDRESS")]
     pub to: Vec<String>,
     /// A recipient of a copy, shown to everyone; repeatable.
     #[arg(long, value_name = "ADDRESS")]
@@ -219,9 +247,9 @@ pub struct SendArgs {
     pub reply_to: Option<String>,
     /// The Subject line.
     #[arg(long)]
-    pub subject: String,
+    pub subject: Option<String>,
     /// The plain-text body.
-    #[arg(long, conflicts_with = "body_file", required_unless_present_any = ["body_file", "html_file"])]
+    #[arg(long, conflicts_with = "body_file")]
     pub body: Option<String>,
     /// Read the plain-text body from FILE (UTF-8); "-" reads standard input.
     #[arg(long, value_name = "FILE")]
@@ -233,13 +261,55 @@ pub struct SendArgs {
     /// A file to attach; repeatable. "-" attaches standard input, named "attachment".
     #[arg(long, value_name = "FILE")]
     pub attach: Vec<PathBuf>,
-    /// Print the redacted SMTP transcript.
+}
+
+impl MessageArgs {
+    /// What a message needs that clap cannot say for both commands: a recipient, a subject
+    /// and a body.
+    fn require(&self, command: &str) -> anyhow::Result<()> {
+        let missing: Vec<&str> = [
+            ("--to ADDRESS", self.to.is_empty()),
+            ("--subject TEXT", self.subject.is_none()),
+            (
+                "--body, --body-file or --html-file",
+                self.body.is_none() && self.body_file.is_none() && self.html_file.is_none(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(flag, missing)| missing.then_some(flag))
+        .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        bail!(UsageError(format!(
+            "{command} needs {}; see `mailbridge {command} --help`",
+            missing.join(" and ")
+        )))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The profile the message would be sent with: its name or id.
     #[arg(long)]
-    pub transcript: bool,
-    /// Only queue the message in the outbox and exit; `mailbridge serve` or
-    /// `mailbridge outbox flush` sends it.
-    #[arg(long, conflicts_with = "transcript")]
-    pub no_wait: bool,
+    pub profile: String,
+    /// A whole message to check as it is (RFC 5322, such as a .eml file); "-" reads standard
+    /// input. Without it, the message is built from the same flags as `send`.
+    #[arg(value_name = "FILE.eml", conflicts_with_all = ["to", "cc", "bcc", "reply_to", "subject", "body", "body_file", "html_file", "attach"])]
+    pub eml: Option<PathBuf>,
+    #[command(flatten)]
+    pub message: MessageArgs,
+    /// Check the message as one of a campaign's: the bulk-sender rules (one-click
+    /// unsubscribe, List-Id) apply.
+    #[arg(long)]
+    pub campaign: bool,
+    /// Also send one HEAD request per link (5 at a time, 10 s each; never to loopback or
+    /// private addresses).
+    #[arg(long)]
+    pub check_links: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -343,6 +413,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             Ok(print_outcome(&outcome))
         }
         Command::Send(args) => send(&global, args).await,
+        Command::Lint(args) => lint::run(&global, args).await,
         Command::Profiles(command) => profiles(&global, command).await,
         Command::Secret(command) => secret(&global, command).await,
         Command::Outbox(command) => outbox::run(&global, command).await,
@@ -378,6 +449,10 @@ pub fn open_bridge(
         timeouts: Timeouts::default(),
         retry: RetryPolicy::default(),
         data_dir,
+        checks: ChecksConfig {
+            spamd: global.spamd.clone(),
+            dns_servers: global.dns_server.clone(),
+        },
     }))
 }
 
@@ -557,34 +632,11 @@ fn pair(global: &Global, reset: bool, port: u16) -> anyhow::Result<u8> {
 
 async fn send(global: &Global, args: SendArgs) -> anyhow::Result<u8> {
     // Checked before anything else, so a script learns of the mistake without side effects.
-    check_one_stdin_use(&args)?;
+    args.message.require("send")?;
+    check_one_stdin_use(&args.message)?;
     let bridge = open_bridge(global, None)?;
     let profile = find_profile(&bridge, &args.profile).await?;
-    let text = match (&args.body, &args.body_file) {
-        (Some(body), _) => Some(body.clone()),
-        (None, Some(path)) => Some(read_text(path, "--body-file")?),
-        (None, None) => None,
-    };
-    let html = args
-        .html_file
-        .as_ref()
-        .map(|path| read_text(path, "--html-file"))
-        .transpose()?;
-    let mut attachments = Vec::new();
-    for path in &args.attach {
-        attachments.push(upload(&bridge, path).await?);
-    }
-    let draft = Draft {
-        to: args.to,
-        cc: args.cc,
-        bcc: args.bcc,
-        reply_to: args.reply_to,
-        subject: args.subject,
-        text,
-        html,
-        attachments,
-        headers: Vec::new(),
-    };
+    let draft = draft_from(&bridge, args.message).await?;
     if args.no_wait {
         let outcome = bridge
             .execute(
@@ -617,8 +669,37 @@ async fn send(global: &Global, args: SendArgs) -> anyhow::Result<u8> {
     Ok(print_outcome(&outcome))
 }
 
-/// Standard input can be read only once, so at most one of `send`'s files may be `-`.
-fn check_one_stdin_use(args: &SendArgs) -> anyhow::Result<()> {
+/// The draft the message flags describe, with its attachments uploaded to the bridge.
+pub(crate) async fn draft_from(bridge: &Bridge, args: MessageArgs) -> anyhow::Result<Draft> {
+    let text = match (&args.body, &args.body_file) {
+        (Some(body), _) => Some(body.clone()),
+        (None, Some(path)) => Some(read_text(path, "--body-file")?),
+        (None, None) => None,
+    };
+    let html = args
+        .html_file
+        .as_ref()
+        .map(|path| read_text(path, "--html-file"))
+        .transpose()?;
+    let mut attachments = Vec::new();
+    for path in &args.attach {
+        attachments.push(upload(bridge, path).await?);
+    }
+    Ok(Draft {
+        to: args.to,
+        cc: args.cc,
+        bcc: args.bcc,
+        reply_to: args.reply_to,
+        subject: args.subject.unwrap_or_default(),
+        text,
+        html,
+        attachments,
+        headers: Vec::new(),
+    })
+}
+
+/// Standard input can be read only once, so at most one of the message's files may be `-`.
+pub(crate) fn check_one_stdin_use(args: &MessageArgs) -> anyhow::Result<()> {
     let mut uses: Vec<&str> = [
         ("--body-file -", &args.body_file),
         ("--html-file -", &args.html_file),
@@ -660,7 +741,7 @@ fn describe(path: &Path) -> String {
 }
 
 /// The bytes of a file, or of standard input for `-`; errors start with `what` (the flag).
-fn read_input(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_input(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
     if is_stdio(path) {
         let mut bytes = Vec::new();
         std::io::stdin()
@@ -916,7 +997,7 @@ fn read_without_echo() -> anyhow::Result<String> {
 }
 
 /// Finds a profile by id or, failing that, by name.
-async fn find_profile(bridge: &Bridge, name: &str) -> anyhow::Result<ProfileId> {
+pub(crate) async fn find_profile(bridge: &Bridge, name: &str) -> anyhow::Result<ProfileId> {
     let Outcome::Profiles { profiles } = bridge
         .execute(Operation::ListProfiles, None)
         .await
@@ -1104,7 +1185,7 @@ impl std::fmt::Display for Failed {
 
 impl std::error::Error for Failed {}
 
-fn operation_error(error: OperationError) -> anyhow::Error {
+pub(crate) fn operation_error(error: OperationError) -> anyhow::Error {
     anyhow::Error::new(Failed(error))
 }
 

@@ -288,6 +288,7 @@ impl Bridge {
         let per_minute = profile.limits.per_minute.max(1);
         let first = schedule.first().map_or(0, |day| day.messages);
         Ok(CampaignCheck {
+            first_row_lint: None,
             blocked: prepared.blocked(spec),
             columns: prepared.columns,
             rows: prepared.rows,

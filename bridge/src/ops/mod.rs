@@ -8,12 +8,14 @@
 //! - `profiles`: profiles, team files and secrets.
 //! - `send`: checking a connection, sending one message (through the outbox), rendering MIME,
 //!   queueing batches.
+//! - `lint`: checks before sending, on a draft or a campaign's first row.
 //! - `campaign`: campaigns: checking, previewing, starting, pausing and exporting them.
 //! - `outbox`: listing, retrying, cancelling and releasing outbox entries, and the quotas;
 //!   the bridge as the outbox's source of senders.
 //! - `uploads`: attachments on their way from the page.
 
 mod campaign;
+mod lint;
 mod outbox;
 mod profiles;
 mod send;
@@ -32,6 +34,7 @@ use crate::outbox::{DeliveryHandle, Outbox, Senders};
 use crate::smtp::{Credentials, RetryPolicy, Timeouts};
 use crate::store::{HistoryStore, ProfileStore, SecretKey, SecretStore};
 
+pub use lint::{ChecksConfig, LintOptions};
 use uploads::Uploads;
 
 /// Everything the bridge holds while it runs.
@@ -50,6 +53,10 @@ pub struct Bridge {
     running: tokio::sync::RwLock<()>,
     /// The data directory, for files beside the stores such as `suppressed.csv`.
     data_dir: std::path::PathBuf,
+    /// Where the checks before sending find spamd and DNS.
+    checks: ChecksConfig,
+    /// Serialises reading and writing the servers' remembered SIZE limits.
+    sizes_lock: Mutex<()>,
 }
 
 /// Where the bridge keeps its state, and the sandbox it runs, if any.
@@ -62,6 +69,7 @@ pub struct Parts {
     pub timeouts: Timeouts,
     pub retry: RetryPolicy,
     pub data_dir: std::path::PathBuf,
+    pub checks: ChecksConfig,
 }
 
 impl Bridge {
@@ -96,6 +104,8 @@ impl Bridge {
             retry: parts.retry,
             running: tokio::sync::RwLock::new(()),
             data_dir: parts.data_dir,
+            checks: parts.checks,
+            sizes_lock: Mutex::new(()),
         })
     }
 
@@ -221,6 +231,7 @@ impl Bridge {
             | O::ResumeCampaign { .. }
             | O::CancelCampaign { .. }
             | O::ExportCampaignResults { .. } => self.campaigning(operation, progress).await,
+            O::Lint { .. } => self.linting(operation).await,
         }
     }
 

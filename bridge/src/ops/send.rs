@@ -37,6 +37,10 @@ impl Bridge {
                     progress,
                 )
                 .await;
+                // The checks before sending compare a message with the SIZE it advertised.
+                if report.size_limit.is_some() {
+                    self.remember_size_limit(&profile.id, report.size_limit);
+                }
                 Ok(Outcome::Checked(report))
             }
             Operation::Send { profile, draft } => {

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::lint::LintReport;
 use crate::outbox::StateCounts;
 
 /// What the user gives: the list, which column holds the address, and the templates.
@@ -53,7 +54,7 @@ pub struct DayShare {
 }
 
 /// What checking a campaign found, before anything is queued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CampaignCheck {
     /// The list's columns, for choosing the address column.
     pub columns: Vec<String>,
@@ -77,6 +78,8 @@ pub struct CampaignCheck {
     pub first_day_seconds: u64,
     /// Nothing would be queued as it stands (problems, and bad rows not skipped).
     pub blocked: bool,
+    /// The checks before sending, run on the first row that would be sent.
+    pub first_row_lint: Option<LintReport>,
 }
 
 /// One row rendered, as it would be sent.

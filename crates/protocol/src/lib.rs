@@ -56,7 +56,7 @@ pub use secret::Secret;
 
 /// The version of this contract. A page and a bridge with different versions refuse each other
 /// with an error that names both.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Gmail accepts 25 MB of attachments per message; the bridge enforces the same cap.
 pub const MAX_ATTACHMENT_TOTAL_BYTES: u64 = 25 * 1024 * 1024;

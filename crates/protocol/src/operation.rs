@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::campaign::{CampaignCheck, CampaignSpec, CampaignView, RowPreview};
 use crate::captured::{CapturedMessage, MessageSummary};
+use crate::lint::LintReport;
 use crate::outbox::{EntryState, OutboxEntry, OutboxSummary, QueuedReport, QuotaView};
 use crate::report::{CheckReport, HistoryEntry, SendReport};
 use crate::secret::Secret;
@@ -42,6 +43,15 @@ pub enum Operation {
     RenderMime {
         profile: ProfileId,
         draft: Draft,
+    },
+    /// Checks before sending: runs every check on the message the draft would be (format,
+    /// size, attachments, sender rules, HTML, links, the spam score, DNS for the From domain)
+    /// and sends nothing. With `check_links`, each link also gets one HEAD request.
+    Lint {
+        profile: ProfileId,
+        draft: Draft,
+        #[serde(default)]
+        check_links: bool,
     },
     ListProfiles,
     SaveProfile {
@@ -223,6 +233,7 @@ pub enum Outcome {
         raw: String,
         warnings: Vec<String>,
     },
+    Linted(Box<LintReport>),
     Profiles {
         profiles: Vec<ProfileView>,
     },

@@ -10,6 +10,7 @@ mod connection_status;
 mod diagnosis_card;
 mod error_details;
 pub mod forms;
+mod lint_report;
 mod nav;
 pub mod transcript;
 
@@ -17,4 +18,5 @@ pub use app::App;
 pub use check_report::CheckReport;
 pub use diagnosis_card::DiagnosisCard;
 pub use error_details::ErrorDetails;
+pub use lint_report::LintReportView;
 pub use transcript::Transcript;

@@ -666,6 +666,7 @@ mod tests {
             per_minute: 60,
             first_day_seconds: 48,
             blocked,
+            first_row_lint: None,
         }
     }
 

@@ -1,5 +1,8 @@
 use profile::{Header, check_header_name, check_header_text, parse_list};
-use protocol::{Draft, Operation, ProfileView, SecretState};
+use std::rc::Rc;
+
+use profile::ProfileId;
+use protocol::{Draft, LintReport, Operation, OperationError, Outcome, ProfileView, SecretState};
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -10,6 +13,7 @@ use super::attachments::{
 use super::chips::{Addresses, ChipInput};
 use super::preview::Preview;
 use super::send_result::SendResult;
+use crate::components::{ErrorDetails, LintReportView};
 use crate::draft::{BodyFormat, SavedDraft};
 use crate::hooks::use_bridge;
 use crate::state::{Loadable, Run, sentence};
@@ -24,6 +28,10 @@ pub fn Compose() -> Html {
     let form = use_state(SavedDraft::load);
     let attachments = use_attachments();
     let form_error = use_state(|| None::<String>);
+    let lint = use_state(|| Lint::Idle);
+    let check_links = use_state(|| false);
+    // Send was pressed on a draft whose check found a blocker: it asks again.
+    let confirm = use_state(|| false);
 
     use_effect_with((*form).clone(), |draft| draft.save());
 
@@ -60,16 +68,75 @@ pub fn Compose() -> Html {
         }
     });
 
-    let send = {
+    let send_anyway = {
         let bridge = bridge.clone();
         let form_error = form_error.clone();
         let draft = draft.clone();
+        let confirm = confirm.clone();
         Callback::from(move |()| match draft.clone() {
             Ok((profile, draft)) => {
                 form_error.set(None);
+                confirm.set(false);
                 bridge.request(Operation::Send { profile, draft });
             }
             Err(problem) => form_error.set(Some(problem)),
+        })
+    };
+    let blockers = match (&*lint, &draft) {
+        (Lint::Done { checked, report }, Ok(current)) if checked == current => report.blockers(),
+        _ => 0,
+    };
+    let send = {
+        let confirm = confirm.clone();
+        let send_anyway = send_anyway.clone();
+        Callback::from(move |()| {
+            if blockers > 0 {
+                confirm.set(true);
+            } else {
+                send_anyway.emit(());
+            }
+        })
+    };
+    let run_lint = {
+        let bridge = bridge.clone();
+        let form_error = form_error.clone();
+        let draft = draft.clone();
+        let lint = lint.clone();
+        let check_links = *check_links;
+        Callback::from(move |_: MouseEvent| {
+            let Ok((profile, checked)) = draft.clone() else {
+                if let Err(problem) = &draft {
+                    form_error.set(Some(problem.clone()));
+                }
+                return;
+            };
+            form_error.set(None);
+            lint.set(Lint::Running);
+            let answer = bridge.call(Operation::Lint {
+                profile: profile.clone(),
+                draft: checked.clone(),
+                check_links,
+            });
+            let lint = lint.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                lint.set(match answer.await {
+                    Ok(Outcome::Linted(report)) => Lint::Done {
+                        checked: (profile, checked),
+                        report: Rc::new(*report),
+                    },
+                    Ok(_) => Lint::Failed(OperationError::new(
+                        protocol::ErrorKind::Internal,
+                        "the bridge gave an unexpected answer",
+                    )),
+                    Err(error) => Lint::Failed(error),
+                });
+            });
+        })
+    };
+    let on_links = {
+        let check_links = check_links.clone();
+        Callback::from(move |event: Event| {
+            check_links.set(event.target_unchecked_into::<HtmlInputElement>().checked());
         })
     };
     let send_test = {
@@ -295,6 +362,8 @@ pub fn Compose() -> Html {
                         aria-keyshortcuts="Control+Enter"
                         onclick={send.reform(|_: MouseEvent| ())}>{ send_label }</button>
                     <button type="button" id="compose-send-test" disabled={!can_send} onclick={send_test}>{ test_label }</button>
+                    <button type="button" id="compose-lint" disabled={!bridge.is_connected() || selected.is_none() || matches!(*lint, Lint::Running)}
+                        onclick={run_lint}>{ if matches!(*lint, Lint::Running) { "Checking…" } else { "Check before sending" } }</button>
                     <button type="button" onclick={clear}>{ "Clear the draft" }</button>
                     <p class="hint">{ "Ctrl+Enter (⌘+Enter on a Mac) sends the message. The draft is kept in this browser, without its attachments. " }{ why_disabled }</p>
                 </div>
@@ -307,11 +376,50 @@ pub fn Compose() -> Html {
                         <progress id="compose-progress" />
                     </label>
                 }
+                <div class="field checkbox">
+                    <input id="compose-lint-links" type="checkbox" checked={*check_links} onchange={on_links} />
+                    <label for="compose-lint-links">{ "The check also requests each link once (HEAD; never loopback or private addresses)" }</label>
+                </div>
+                if *confirm && blockers > 0 {
+                    <div id="compose-confirm" class="confirm-send" role="alertdialog" aria-labelledby="compose-confirm-text">
+                        <p id="compose-confirm-text"><strong>{ format!(
+                            "The check found {blockers} blocker{}: Gmail will likely refuse or block this message. Send it anyway?",
+                            if blockers == 1 { "" } else { "s" }
+                        ) }</strong></p>
+                        <button type="button" id="compose-send-anyway" onclick={send_anyway.reform(|_: MouseEvent| ())}>{ "Send anyway" }</button>
+                        <button type="button" id="compose-send-cancel" onclick={{
+                            let confirm = confirm.clone();
+                            Callback::from(move |_: MouseEvent| confirm.set(false))
+                        }}>{ "Don't send; fix it first" }</button>
+                    </div>
+                }
                 <p class="form-error" role="alert">{ (*form_error).clone().unwrap_or_default() }</p>
             </form>
+            { match &*lint {
+                Lint::Idle => html! {},
+                Lint::Running => html! { <p class="busy" id="lint-busy">{ "Checking the message: format, size, attachments, sender rules, HTML, links, spam score and DNS…" }</p> },
+                Lint::Failed(error) => html! { <div id="lint-report"><ErrorDetails error={error.clone()} /></div> },
+                Lint::Done { checked, report } => html! {
+                    <LintReportView id="lint-report" report={report.clone()}
+                        stale={draft.as_ref().ok() != Some(checked)} />
+                },
+            } }
             <SendResult />
         </section>
     }
+}
+
+/// The checks before sending, as the compose form last ran them.
+#[derive(Clone, PartialEq)]
+enum Lint {
+    Idle,
+    Running,
+    /// What was checked (a later edit makes the report stale) and what the checks found.
+    Done {
+        checked: (ProfileId, Draft),
+        report: Rc<LintReport>,
+    },
+    Failed(OperationError),
 }
 
 /// What is wrong with a single optional address (Reply-To), or `None` when it is fine.
