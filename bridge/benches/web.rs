@@ -196,7 +196,8 @@ async fn campaign_list(web: &harness::Web, bridge: &harness::Bridge) {
     .await;
     let started = Instant::now();
     web.choose_file("#campaign-csv", &file).await;
-    web.wait_text("#campaign-file", "Loaded ten-thousand.csv").await;
+    web.wait_text("#campaign-file", "Loaded ten-thousand.csv")
+        .await;
     let loaded = started.elapsed().as_secs_f64();
     web.replace_text("#campaign-subject", subject).await;
     web.replace_text("#campaign-text", text).await;

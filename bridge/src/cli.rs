@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use crate::ops::{Bridge, ChecksConfig, Parts};
 use crate::outbox::{Outbox, OutboxConfig};
 
-mod lint;
+pub(crate) mod lint;
 mod merge;
 mod outbox;
 mod suppression;
@@ -102,11 +102,22 @@ pub struct Global {
     /// SpamAssassin's spamd, as HOST:PORT, for the spam score of the checks before sending
     /// (`mailbridge lint`, the page's "Check before sending"). Start it for this machine
     /// only: `spamd -L --listen=127.0.0.1:783`.
-    #[arg(long, global = true, value_name = "HOST:PORT", env = "MAILBRIDGE_SPAMD")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "HOST:PORT",
+        env = "MAILBRIDGE_SPAMD"
+    )]
     pub spamd: Option<String>,
     /// A DNS server (IP:PORT) for the checks' SPF, DMARC and DKIM lookups, instead of the
     /// system's resolver; repeatable.
-    #[arg(long, global = true, value_name = "IP:PORT", env = "MAILBRIDGE_DNS_SERVER", value_delimiter = ',')]
+    #[arg(
+        long,
+        global = true,
+        value_name = "IP:PORT",
+        env = "MAILBRIDGE_DNS_SERVER",
+        value_delimiter = ','
+    )]
     pub dns_server: Vec<std::net::SocketAddr>,
 }
 

@@ -90,6 +90,8 @@ pub async fn start(
         data_dir: Some(dir.path().join("data")),
         secrets_file: Some(dir.path().join("secrets.json")),
         secrets_file_fallback: None,
+        spamd: None,
+        dns_server: Vec::new(),
     };
     start_in(dir, global, configure, config).await
 }

@@ -50,7 +50,8 @@ fn a_list_with_a_bad_row_and_a_duplicate_sends_the_other_48() {
         web.choose_file("#campaign-csv", &path).await;
         web.wait_text("#campaign-file", "Loaded large.csv").await;
         assert_eq!(web.value("#campaign-address-column").await, "email");
-        web.type_into("#campaign-subject", "Hello {{ name }}!").await;
+        web.type_into("#campaign-subject", "Hello {{ name }}!")
+            .await;
         web.type_into(
             "#campaign-text",
             "Dear {{ name }},\nthe news.\nUnsubscribe: {{ unsubscribe_url }}\n",

@@ -230,10 +230,21 @@ fn run(extra: &[String]) -> Result<()> {
         let file = Path::new(&home).join(".config/mailbridge/secrets.json");
         command.env("MAILBRIDGE_SECRETS_FILE_FALLBACK", file);
     }
+    // The checks before sending get a spam score from SpamAssassin when it is installed.
+    let spamd = if std::env::var_os("MAILBRIDGE_SPAMD").is_none() {
+        tools::start_spamd(&target_dir(&root).join("spamd"))?
+    } else {
+        None
+    };
+    if let Some(spamd) = &spamd {
+        command.env("MAILBRIDGE_SPAMD", &spamd.addr);
+    }
     println!("==> {}", describe(&command));
     let status = command
         .status()
-        .with_context(|| format!("starting {}", binary.display()))?;
+        .with_context(|| format!("starting {}", binary.display()));
+    drop(spamd);
+    let status = status?;
     if !status.success() {
         bail!("mailbridge exited with {status}");
     }

@@ -212,3 +212,88 @@ pub fn ensure_dnsmasq() -> Result<()> {
     println!("==> installing dnsmasq (Debian package), for the DNS checks' tests");
     apt_install(&["dnsmasq-base"])
 }
+
+/// A `spamd` that `cargo xtask run` started for the spam score; stopped when dropped.
+pub struct Spamd {
+    pub addr: String,
+    child: std::process::Child,
+}
+
+impl Drop for Spamd {
+    fn drop(&mut self) {
+        // spamd's master stops its children on SIGTERM.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts Debian's `spamd` for this machine only (`--local`, no network tests; Bayes off) on a
+/// free loopback port, with its configuration and log in `dir`, and says so. Without
+/// SpamAssassin installed it says how to get the spam score and returns `None`.
+pub fn start_spamd(dir: &Path) -> Result<Option<Spamd>> {
+    const SPAMD: &str = "/usr/sbin/spamd";
+    const RULES: &str = "/usr/share/spamassassin";
+    if !Path::new(SPAMD).is_file() || !Path::new(RULES).is_dir() {
+        println!(
+            "==> no SpamAssassin here, so the checks before sending give no spam score; \
+             `apt-get install spamassassin spamd` and run again to have one"
+        );
+        return Ok(None);
+    }
+    let site = dir.join("site");
+    std::fs::create_dir_all(&site).with_context(|| format!("creating {}", site.display()))?;
+    // The .pre files load the plugins the rules need; local.cf turns Bayes off, so a score
+    // does not drift with what spamd learnt before.
+    for entry in std::fs::read_dir("/etc/spamassassin").context("reading /etc/spamassassin")? {
+        let path = entry?.path();
+        if let (Some(name), Some("pre")) = (
+            path.file_name(),
+            path.extension().and_then(|ext| ext.to_str()),
+        ) {
+            std::fs::copy(&path, site.join(name))
+                .with_context(|| format!("copying {}", path.display()))?;
+        }
+    }
+    std::fs::write(site.join("local.cf"), "use_bayes 0\nbayes_auto_learn 0\n")
+        .context("writing spamd's local.cf")?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .context("finding a free port for spamd")?
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let log = dir.join("spamd.log");
+    let log_file =
+        std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+    let mut command = Command::new(SPAMD);
+    command
+        .arg("--local")
+        .arg(format!("--listen={addr}"))
+        .args(["--syslog", "stderr"])
+        .arg(format!("--configpath={RULES}"))
+        .arg(format!("--siteconfigpath={}", site.display()))
+        .arg("--nouser-config")
+        .args(["--max-children", "2"])
+        .arg(format!("--helper-home-dir={}", dir.display()))
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file);
+    // spamd refuses to check mail as root.
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.starts_with(b"0\n"));
+    if root {
+        command.args(["--username", "nobody"]);
+        // `nobody` reads the site configuration.
+        let _ = Command::new("chmod").args(["-R", "a+rX"]).arg(dir).status();
+    }
+    let child = command.spawn().context("starting spamd")?;
+    println!(
+        "==> SpamAssassin's spamd on {addr} for the spam score (this machine only, Bayes off; \
+         log: {})",
+        log.display()
+    );
+    Ok(Some(Spamd { addr, child }))
+}

@@ -177,6 +177,12 @@ pub async fn run(global: &Global, args: MergeArgs) -> anyhow::Result<u8> {
             check.per_minute,
             duration(check.first_day_seconds)
         );
+        if let Some(lint) = &check.first_row_lint {
+            print!(
+                "The first row, checked before sending. {}",
+                super::lint::describe(lint)
+            );
+        }
     }
     let outcome = bridge
         .execute(Operation::StartCampaign { profile, spec }, None)

@@ -61,9 +61,21 @@ impl Bridge {
             Operation::CheckCampaign { profile, spec } => {
                 let profile = self.profile(&profile)?;
                 let prepared = self.prepare(&profile, &spec)?;
-                Ok(Outcome::CampaignChecked(
-                    self.check(&profile, &spec, prepared)?,
-                ))
+                let first = prepared
+                    .built
+                    .first()
+                    .map(|(_, built, _)| built.outgoing.data.clone());
+                let mut checked = self.check(&profile, &spec, prepared)?;
+                // The checks before sending, on the first row that would go: what they find
+                // there, the template gives every row.
+                if let Some(raw) = first {
+                    let options = super::LintOptions {
+                        campaign: true,
+                        check_links: false,
+                    };
+                    checked.first_row_lint = Some(self.lint(&profile, raw, options).await);
+                }
+                Ok(Outcome::CampaignChecked(checked))
             }
             Operation::PreviewCampaignRow { profile, spec, row } => {
                 let profile = self.profile(&profile)?;

@@ -10,9 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use profile::{Profile, ProfileId};
-use protocol::{
-    CheckKind, LintReport, Operation, OperationError, Outcome, Severity, Skipped,
-};
+use protocol::{CheckKind, LintReport, Operation, OperationError, Outcome, Skipped};
 
 use super::{Bridge, misrouted};
 use crate::compose;
@@ -94,12 +92,45 @@ impl Bridge {
         };
         let size_bytes = raw.len() as u64;
         let raw = std::sync::Arc::new(raw);
+        let raw: std::sync::Arc<Vec<u8>> = raw;
         let pure = {
             let raw = raw.clone();
             let context = context.clone();
             tokio::task::spawn_blocking(move || lint::check_message(&raw, &context))
         };
-        let mut findings = match pure.await {
+        let spam = self.spam_score(&raw);
+        let dns = async {
+            let domain = lint::from_domain(&raw)?;
+            // Names reserved for testing have no records in the public DNS; a DNS server
+            // given with --dns-server may still serve them.
+            if self.checks.dns_servers.is_empty() && is_reserved(&domain) {
+                return Some(lint::dns::DnsReport {
+                    findings: Vec::new(),
+                    unchecked: vec![format!(
+                        "{domain} is reserved for testing and documentation (RFC 2606, RFC 6761), \
+                         so it has no public records to check"
+                    )],
+                });
+            }
+            let config = lint::dns::DnsConfig {
+                nameservers: self.checks.dns_servers.clone(),
+                ..lint::dns::DnsConfig::default()
+            };
+            Some(lint::dns::check_domain(&domain, &(&context).into(), &config).await)
+        };
+        let links = async {
+            if !options.check_links {
+                return None;
+            }
+            let raw = raw.clone();
+            let urls = tokio::task::spawn_blocking(move || lint::link_urls(&raw))
+                .await
+                .unwrap_or_default();
+            Some(lint::heads::check_links(&urls, &lint::heads::HeadConfig::default()).await)
+        };
+        let (pure, (spam, spam_findings, spam_skipped), dns, links) =
+            tokio::join!(pure, spam, dns, links);
+        let mut findings = match pure {
             Ok(findings) => findings,
             Err(error) => {
                 tracing::error!("the message checks stopped: {error}");
@@ -107,14 +138,28 @@ impl Bridge {
             }
         };
         let mut skipped = Vec::new();
-        let spam = None;
-        if self.checks.spamd.is_none() {
-            skipped.push(Skipped {
-                check: CheckKind::Spam,
-                reason: SPAMD_HELP.to_owned(),
-            });
+        findings.extend(spam_findings);
+        skipped.extend(spam_skipped);
+        match dns {
+            Some(report) => {
+                skipped.extend(report.skipped());
+                findings.extend(report.findings);
+            }
+            None => skipped.push(Skipped {
+                check: CheckKind::Dns,
+                reason: "The message has no From address whose domain could be looked up."
+                    .to_owned(),
+            }),
         }
-        let _ = (&raw, NETWORK_TIMEOUT);
+        match links {
+            Some(found) => findings.extend(found),
+            None => skipped.push(Skipped {
+                check: CheckKind::Links,
+                reason: "The links were not requested (off by default); tick \"also request \
+                         each link\" or give --check-links to send one HEAD request per link."
+                    .to_owned(),
+            }),
+        }
         lint::sort(&mut findings);
         LintReport {
             findings,
@@ -122,6 +167,43 @@ impl Bridge {
             skipped,
             size_bytes,
             elapsed_ms: started.elapsed().as_millis() as u64,
+        }
+    }
+
+    /// SpamAssassin's verdict from the configured spamd, with its findings, or why there is
+    /// none.
+    async fn spam_score(
+        &self,
+        raw: &[u8],
+    ) -> (
+        Option<protocol::SpamReport>,
+        Vec<protocol::Finding>,
+        Option<Skipped>,
+    ) {
+        let Some(addr) = &self.checks.spamd else {
+            let skipped = Skipped {
+                check: CheckKind::Spam,
+                reason: SPAMD_HELP.to_owned(),
+            };
+            return (None, Vec::new(), Some(skipped));
+        };
+        let config = lint::spamc::SpamdConfig {
+            addr: addr.clone(),
+            timeout: NETWORK_TIMEOUT,
+            ..lint::spamc::SpamdConfig::default()
+        };
+        match lint::spamc::check(&config, raw).await {
+            Ok(report) => {
+                let findings = lint::spamc::findings(&report);
+                (Some(report), findings, None)
+            }
+            Err(error) => {
+                let skipped = Skipped {
+                    check: CheckKind::Spam,
+                    reason: sentence(&error.to_string()),
+                };
+                (None, Vec::new(), Some(skipped))
+            }
         }
     }
 
@@ -165,18 +247,37 @@ fn read_sizes(path: &std::path::Path) -> BTreeMap<String, u64> {
         .unwrap_or_default()
 }
 
+/// Whether `domain` is one of the names RFC 2606 and RFC 6761 reserve for tests and examples.
+fn is_reserved(domain: &str) -> bool {
+    let domain = domain.trim_end_matches('.');
+    ["test", "example", "invalid", "localhost"]
+        .iter()
+        .any(|tld| domain == *tld || domain.ends_with(&format!(".{tld}")))
+        || ["example.com", "example.net", "example.org"]
+            .iter()
+            .any(|name| domain == *name || domain.ends_with(&format!(".{name}")))
+}
+
 /// Whether the profile sends through Google's servers, whose rules the checks apply.
 fn via_gmail(profile: &Profile) -> bool {
-    let host = profile.host.trim().trim_end_matches('.').to_ascii_lowercase();
+    let host = profile
+        .host
+        .trim()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     profile.preset.is_google() || host.ends_with(".gmail.com") || host.ends_with(".google.com")
 }
 
-#[allow(dead_code)]
-fn severity_counts(report: &LintReport) -> [usize; 3] {
-    let count = |severity| report.findings.iter().filter(|f| f.severity == severity).count();
-    [
-        count(Severity::Blocker),
-        count(Severity::Warning),
-        count(Severity::Advice),
-    ]
+/// An error's text as a sentence: capitalised, with a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.trim().chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
 }

@@ -14,7 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::scheduler::{Concurrency, DAY_MS, TokenBucket, local_time};
 use super::state::{self, Verdict};
-use super::store::{Claimed, Finished};
+use super::store::{Claimed, Finished, OutboxStore, PendingFinish};
 use super::{Account, Outbox, Sender, Senders, local_offset, now_ms};
 use crate::lock as guard;
 use crate::smtp::{Error, Recorder, RetryPolicy, Session, TxResult};
@@ -407,7 +407,16 @@ impl Outbox {
 
     /// Records an attempt: the entry's next state, its recipients, the ledger, the account's
     /// pacing. `failure` is the error that kept the attempt from the pending recipients.
-    fn settle(&self, account: &str, sender: &Sender, claimed: &Claimed, tried: Tried) -> Attempted {
+    /// Records an attempt. With `kept_back`, a sent message's record may wait there to be
+    /// written with the next message's "body sent" ([`OutboxStore::finish_then_mark`]).
+    fn settle(
+        &self,
+        account: &str,
+        sender: &Sender,
+        claimed: &Claimed,
+        tried: Tried,
+        kept_back: Option<&mut Option<PendingFinish>>,
+    ) -> Attempted {
         let Tried {
             replies: rcpt_replies,
             result,
@@ -542,8 +551,26 @@ impl Outbox {
             accepted: accepted.clone(),
         };
         let mut store = guard(&self.store);
-        if let Err(error) = store.finish(claimed.id, account, &finished, now) {
-            tracing::error!("recording entry {} in the outbox: {error}", claimed.id);
+        match kept_back {
+            // A message that went, with nothing else to record, waits for the next one's
+            // commit: it is "body sent" already, so a crash meanwhile leaves it ambiguous,
+            // never sent twice.
+            Some(slot) if next_state == EntryState::Sent && pause_until.is_none() => {
+                let earlier = slot.replace(PendingFinish {
+                    id: claimed.id,
+                    account: account.to_owned(),
+                    finished,
+                    now_ms: now,
+                });
+                if let Some(earlier) = earlier {
+                    write_pending(&mut store, &earlier);
+                }
+            }
+            _ => {
+                if let Err(error) = store.finish(claimed.id, account, &finished, now) {
+                    tracing::error!("recording entry {} in the outbox: {error}", claimed.id);
+                }
+            }
         }
         if let Some(until) = pause_until {
             let reason = format!(
@@ -613,7 +640,7 @@ impl Outbox {
             .await
             {
                 Ok(mut session) => {
-                    let (replies, result) = self.transact(&mut session, &claimed).await;
+                    let (replies, result) = self.transact(&mut session, &claimed, &mut None).await;
                     session.close().await;
                     (replies, result, session.into_parts().0)
                 }
@@ -630,7 +657,7 @@ impl Outbox {
                 transcript: lines,
                 counted: true,
             };
-            let attempted = self.settle(account, sender, &claimed, tried);
+            let attempted = self.settle(account, sender, &claimed, tried, None);
             if attempted.state == EntryState::Queued && attempted.error.is_none() {
                 // More recipients than one transaction carries: the next group goes now.
                 continue;
@@ -668,6 +695,7 @@ impl Outbox {
         &self,
         session: &mut Session,
         claimed: &Claimed,
+        pending: &mut Option<PendingFinish>,
     ) -> (
         Vec<diagnosis::Reply>,
         Result<diagnosis::Reply, (Error, Verdict)>,
@@ -679,7 +707,20 @@ impl Outbox {
             .collect();
         let store = &self.store;
         let id = claimed.id;
-        let mut mark = move || guard(store).mark_body_sent(id).is_ok();
+        let mut mark = move || {
+            let mut store = guard(store);
+            match pending.take() {
+                Some(previous) => match store.finish_then_mark(&previous, id) {
+                    Ok(()) => true,
+                    Err(error) => {
+                        tracing::error!("recording entry {} in the outbox: {error}", previous.id);
+                        write_pending(&mut store, &previous);
+                        store.mark_body_sent(id).is_ok()
+                    }
+                },
+                None => store.mark_body_sent(id).is_ok(),
+            }
+        };
         let tx = session
             .deliver(&claimed.mail_from, &rcpts, &claimed.data, &mut mark)
             .await;
@@ -757,11 +798,17 @@ async fn worker(
     let mut session: Option<(String, Session, u32)> = None;
     // Entries taken but not yet sent: they go back to the queue if this worker stops first.
     let mut taken: VecDeque<Claimed> = VecDeque::new();
+    // The last sent message's record, written with the next one's "body sent".
+    let mut pending: Option<PendingFinish> = None;
     loop {
         if taken.is_empty() {
             match outbox.next_for(&account, &sender, index, CLAIM_BATCH) {
                 Next::Entries(entries) => taken.extend(entries),
                 Next::Wait(at) if at.saturating_sub(now_ms()) <= KEEP_IDLE_MS => {
+                    // Nothing follows at once, so the last message is recorded now.
+                    if let Some(last) = pending.take() {
+                        write_pending(&mut guard(&outbox.store), &last);
+                    }
                     let wait = Duration::from_millis(at.saturating_sub(now_ms()).max(1));
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
@@ -803,6 +850,7 @@ async fn worker(
                         transcript: Vec::new(),
                         counted: true,
                     },
+                    None,
                 );
                 continue;
             }
@@ -833,6 +881,7 @@ async fn worker(
                             transcript: rec.into_lines(),
                             counted: true,
                         },
+                        None,
                     );
                     // The next entries would meet the same: they go back to the queue, and
                     // the account's hold decides when it is tried again.
@@ -845,7 +894,7 @@ async fn worker(
         };
         let reused = *used > 0;
         *used += 1;
-        let (replies, result) = outbox.transact(open, &claimed).await;
+        let (replies, result) = outbox.transact(open, &claimed, &mut pending).await;
         let stale = reused
             && matches!(
                 &result,
@@ -864,10 +913,13 @@ async fn worker(
             transcript: lines,
             counted: !stale,
         };
-        outbox.settle(&account, &sender, &claimed, tried);
+        outbox.settle(&account, &sender, &claimed, tried, Some(&mut pending));
         if !open.is_open() {
             session = None;
         }
+    }
+    if let Some(last) = pending.take() {
+        write_pending(&mut guard(&outbox.store), &last);
     }
     outbox.give_back(&account, &sender, taken.into_iter().collect());
     if let Some((_, mut open, _)) = session.take() {
@@ -877,4 +929,16 @@ async fn worker(
         state.workers = state.workers.saturating_sub(1);
     });
     outbox.changed();
+}
+
+/// Writes a record kept back for the next message's commit.
+fn write_pending(store: &mut OutboxStore, pending: &PendingFinish) {
+    if let Err(error) = store.finish(
+        pending.id,
+        &pending.account,
+        &pending.finished,
+        pending.now_ms,
+    ) {
+        tracing::error!("recording entry {} in the outbox: {error}", pending.id);
+    }
 }

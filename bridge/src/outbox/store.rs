@@ -193,6 +193,7 @@ impl OutboxStore {
             .execute_batch(&format!(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
+                 PRAGMA wal_autocheckpoint = 8192;
                  PRAGMA application_id = {APPLICATION_ID};
                  CREATE TABLE IF NOT EXISTS batches (
                      id INTEGER PRIMARY KEY,
@@ -648,6 +649,36 @@ impl OutboxStore {
             .map_err(self.err())
     }
 
+    /// Writes the outcome of the previous message on a connection and marks the next one's
+    /// content as sent, in one transaction: one commit per message instead of two. The
+    /// previous message was already "body sent", so if this never commits it is ambiguous,
+    /// never sent again.
+    pub fn finish_then_mark(
+        &mut self,
+        previous: &PendingFinish,
+        id: u64,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let tx = self
+            .connection
+            .transaction()
+            .map_err(|error| classify(&path, error))?;
+        write_finish(
+            &tx,
+            &path,
+            previous.id,
+            &previous.account,
+            &previous.finished,
+            previous.now_ms,
+        )?;
+        tx.prepare_cached(
+            "UPDATE entries SET state = 'body_sent' WHERE id = ?1 AND state = 'sending'",
+        )
+        .and_then(|mut update| update.execute([id as i64]))
+        .map_err(|error| classify(&path, error))?;
+        tx.commit().map_err(|error| classify(&path, error))
+    }
+
     /// Writes the outcome of an attempt, with the ledger row of an accepted message, at once.
     pub fn finish(
         &mut self,
@@ -657,82 +688,12 @@ impl OutboxStore {
         now_ms: u64,
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let err = |error| classify(&path, error);
-        let tx = self.connection.transaction().map_err(err)?;
-        let diagnosis = finished
-            .diagnosis
-            .as_ref()
-            .and_then(|diagnosis| serde_json::to_string(diagnosis).ok());
-        let transcript = finished
-            .transcript
-            .as_ref()
-            .and_then(|lines| serde_json::to_string(lines).ok());
-        tx.prepare_cached(
-            "UPDATE entries SET state = ?2, next_ms = ?3, updated_ms = ?4,
-                 attempts = attempts + ?5,
-                 last_reply = coalesce(?6, last_reply),
-                 diagnosis = ?7,
-                 transcript = coalesce(?8, transcript)
-             WHERE id = ?1",
-        )
-        .and_then(|mut update| {
-            update.execute(params![
-                id as i64,
-                finished.state.as_str(),
-                finished.next_attempt_ms.map(|at| at as i64),
-                now_ms as i64,
-                i64::from(finished.counted),
-                finished.last_reply,
-                diagnosis,
-                transcript,
-            ])
-        })
-        .map_err(err)?;
-        {
-            let mut update = tx
-                .prepare_cached(
-                    "UPDATE recipients SET state = ?3, reply = ?4 WHERE entry = ?1 AND pos = ?2",
-                )
-                .map_err(err)?;
-            for (pos, state, reply) in &finished.recipients {
-                update
-                    .execute(params![id as i64, pos, recipient_state(*state), reply])
-                    .map_err(err)?;
-            }
-        }
-        if !finished.accepted.is_empty() {
-            tx.prepare_cached(
-                "INSERT INTO ledger (account, at_ms, entry, recipients) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .and_then(|mut insert| {
-                insert.execute(params![
-                    account,
-                    now_ms as i64,
-                    id as i64,
-                    finished.accepted.len() as i64
-                ])
-            })
-            .map_err(err)?;
-            let mut rcpt = tx
-                .prepare_cached(
-                    "INSERT INTO ledger_rcpt (account, at_ms, address) VALUES (?1, ?2, ?3)",
-                )
-                .map_err(err)?;
-            for address in &finished.accepted {
-                rcpt.execute(params![
-                    account,
-                    now_ms as i64,
-                    address.to_ascii_lowercase()
-                ])
-                .map_err(err)?;
-            }
-        }
-        if finished.state.is_final() {
-            tx.prepare_cached("DELETE FROM bodies WHERE entry = ?1")
-                .and_then(|mut delete| delete.execute([id as i64]))
-                .map_err(err)?;
-        }
-        tx.commit().map_err(err)
+        let tx = self
+            .connection
+            .transaction()
+            .map_err(|error| classify(&path, error))?;
+        write_finish(&tx, &path, id, account, finished, now_ms)?;
+        tx.commit().map_err(|error| classify(&path, error))
     }
 
     /// Times of the messages counted for `account` since `since_ms`.
@@ -1259,6 +1220,100 @@ fn classify(path: &Path, error: rusqlite::Error) -> StoreError {
             detail: error.to_string(),
         },
     }
+}
+
+/// An attempt's outcome, with the ledger rows of an accepted message, inside `tx`.
+fn write_finish(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    id: u64,
+    account: &str,
+    finished: &Finished,
+    now_ms: u64,
+) -> Result<(), StoreError> {
+    let err = |error| classify(path, error);
+    let diagnosis = finished
+        .diagnosis
+        .as_ref()
+        .and_then(|diagnosis| serde_json::to_string(diagnosis).ok());
+    let transcript = finished
+        .transcript
+        .as_ref()
+        .and_then(|lines| serde_json::to_string(lines).ok());
+    tx.prepare_cached(
+        "UPDATE entries SET state = ?2, next_ms = ?3, updated_ms = ?4,
+             attempts = attempts + ?5,
+             last_reply = coalesce(?6, last_reply),
+             diagnosis = ?7,
+             transcript = coalesce(?8, transcript)
+         WHERE id = ?1",
+    )
+    .and_then(|mut update| {
+        update.execute(params![
+            id as i64,
+            finished.state.as_str(),
+            finished.next_attempt_ms.map(|at| at as i64),
+            now_ms as i64,
+            i64::from(finished.counted),
+            finished.last_reply,
+            diagnosis,
+            transcript,
+        ])
+    })
+    .map_err(err)?;
+    {
+        let mut update = tx
+            .prepare_cached(
+                "UPDATE recipients SET state = ?3, reply = ?4 WHERE entry = ?1 AND pos = ?2",
+            )
+            .map_err(err)?;
+        for (pos, state, reply) in &finished.recipients {
+            update
+                .execute(params![id as i64, pos, recipient_state(*state), reply])
+                .map_err(err)?;
+        }
+    }
+    if !finished.accepted.is_empty() {
+        tx.prepare_cached(
+            "INSERT INTO ledger (account, at_ms, entry, recipients) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .and_then(|mut insert| {
+            insert.execute(params![
+                account,
+                now_ms as i64,
+                id as i64,
+                finished.accepted.len() as i64
+            ])
+        })
+        .map_err(err)?;
+        let mut rcpt = tx
+            .prepare_cached("INSERT INTO ledger_rcpt (account, at_ms, address) VALUES (?1, ?2, ?3)")
+            .map_err(err)?;
+        for address in &finished.accepted {
+            rcpt.execute(params![
+                account,
+                now_ms as i64,
+                address.to_ascii_lowercase()
+            ])
+            .map_err(err)?;
+        }
+    }
+    if finished.state.is_final() {
+        tx.prepare_cached("DELETE FROM bodies WHERE entry = ?1")
+            .and_then(|mut delete| delete.execute([id as i64]))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A message's outcome kept back to be written with the next message's "body sent"
+/// ([`OutboxStore::finish_then_mark`]).
+#[derive(Debug, Clone)]
+pub struct PendingFinish {
+    pub id: u64,
+    pub account: String,
+    pub finished: Finished,
+    pub now_ms: u64,
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod attachments;
 pub mod caniemail;
 pub mod dns;
 pub mod format;
+pub mod heads;
 pub mod html;
 pub mod links;
 pub mod sender;
@@ -71,7 +72,26 @@ pub fn check_message(raw: &[u8], ctx: &Context) -> Vec<Finding> {
     out
 }
 
+/// The From address's domain, lowercased, for the DNS checks; `None` when the message has no
+/// readable From address.
+pub fn from_domain(raw: &[u8]) -> Option<String> {
+    let message = MessageParser::default().parse_headers(raw)?;
+    let address = message.from()?.first()?.address()?;
+    let (_, domain) = address.rsplit_once('@')?;
+    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    (!domain.is_empty()).then_some(domain)
+}
+
+/// Every http and https URL in the message's text and HTML parts, once each, for the optional
+/// HEAD check.
+pub fn link_urls(raw: &[u8]) -> Vec<String> {
+    MessageParser::default()
+        .parse(raw)
+        .map(|message| links::urls(&message))
+        .unwrap_or_default()
+}
+
 /// Blockers first, then warnings, then advice; within a severity, by check.
 pub fn sort(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| (a.severity, a.check).cmp(&(b.severity, b.check)));
+    findings.sort_by_key(|f| (f.severity, f.check));
 }

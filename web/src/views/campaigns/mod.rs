@@ -493,6 +493,12 @@ pub fn CampaignsView() -> Html {
                     { format!("Queue {} messages with {}? ", check.valid, selected.map(|view| view.profile.name.as_str()).unwrap_or("this profile")) }
                     { &check.schedule_summary }
                 </p>
+                if let Some(blockers) = check.first_row_lint.as_ref().map(|lint| lint.blockers()).filter(|n| *n > 0) {
+                    <p id="campaign-confirm-blockers" class="bad"><strong>{ format!(
+                        "The checks found {blockers} blocker{} in the first row (see above): Gmail will likely refuse or block these messages.",
+                        if blockers == 1 { "" } else { "s" }
+                    ) }</strong></p>
+                }
                 <button type="button" id="campaign-confirm-start" class="primary" onclick={on_start}>{ "Yes, start the campaign" }</button>
                 <button type="button" id="campaign-confirm-cancel" onclick={confirm(false)}>{ "Not yet" }</button>
             </div>

@@ -5,6 +5,7 @@ use protocol::{CampaignCheck, CampaignState, CampaignView};
 use yew::prelude::*;
 
 use super::model::{duration, state_label};
+use crate::components::LintReportView;
 use crate::format::local_clock;
 use crate::state::{nonzero_counts, progress};
 
@@ -60,6 +61,10 @@ pub fn check(check: &CampaignCheck) -> Html {
                 <ul id="campaign-warnings" class="warnings">
                     { for check.warnings.iter().map(|warning| html! { <li>{ warning }</li> }) }
                 </ul>
+            }
+            if let Some(lint) = &check.first_row_lint {
+                <h4>{ "Checks before sending, on the first row" }</h4>
+                <LintReportView id="campaign-lint" report={std::rc::Rc::new(lint.clone())} />
             }
             <h4>{ "Schedule" }</h4>
             <p id="campaign-schedule">{ &check.schedule_summary }</p>
