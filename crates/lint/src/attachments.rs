@@ -10,11 +10,12 @@
 //! may cost is capped by [`LIMITS`]: bytes read out of archives, bytes sniffed per file, files
 //! and nesting depth. Hitting a cap is a finding the user can act on, never an error or a panic.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::io::{self, Cursor, Read};
 
 use flate2::read::MultiGzDecoder;
-use mail_parser::{Message, MimeHeaders, PartType};
+use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
 use protocol::{CheckKind, Finding, Severity};
 
 use crate::size::thousands;
@@ -479,9 +480,9 @@ impl Scan<'_, '_> {
             if self.blocked_by_name(&path, &name) {
                 continue;
             }
-            let data = part.contents();
-            let content = recognise(&name, data, true);
-            self.content(&path, &name, data, content, true, depth);
+            let data = original_bytes(message, part);
+            let content = recognise(&name, &data, true);
+            self.content(&path, &name, &data, content, true, depth);
         }
     }
 
@@ -928,6 +929,29 @@ fn zip_program<R: Read + io::Seek>(archive: &zip::ZipArchive<R>) -> Option<&'sta
     } else {
         None
     }
+}
+
+
+/// An attachment's bytes as they were before any charset decoding. mail_parser turns a
+/// `text/*` attachment into UTF-8 text, which mangles a program renamed `report.txt`; its
+/// transfer encoding is undone here from the raw part instead.
+fn original_bytes<'m>(message: &'m Message<'_>, part: &'m MessagePart<'_>) -> Cow<'m, [u8]> {
+    if !matches!(part.body, PartType::Text(_) | PartType::Html(_)) {
+        return Cow::Borrowed(part.contents());
+    }
+    let raw = message.raw_message();
+    let (start, end) = (part.raw_body_offset() as usize, part.raw_end_offset() as usize);
+    let Some(body) = raw.get(start..end.min(raw.len())) else {
+        return Cow::Borrowed(part.contents());
+    };
+    let decoded = match part.encoding {
+        Encoding::Base64 => mail_parser::decoders::base64::base64_decode(body),
+        Encoding::QuotedPrintable => {
+            mail_parser::decoders::quoted_printable::quoted_printable_decode(body)
+        }
+        Encoding::None => return Cow::Borrowed(body),
+    };
+    decoded.map_or(Cow::Borrowed(part.contents()), Cow::Owned)
 }
 
 #[cfg(test)]

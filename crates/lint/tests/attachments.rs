@@ -15,9 +15,16 @@ fn mail(attachments: &[(&str, &[u8])]) -> Vec<u8> {
         see attached\r\n"
         .to_vec();
     for (name, data) in attachments {
+        // As a mail program labels them: by the name, so a renamed program in a `.txt` comes
+        // as text, which a parser decodes as UTF-8 unless the check reads the raw bytes.
+        let kind = if name.ends_with(".txt") {
+            "text/plain; charset=utf-8"
+        } else {
+            "application/octet-stream"
+        };
         raw.extend_from_slice(
             format!(
-                "--b\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\n\
+                "--b\r\nContent-Type: {kind}; name=\"{name}\"\r\n\
                  Content-Disposition: attachment; filename=\"{name}\"\r\n\
                  Content-Transfer-Encoding: base64\r\n\r\n"
             )
