@@ -29,24 +29,6 @@ pub struct Built {
     pub warnings: Vec<String>,
 }
 
-/// Headers mailbridge writes itself; a draft or profile header may not replace them.
-const RESERVED: &[&str] = &[
-    "From",
-    "Sender",
-    "Reply-To",
-    "To",
-    "Cc",
-    "Bcc",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "MIME-Version",
-    "Content-Type",
-    "Content-Transfer-Encoding",
-    "Content-Disposition",
-    "Return-Path",
-];
-
 /// Builds the message for `draft` as `profile` sends it, or returns every problem at once.
 pub fn build(
     profile: &Profile,
@@ -354,9 +336,9 @@ fn custom_headers(
     for (path, header) in profile_headers.chain(draft_headers) {
         let name_path = format!("{path}.name");
         let name = header.name.trim();
-        let name_ok = match check_header_name(name) {
-            Some((message, fix)) => {
-                problems.push(Problem::new(&name_path, message, fix));
+        let name_ok = match profile::check_header_name(&name_path, name) {
+            Some(problem) => {
+                problems.push(problem);
                 false
             }
             None => true,
@@ -381,46 +363,6 @@ fn custom_headers(
         }
     }
     out
-}
-
-/// RFC 5322 field names: printable ASCII except ':' (and lettre's 76-character cap).
-fn check_header_name(name: &str) -> Option<(String, String)> {
-    if name.is_empty() {
-        return Some((
-            "the header name is empty".to_owned(),
-            "name the header, e.g. X-Campaign".to_owned(),
-        ));
-    }
-    if name.contains(['\r', '\n']) {
-        return Some((
-            "the header name contains a line break, which would let it add headers of its own \
-             (header injection)"
-                .to_owned(),
-            "remove the line break".to_owned(),
-        ));
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|&c| !('!'..='~').contains(&c) || c == ':')
-    {
-        return Some((
-            format!("the header name {name:?} contains {c:?}"),
-            "use only letters, digits and '-' in header names, e.g. X-Campaign".to_owned(),
-        ));
-    }
-    if name.len() > 76 {
-        return Some((
-            format!("the header name is {} characters long", name.len()),
-            "use at most 76 characters".to_owned(),
-        ));
-    }
-    if let Some(reserved) = RESERVED.iter().find(|r| r.eq_ignore_ascii_case(name)) {
-        return Some((
-            format!("mailbridge writes the {reserved} header itself"),
-            format!("remove this header and use the message's own {reserved} field"),
-        ));
-    }
-    None
 }
 
 fn attachment_parts(

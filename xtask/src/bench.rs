@@ -149,6 +149,49 @@ fn measure(root: &Path, binary: &Path, scratch: &Path, release_dir: &Path) -> Re
 
     let reuse = reused_connection(root, release_dir, scratch, sandbox_port)?;
 
+    // The checks before sending (`mailbridge lint`, a cold process each time) on a typical
+    // 100 KB HTML newsletter and on a message with a 20 MB attachment, without and then with
+    // SpamAssassin's score.
+    let newsletter = scratch.join("newsletter.eml");
+    std::fs::write(&newsletter, newsletter_eml()).context("writing newsletter.eml")?;
+    let attachment = scratch.join("attachment.eml");
+    std::fs::write(&attachment, attachment_eml(20 * 1000 * 1000))
+        .context("writing attachment.eml")?;
+    let lint = |file: &Path, spamd: Option<&str>| {
+        median_of(LINT_RUNS, || {
+            timed(|| {
+                let mut command = Command::new(binary);
+                env(&mut command);
+                if let Some(addr) = spamd {
+                    command.args(["--spamd", addr]);
+                }
+                // Exit 1 means a blocker was found, which is a result, not a failure.
+                let status = command
+                    .args(["lint", "--profile", "Sandbox"])
+                    .arg(file)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()?;
+                if status.code().is_some_and(|code| code <= 1) {
+                    Ok(())
+                } else {
+                    bail!("mailbridge lint {} failed: {status}", file.display())
+                }
+            })
+        })
+    };
+    let lint_newsletter = lint(&newsletter, None)?;
+    let lint_attachment = lint(&attachment, None)?;
+    let spamd = crate::tools::start_spamd(&scratch.join("spamd"))?;
+    let lint_spam = match &spamd {
+        Some(spamd) => {
+            wait_for_spamd(&spamd.addr)?;
+            Some(lint(&newsletter, Some(&spamd.addr))?)
+        }
+        None => None,
+    };
+    drop(spamd);
+
     println!(
         "\nmailbridge benchmarks ({RUNS} runs each, medians; loopback; sandbox in the serve process)"
     );
@@ -185,7 +228,199 @@ fn measure(root: &Path, binary: &Path, scratch: &Path, release_dir: &Path) -> Re
         "<= 2 ms",
         reuse <= Duration::from_millis(2),
     );
+    println!(
+        "\nmailbridge lint --profile Sandbox FILE.eml ({LINT_RUNS} runs each, medians, a cold \
+         process each time; DNS skipped for the sandbox's reserved domain)"
+    );
+    row(
+        "100 KB HTML newsletter, no spam score",
+        ms(lint_newsletter),
+        "",
+        true,
+    );
+    if let Some(spam) = lint_spam {
+        row("100 KB HTML newsletter, with spamd's score", ms(spam), "", true);
+    } else {
+        println!("no SpamAssassin here; no figure with the spam score");
+    }
+    row(
+        "20 MB attachment (a zip of 200 files)",
+        ms(lint_attachment),
+        "",
+        true,
+    );
     Ok(())
+}
+
+const LINT_RUNS: usize = 10;
+
+/// Waits until spamd answers PING (it takes a second or two to load its rules).
+fn wait_for_spamd(addr: &str) -> Result<()> {
+    use std::io::{Read as _, Write as _};
+    let started = Instant::now();
+    loop {
+        if let Ok(mut stream) = TcpStream::connect(addr) {
+            let mut reply = Vec::new();
+            let ponged = stream.write_all(b"PING SPAMC/1.5\r\n\r\n").is_ok()
+                && stream.read_to_end(&mut reply).is_ok()
+                && reply.starts_with(b"SPAMD/1.5 0 PONG");
+            if ponged {
+                return Ok(());
+            }
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("spamd did not answer at {addr} within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A newsletter of about 100 KB: a style sheet, nested tables with inline styles, images
+/// and links, with a text alternative.
+fn newsletter_eml() -> Vec<u8> {
+    let mut html = String::from(
+        "<!doctype html><html><head><style>body{margin:0;font-family:Arial,sans-serif}\
+         .card{padding:16px;border:1px solid #ddd}@media (max-width:600px){.card{padding:8px}}\
+         </style></head><body><table width=\"100%\" cellpadding=\"0\" cellspacing=\"0\">",
+    );
+    let mut text = String::new();
+    let mut item = 0;
+    while html.len() < 100_000 {
+        item += 1;
+        html.push_str(&format!(
+            "<tr><td class=\"card\" style=\"background-color:#fafafa;color:#222\">\
+             <h2 style=\"font-size:18px\">Story {item}</h2><img src=\"https://news.example.com/i/{item}.png\" \
+             width=\"560\" alt=\"Story {item}\"><p style=\"line-height:1.5\">This month in the \
+             project: releases, fixes and what comes next, told in a few lines for story {item}.</p>\
+             <a href=\"https://news.example.com/stories/{item}\" style=\"color:#0645ad\">Read story \
+             {item}</a></td></tr>"
+        ));
+        text.push_str(&format!(
+            "Story {item}: releases, fixes and what comes next.\nhttps://news.example.com/stories/{item}\n\n"
+        ));
+    }
+    html.push_str("</table></body></html>");
+    let mut eml = String::from(
+        "From: Sandbox <sandbox@mailbridge.test>\r\nTo: reader@example.com\r\n\
+         Subject: The monthly news\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n\
+         Message-ID: <newsletter-1@mailbridge.test>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n",
+    );
+    for (kind, body) in [("text/plain", text), ("text/html", html)] {
+        eml.push_str(&format!(
+            "--alt\r\nContent-Type: {kind}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}",
+            base64_lines(body.as_bytes())
+        ));
+    }
+    eml.push_str("--alt--\r\n");
+    eml.into_bytes()
+}
+
+/// A short message with a zip of 200 files, `bytes` in all (stored, not compressed, so the
+/// archive is as large as its contents), as one attachment.
+fn attachment_eml(bytes: usize) -> Vec<u8> {
+    let files = 200;
+    let each = bytes / files;
+    let mut zip = Vec::with_capacity(bytes + files * 100);
+    let mut central = Vec::new();
+    let mut state = 0x2545_F491_u32;
+    for index in 0..files {
+        let name = format!("data/part-{index:03}.bin");
+        let data: Vec<u8> = (0..each)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state as u8
+            })
+            .collect();
+        let crc = crc32(&data);
+        let offset = zip.len() as u32;
+        let header = |signature: u32, central: bool| {
+            let mut h = Vec::new();
+            h.extend_from_slice(&signature.to_le_bytes());
+            if central {
+                h.extend_from_slice(&20u16.to_le_bytes());
+            }
+            for value in [20u16, 0, 0, 0, 0] {
+                h.extend_from_slice(&value.to_le_bytes());
+            }
+            for value in [crc, data.len() as u32, data.len() as u32] {
+                h.extend_from_slice(&value.to_le_bytes());
+            }
+            h.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            h.extend_from_slice(&0u16.to_le_bytes());
+            if central {
+                for value in [0u16, 0, 0] {
+                    h.extend_from_slice(&value.to_le_bytes());
+                }
+                h.extend_from_slice(&0u32.to_le_bytes());
+                h.extend_from_slice(&offset.to_le_bytes());
+            }
+            h.extend_from_slice(name.as_bytes());
+            h
+        };
+        zip.extend_from_slice(&header(0x0403_4b50, false));
+        zip.extend_from_slice(&data);
+        central.extend_from_slice(&header(0x0201_4b50, true));
+    }
+    let central_offset = zip.len() as u32;
+    zip.extend_from_slice(&central);
+    zip.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    for value in [0u16, 0, files as u16, files as u16] {
+        zip.extend_from_slice(&value.to_le_bytes());
+    }
+    zip.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    zip.extend_from_slice(&central_offset.to_le_bytes());
+    zip.extend_from_slice(&0u16.to_le_bytes());
+    let mut eml = String::from(
+        "From: Sandbox <sandbox@mailbridge.test>\r\nTo: reader@example.com\r\n\
+         Subject: The data\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n\
+         Message-ID: <attachment-1@mailbridge.test>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"mix\"\r\n\r\n--mix\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nThe data is attached.\r\n--mix\r\n\
+         Content-Type: application/zip; name=\"data.zip\"\r\n\
+         Content-Disposition: attachment; filename=\"data.zip\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n",
+    );
+    eml.push_str(&base64_lines(&zip));
+    eml.push_str("--mix--\r\n");
+    eml.into_bytes()
+}
+
+/// Base64 in lines of 76 characters, each ending in CRLF.
+fn base64_lines(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len() * 4 / 3 + data.len() / 38 + 4);
+    for (index, chunk) in data.chunks(3).enumerate() {
+        if index > 0 && index % 19 == 0 {
+            out.push_str("\r\n");
+        }
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for (at, present) in [(18, true), (12, true), (6, chunk.len() > 1), (0, chunk.len() > 2)] {
+            out.push(if present {
+                ALPHABET[(n >> at & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out.push_str("\r\n");
+    out
+}
+
+/// The CRC-32 a zip entry carries.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
 }
 
 fn row(name: &str, value: String, target: &str, met: bool) {

@@ -177,7 +177,40 @@ fn fields(raw: &[u8]) -> Vec<Field<'_>> {
     fields
 }
 
+/// Field names a server would refuse, in the profile crate's words (the same check the
+/// composer and the page apply to extra headers). A line with no colon is not a field and is
+/// left to the parser, as a folded line is.
+fn field_names(raw: &[u8], out: &mut Vec<Finding>) {
+    for (index, line) in raw.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' || (index == 0 && line.starts_with(b"From ")) {
+            continue;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let name = String::from_utf8_lossy(&line[..colon]);
+        // Spaces before the colon are obsolete syntax (RFC 5322 section 4.5.3) but still read.
+        if let Some(problem) = profile::check_field_name("name", name.trim_end_matches([' ', '\t']))
+        {
+            out.push(finding(
+                Severity::Blocker,
+                "header-name-invalid",
+                format!("line {}: {}", index + 1, problem.message),
+                format!("header line {}", index + 1),
+                "a field name outside RFC 5322's characters makes the header block unreadable: \
+                 Gmail refuses the message as not RFC 5322 compliant",
+                &problem.fix,
+            ));
+        }
+    }
+}
+
 fn header_fields(raw: &[u8], out: &mut Vec<Finding>) {
+    field_names(raw, out);
     let fields = fields(raw);
     let named = |name: &str| {
         fields
@@ -486,6 +519,17 @@ mod tests {
         let ok = format!("{HEAD}\r\nhello\r\n");
         check(&ok, &[]);
         check(&format!("{HEAD}\r\n{}\r\n", "x".repeat(998)), &[]);
+        // A field name with a space, or with a letter outside ASCII, is refused in the
+        // profile crate's words; an obsolete space before the colon is still read.
+        check(
+            &format!("{HEAD}X Bad Name: v\r\n\r\nhello\r\n"),
+            &["header-name-invalid"],
+        );
+        check(
+            &format!("{HEAD}X-Grüße: v\r\n\r\nhello\r\n"),
+            &["header-name-invalid"],
+        );
+        check(&format!("{HEAD}X-Obsolete : v\r\n\r\nhello\r\n"), &[]);
         check(
             &format!("{HEAD}\r\n{long}\r\nok\r\n{long}\r\n"),
             &["line-too-long"],

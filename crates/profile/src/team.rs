@@ -496,7 +496,10 @@ mod tests {
                     "$.profiles[2].limits.daily",
                     "9,999 a day is above the preset's limit",
                 ),
-                ("$.profiles[2].headers[0].name", "Bcc is set by mailbridge"),
+                (
+                    "$.profiles[2].headers[0].name",
+                    "writes the Bcc header itself",
+                ),
             ],
         );
     }

@@ -82,10 +82,17 @@ const RESERVED_HEADERS: &[(&str, &str)] = &[
         "remove it; mailbridge writes the MIME structure",
     ),
     (
+        "Content-Disposition",
+        "remove it; mailbridge writes the MIME structure",
+    ),
+    (
         "Return-Path",
         "remove it; the receiving server adds it from the envelope",
     ),
 ];
+
+/// The longest header name lettre writes (a folded line must still fit the name).
+const MAX_HEADER_NAME: usize = 76;
 
 /// RFC 5322 caps a header line at 998 characters.
 const MAX_LINE: usize = 998;
@@ -528,7 +535,26 @@ pub fn check_mailbox(path: &str, mailbox: &Mailbox, out: &mut Vec<Problem>) {
     }
 }
 
+/// The one check of an extra header's name, used by the composer, the profile and the page:
+/// [`check_field_name`], and none of the headers mailbridge writes itself.
 pub fn check_header_name(path: &str, name: &str) -> Option<Problem> {
+    if let Some(problem) = check_field_name(path, name) {
+        return Some(problem);
+    }
+    let (reserved, fix) = RESERVED_HEADERS
+        .iter()
+        .find(|(reserved, _)| reserved.eq_ignore_ascii_case(name))?;
+    Some(Problem::new(
+        path,
+        format!("mailbridge writes the {reserved} header itself"),
+        *fix,
+    ))
+}
+
+/// Whether `name` can be a header field's name at all: not empty, no line break, RFC 5322
+/// field-name characters (printable ASCII except ':'), at most 76 characters. The checks
+/// before sending apply it to every field of a finished message.
+pub fn check_field_name(path: &str, name: &str) -> Option<Problem> {
     if name.is_empty() {
         return Some(Problem::new(
             path,
@@ -554,14 +580,14 @@ pub fn check_header_name(path: &str, name: &str) -> Option<Problem> {
             "use only printable ASCII without spaces, such as letters, digits and '-'",
         ));
     }
-    let (reserved, fix) = RESERVED_HEADERS
-        .iter()
-        .find(|(reserved, _)| reserved.eq_ignore_ascii_case(name))?;
-    Some(Problem::new(
-        path,
-        format!("{reserved} is set by mailbridge, not by default headers"),
-        *fix,
-    ))
+    if name.len() > MAX_HEADER_NAME {
+        return Some(Problem::new(
+            path,
+            format!("the header name is {} characters long", name.len()),
+            format!("use at most {MAX_HEADER_NAME} characters"),
+        ));
+    }
+    None
 }
 
 /// `10000` as `10,000`, the way limits are written in Google's pages.
@@ -981,7 +1007,7 @@ mod tests {
         ] {
             check(
                 |p| p.headers = vec![header(reserved, "v")],
-                &[("headers[0].name", "is set by mailbridge")],
+                &[("headers[0].name", "header itself")],
             );
         }
     }
@@ -1001,7 +1027,7 @@ mod tests {
                 ("port", "out of range"),
                 ("from.address", "no '@'"),
                 ("limits.daily", "above the preset's limit"),
-                ("headers[0].name", "set by mailbridge"),
+                ("headers[0].name", "header itself"),
                 ("headers[0].value", "header injection"),
             ],
         );
