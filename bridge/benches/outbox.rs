@@ -81,7 +81,13 @@ fn bench() -> Result<()> {
         let sink = Sink::start()?;
         let dir = tempfile::tempdir()?;
         let sender = sink_sender(sink.port);
-        let mut run = runtime.block_on(deliver(dir.path(), sender, FROM, MESSAGES))?;
+        let mut run = runtime.block_on(deliver(
+            dir.path(),
+            sender,
+            FROM,
+            MESSAGES,
+            Some(&sink.messages),
+        ))?;
         run.check(MESSAGES, sink.wait_for(MESSAGES as u64), "smtp-sink")?;
         run
     };
@@ -126,6 +132,7 @@ fn bench() -> Result<()> {
                 sender,
                 sandbox::DEFAULT_USER,
                 SANDBOX_MESSAGES,
+                None,
             )
             .await?;
             let received = sandbox
@@ -376,8 +383,16 @@ impl Delivered {
 }
 
 /// Opens an outbox in `dir`, queues `messages` messages in one batch, then delivers them with
-/// `sender` until every one has left the queue.
-async fn deliver(dir: &Path, sender: Sender, from: &str, messages: usize) -> Result<Delivered> {
+/// `sender` until every one has left the queue. With the server's own count (`received`),
+/// the wait watches it and reads the outbox only once the server has them all, so counting
+/// does not hold the store away from the deliverer while it works.
+async fn deliver(
+    dir: &Path,
+    sender: Sender,
+    from: &str,
+    messages: usize,
+    received: Option<&AtomicU64>,
+) -> Result<Delivered> {
     let outbox = Outbox::open(dir, OutboxConfig::default()).context("opening the outbox")?;
     let account = account_of(from, &sender.target.host);
     let entries: Vec<NewEntry> = (0..messages)
@@ -394,6 +409,12 @@ async fn deliver(dir: &Path, sender: Sender, from: &str, messages: usize) -> Res
     }
     let started_ms = now_ms();
     let handle = outbox.start(Arc::downgrade(&senders));
+    if let Some(received) = received {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while received.load(Ordering::Relaxed) < messages as u64 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
     let counts = settled(&outbox, messages).await?;
     handle.stop(Duration::from_secs(10)).await;
     // The figure ends at the last entry recorded as sent, not at the poll that saw it.

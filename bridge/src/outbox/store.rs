@@ -138,6 +138,9 @@ impl OutboxStore {
         connection
             .busy_timeout(Duration::from_secs(5))
             .map_err(|error| classify(&path, error))?;
+        // Every statement the deliverer runs stays prepared: with rusqlite's default of 16,
+        // the dispatcher's and the page's queries pushed the hot ones out, to be parsed again.
+        connection.set_prepared_statement_cache_capacity(64);
         let mut store = OutboxStore {
             path,
             connection,
@@ -455,7 +458,8 @@ impl OutboxStore {
     /// file, and only then (SQLite's `PRAGMA data_version`).
     pub fn data_version(&self) -> Result<i64, StoreError> {
         self.connection
-            .query_row("PRAGMA data_version", [], |row| row.get(0))
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut version| version.query_row([], |row| row.get(0)))
             .map_err(self.err())
     }
 
