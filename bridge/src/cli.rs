@@ -138,7 +138,8 @@ pub enum Command {
     Send(SendArgs),
     /// Check a message before sending it: format, size, blocked attachments, sender rules,
     /// Gmail's HTML support, links, the SpamAssassin score (with --spamd) and the From
-    /// domain's SPF, DMARC and DKIM. Sends nothing. Exits 0 with no blocker, 1 with one.
+    /// domain's SPF, DMARC and DKIM. Sends nothing. Exits 0 with no blocker, 1 with one, 2 when
+    /// the command line or a file is wrong.
     Lint(LintArgs),
     /// Send a short "SMTP test" message from the profile's account to itself.
     Test {

@@ -377,3 +377,22 @@ pub async fn serve_sending_to(
     client.ok(Operation::SaveProfile { profile }).await;
     (serve, client)
 }
+
+/// Starts a bridge as [`start`] does, with the checks before sending pointed at `spamd` and
+/// `dns_server`, as `--spamd` and `--dns-server` point `mailbridge serve`.
+pub async fn start_checking(
+    name: &str,
+    spamd: Option<String>,
+    dns_server: Vec<std::net::SocketAddr>,
+) -> Running {
+    let dir = TempDir::new(name);
+    let global = Global {
+        config_dir: Some(dir.path().join("config")),
+        data_dir: Some(dir.path().join("data")),
+        secrets_file: Some(dir.path().join("secrets.json")),
+        secrets_file_fallback: None,
+        spamd,
+        dns_server,
+    };
+    start_in(dir, global, |_| {}, ServeConfig::default()).await
+}

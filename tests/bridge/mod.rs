@@ -13,6 +13,8 @@ mod cli;
 mod failures;
 /// A bridge in this process and a client that speaks the protocol.
 mod harness;
+/// Checks before sending: spamd, dnsmasq, a campaign's first row and `mailbridge lint`.
+mod lint;
 /// `mailbridge merge`: the dry run by row, a 48-message send, broken lists and templates.
 mod merge;
 /// Every operation over the WebSocket.

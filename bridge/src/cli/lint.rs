@@ -1,12 +1,13 @@
 //! `mailbridge lint --profile P [FILE.eml | the flags of send]`: the checks before sending, in
 //! a terminal. Findings are grouped by check, blockers first, each with where, why and the
-//! fix; the checks that could not run say why. Exits 0 with no blocker and 1 with one.
+//! fix; the checks that could not run say why. Exits 0 with no blocker, 1 with one, and 2 when
+//! the command line or a file it names is wrong.
 
 use protocol::{LintReport, Operation, Outcome, Severity};
 
 use super::{
-    Global, LintArgs, check_one_stdin_use, draft_from, exit, find_profile, open_bridge,
-    operation_error, read_input,
+    Failed, Global, LintArgs, UsageError, check_one_stdin_use, draft_from, exit, find_profile,
+    open_bridge, operation_error, read_input,
 };
 use crate::ops::LintOptions;
 
@@ -23,14 +24,16 @@ pub async fn run(global: &Global, args: LintArgs) -> anyhow::Result<u8> {
     };
     let report = match &args.eml {
         Some(path) => {
-            let raw = read_input(path, "FILE.eml")?;
+            let raw = read_input(path, "FILE.eml").map_err(unreadable)?;
             bridge
                 .lint_raw(&profile, raw, options)
                 .await
                 .map_err(operation_error)?
         }
         None => {
-            let draft = draft_from(&bridge, args.message).await?;
+            let draft = draft_from(&bridge, args.message)
+                .await
+                .map_err(unreadable)?;
             let outcome = bridge
                 .execute(
                     Operation::Lint {
@@ -58,6 +61,17 @@ pub async fn run(global: &Global, args: LintArgs) -> anyhow::Result<u8> {
     } else {
         exit::OK
     })
+}
+
+/// Exit 1 says the message has a blocker, so a file that cannot be read (the .eml, --body-file,
+/// --attach) must not end with it too: it is the command line's mistake, exit 2. The bridge's
+/// own refusals keep the exit code their kind gives them.
+fn unreadable(error: anyhow::Error) -> anyhow::Error {
+    if error.downcast_ref::<Failed>().is_some() || error.downcast_ref::<UsageError>().is_some() {
+        error
+    } else {
+        anyhow::Error::new(UsageError(format!("{error:#}")))
+    }
 }
 
 /// The report as a person reads it in a terminal.

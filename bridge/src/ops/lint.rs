@@ -25,7 +25,8 @@ pub struct ChecksConfig {
     pub dns_servers: Vec<SocketAddr>,
 }
 
-/// How long spamd and DNS may take before their check is reported as not done.
+/// How long spamd may take before the spam check is reported as not done (each DNS lookup
+/// has the `lint` crate's own 5 s).
 const NETWORK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The most links one check requests.

@@ -2,12 +2,14 @@
 //! Google's SPF chain), so the resolver, the joining of split TXT strings and the failure paths
 //! are the ones users get.
 
-use std::io::Read as _;
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::process::{Child, Command, Stdio};
+#[path = "support/dnsmasq.rs"]
+mod dnsmasq;
+
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use Severity::{Advice, Blocker, Warning};
+use dnsmasq::{Dnsmasq, Zone, free_port};
 use lint::dns::{DnsConfig, DnsContext, DnsReport, check_domain};
 use lint::{CheckKind, Severity};
 
@@ -68,7 +70,7 @@ const CASES: &[Case] = &[
 
 #[tokio::test]
 async fn findings_per_domain() {
-    let dns = Dnsmasq::start();
+    let dns = Dnsmasq::start(&zone());
     for &(domain, account, how, expected) in CASES {
         let report = check(&dns, domain, account, how).await;
         let mut found: Vec<(Severity, &str)> = report
@@ -110,7 +112,7 @@ async fn findings_per_domain() {
 /// What the user reads for the findings whose text carries the facts.
 #[tokio::test]
 async fn findings_say_what_and_where() {
-    let dns = Dnsmasq::start();
+    let dns = Dnsmasq::start(&zone());
     let text = async |domain: &str, account: &str, how: How, code: &str| {
         let report = check(&dns, domain, account, how).await;
         match report.findings.iter().find(|f| f.code == code) {
@@ -218,7 +220,7 @@ async fn findings_say_what_and_where() {
 /// report says it could not check, and which server, rather than "no SPF record".
 #[tokio::test]
 async fn refused_lookups_are_unchecked_not_missing() {
-    let dns = Dnsmasq::start();
+    let dns = Dnsmasq::start(&zone());
     let report = check(&dns, "example.org", "bob@example.org", How::Gmail).await;
     assert!(report.findings.is_empty(), "{report:#?}");
     assert_eq!(
@@ -282,7 +284,7 @@ async fn check(dns: &Dnsmasq, domain: &str, account: &str, how: How) -> DnsRepor
 }
 
 // ---------------------------------------------------------------------------------------------
-// dnsmasq
+// The zone dnsmasq serves
 
 /// DKIM public keys (DER SubjectPublicKeyInfo, base64), made once with
 /// `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:N | openssl pkey -pubout -outform DER | base64 -w0`.
@@ -378,98 +380,10 @@ fn records() -> Vec<(String, String)> {
     zone
 }
 
-/// A dnsmasq answering for `.test` (NXDOMAIN for unknown names there, REFUSED elsewhere), killed
-/// when dropped.
-struct Dnsmasq {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Dnsmasq {
-    fn start() -> Self {
-        let mut last_error = String::new();
-        // The port is free when picked but may be taken before dnsmasq binds it: try again.
-        for _ in 0..5 {
-            let addr = free_port();
-            let mut command = Command::new("/usr/sbin/dnsmasq");
-            command
-                .arg("--keep-in-foreground")
-                .arg("--conf-file=/dev/null")
-                .arg("--no-resolv")
-                .arg("--no-hosts")
-                .arg("--listen-address=127.0.0.1")
-                .arg("--bind-interfaces")
-                .arg(format!("--port={}", addr.port()))
-                // No pid file: the default, /run/dnsmasq/dnsmasq.pid, is not writable for users.
-                .arg("--pid-file")
-                // As root, dnsmasq would switch to `nobody`, which containers without
-                // CAP_SETUID refuse; as another user the option changes nothing.
-                .arg("--user=root")
-                // Answer NXDOMAIN for unknown names in .test, as a real authoritative server does.
-                .arg("--local=/test/")
-                // A name that exists without TXT records.
-                .arg("--host-record=bare.test,127.0.0.2")
-                .args(
-                    records()
-                        .into_iter()
-                        .map(|(name, value)| format!("--txt-record={name},{value}")),
-                )
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped());
-            let child = match command.spawn() {
-                Ok(child) => child,
-                Err(e) => {
-                    panic!("could not start /usr/sbin/dnsmasq (cargo xtask test installs it): {e}")
-                }
-            };
-            let mut dnsmasq = Dnsmasq { child, addr };
-            match dnsmasq.wait_until_listening() {
-                Ok(()) => return dnsmasq,
-                Err(error) => last_error = error,
-            }
-        }
-        panic!("dnsmasq did not start: {last_error}");
-    }
-
-    /// dnsmasq opens its UDP and TCP sockets together before serving, so an accepted TCP
-    /// connection means queries will be answered.
-    fn wait_until_listening(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                let mut stderr = String::new();
-                if let Some(pipe) = self.child.stderr.as_mut() {
-                    let _ = pipe.read_to_string(&mut stderr);
-                }
-                return Err(format!("dnsmasq exited ({status}): {stderr}"));
-            }
-            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(100)).is_ok() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Err(format!(
-            "dnsmasq did not listen on {} within 10 s",
-            self.addr
-        ))
-    }
-}
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A 127.0.0.1 port free for both UDP and TCP at the time of asking.
-fn free_port() -> SocketAddr {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind a UDP port on 127.0.0.1");
-        let addr = udp.local_addr().expect("the UDP socket's address");
-        if TcpListener::bind(addr).is_ok() {
-            return addr;
-        }
+/// The zone the cases read, with `bare.test`: a name that exists without TXT records.
+fn zone() -> Zone {
+    Zone {
+        txt: records(),
+        hosts: vec![("bare.test".into(), Ipv4Addr::new(127, 0, 0, 2))],
     }
 }
