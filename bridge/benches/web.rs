@@ -2,8 +2,9 @@
 //! navigation to the first rendered screen and to "Connected", a 20 MB attachment's upload with
 //! its progress and the page's responsiveness meanwhile, and screenshots of compose, check
 //! connection, the outbox and the sandbox inbox into `docs/`, and a 10,000-row campaign list
-//! checked from the page (with the longest main-thread stall meanwhile) and by `mailbridge merge`. `cargo xtask bench` runs it after building
-//! the app; it reuses the browser tests' harness.
+//! checked from the page (with the longest main-thread stall meanwhile) and by `mailbridge
+//! merge`, and a screenshot of the checks before sending on a draft Gmail would refuse.
+//! `cargo xtask bench` runs it after building the app; it reuses the browser tests' harness.
 
 #[allow(dead_code, unused_imports)]
 #[path = "../../tests/support.rs"]
@@ -12,6 +13,11 @@ mod support;
 #[allow(dead_code)]
 #[path = "../../tests/web/harness.rs"]
 mod harness;
+
+// For its Windows program to attach; its test is not compiled here.
+#[allow(dead_code, unused_imports)]
+#[path = "../../tests/web/lint.rs"]
+mod lint;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -35,6 +41,7 @@ fn main() {
         upload(&web).await;
         screenshots(&web, &docs).await;
         campaign_list(&web, &bridge).await;
+        lint_screenshot(&web, &docs).await;
     });
 }
 
@@ -350,6 +357,49 @@ async fn screenshots(web: &harness::Web, docs: &Path) {
     })
     .await;
     save(web, "#check-report", &docs.join("check-connection.png")).await;
+}
+
+/// The checks before sending on a draft Gmail would refuse or mangle: a Windows program
+/// attached, HTML with features Gmail drops (`<video>`, `position:fixed`), a shortened link, an
+/// http: link and a link whose text shows paypal.com but goes elsewhere; saved as a PNG of the
+/// findings panel.
+async fn lint_screenshot(web: &harness::Web, docs: &Path) {
+    web.client
+        .set_window_size(1440, 2600)
+        .await
+        .unwrap_or_else(|e| panic!("cannot size the window: {e}"));
+    web.open_view("compose").await;
+    let clear = web
+        .find_with_text("form.compose button", "Clear the draft")
+        .await;
+    harness::click(&clear, "Clear the draft").await;
+    web.select("#compose-profile", "sandbox").await;
+    web.type_into("#compose-to", "Ann Example <ann@example.com>,")
+        .await;
+    web.replace_text("#compose-subject", "Spring sale: 40% off everything")
+        .await;
+    web.select("#compose-format", "html").await;
+    web.replace_text(
+        "#compose-html",
+        "<p>Hi Ann,</p>\n\
+         <video src=\"https://shop.example.com/spring.mp4\" controls></video>\n\
+         <div style=\"position:fixed; bottom:0\">Three days only!</div>\n\
+         <p><a href=\"https://bit.ly/3spring\">See the offers</a> or the \
+         <a href=\"http://shop.example.com/sale\">sale page</a>.</p>\n\
+         <p>Pay with <a href=\"https://pay.example.net/checkout\">paypal.com</a>.</p>\n\
+         <p>The installer for the new app is attached.</p>",
+    )
+    .await;
+    let program = web.file("setup.exe", &lint::windows_program());
+    web.choose_file("#compose-attachments", &program).await;
+    web.find_with_text(
+        "#compose-attachment-list li[data-state=\"uploaded\"]",
+        "setup.exe",
+    )
+    .await;
+    web.click("#compose-lint").await;
+    web.wait_text("#lint-report .lint-summary", "blocker").await;
+    save(web, "#lint-report", &docs.join("lint.png")).await;
 }
 
 async fn save(web: &harness::Web, css: &str, path: &PathBuf) {

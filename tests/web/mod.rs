@@ -10,6 +10,8 @@ mod campaigns;
 mod compose;
 /// Chromedriver, Chromium and the bridges a test opens; waits, and failure reports.
 mod harness;
+/// Checks before sending: programs attached are blockers, and Send asks before it sends them.
+mod lint;
 /// A page from another origin cannot use the bridge, even with the right token.
 mod origin;
 /// Pairing from the printed address, and the connection surviving a reload.

@@ -260,9 +260,11 @@ fn wait_for_spamd(addr: &str) -> Result<()> {
     let started = Instant::now();
     loop {
         if let Ok(mut stream) = TcpStream::connect(addr) {
+            // spamd closes after its PONG; the timeout covers one that does not.
+            stream.set_read_timeout(Some(Duration::from_secs(5)))?;
             let mut reply = Vec::new();
             let ponged = stream.write_all(b"PING SPAMC/1.5\r\n\r\n").is_ok()
-                && stream.read_to_end(&mut reply).is_ok()
+                && (&mut stream).take(256).read_to_end(&mut reply).is_ok()
                 && reply.starts_with(b"SPAMD/1.5 0 PONG");
             if ponged {
                 return Ok(());

@@ -108,7 +108,7 @@ pub fn parse(raw: &[u8]) -> Parsed {
                     None => ct.ctype().to_owned(),
                 })
                 .unwrap_or_else(|| "application/octet-stream".to_owned());
-            let content = part.contents().to_vec();
+            let content = original_bytes(&message, part);
             Attachment {
                 filename: part.attachment_name().map(str::to_owned),
                 content_type,
@@ -152,6 +152,34 @@ fn headers(message: &Message<'_>) -> Vec<HeaderLine> {
 
 fn unfold(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// An attachment's bytes as they were sent. mail_parser decodes a `text/*` attachment into
+/// UTF-8 text, which would hand back a different file (a Latin-1 CSV, a program renamed
+/// `.txt`); its transfer encoding is undone here from the raw part instead.
+fn original_bytes(
+    message: &mail_parser::Message<'_>,
+    part: &mail_parser::MessagePart<'_>,
+) -> Vec<u8> {
+    use mail_parser::decoders::{base64::base64_decode, quoted_printable::quoted_printable_decode};
+    use mail_parser::{Encoding, PartType};
+    if !matches!(part.body, PartType::Text(_) | PartType::Html(_)) {
+        return part.contents().to_vec();
+    }
+    let raw = message.raw_message();
+    let (start, end) = (
+        part.raw_body_offset() as usize,
+        part.raw_end_offset() as usize,
+    );
+    let Some(body) = raw.get(start..end.min(raw.len())) else {
+        return part.contents().to_vec();
+    };
+    match part.encoding {
+        Encoding::Base64 => base64_decode(body),
+        Encoding::QuotedPrintable => quoted_printable_decode(body),
+        Encoding::None => Some(body.to_vec()),
+    }
+    .unwrap_or_else(|| part.contents().to_vec())
 }
 
 #[cfg(test)]
@@ -219,6 +247,43 @@ mod tests {
             Some("folded@x")
         );
         assert_eq!(id("Subject: none\r\n\r\nx"), None);
+    }
+
+    #[test]
+    fn text_attachments_come_back_byte_for_byte() {
+        // A Latin-1 CSV in base64 and in quoted-printable, and one sent as 8bit: each must be
+        // the file the sender attached, not its UTF-8 reading.
+        let latin1 = b"name;city\nRen\xe9;Z\xfcrich\n".to_vec();
+        let raw = [
+            &b"From: a@example.com\r\nMessage-ID: <1@example.com>\r\nMIME-Version: 1.0\r\n\
+               Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n\
+               --b\r\nContent-Type: text/csv; charset=iso-8859-1; name=a.csv\r\n\
+               Content-Disposition: attachment; filename=a.csv\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+               bmFtZTtjaXR5ClJlbuk7WvxyaWNoCg==\r\n\
+               --b\r\nContent-Type: text/csv; charset=iso-8859-1; name=b.csv\r\n\
+               Content-Disposition: attachment; filename=b.csv\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+               name;city=0ARen=E9;Z=FCrich=0A\r\n\
+               --b\r\nContent-Type: text/csv; charset=iso-8859-1; name=c.csv\r\n\
+               Content-Disposition: attachment; filename=c.csv\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"[..],
+            &latin1,
+            b"\r\n--b--\r\n",
+        ]
+        .concat();
+        let parsed = parse(&raw);
+        let files: Vec<(&str, &[u8])> = parsed
+            .attachments
+            .iter()
+            .map(|a| (a.filename.as_deref().unwrap_or(""), a.content.as_slice()))
+            .collect();
+        assert_eq!(files.len(), 3, "{files:?}");
+        assert_eq!(files[0], ("a.csv", latin1.as_slice()));
+        assert_eq!(files[1].0, "b.csv");
+        assert_eq!(
+            files[1].1.strip_suffix(b"\r\n").unwrap_or(files[1].1),
+            latin1.as_slice()
+        );
+        assert_eq!(files[2].0, "c.csv");
+        assert!(files[2].1.starts_with(&latin1), "{:?}", files[2].1);
     }
 
     #[test]

@@ -82,6 +82,16 @@ pub fn Compose() -> Html {
             Err(problem) => form_error.set(Some(problem)),
         })
     };
+    // The question was about the draft Send was pressed on. Without this, a draft changed
+    // while it is open and checked again would ask to send anyway before Send is pressed.
+    use_effect_with(draft.clone(), {
+        let confirm = confirm.clone();
+        move |_| {
+            if *confirm {
+                confirm.set(false);
+            }
+        }
+    });
     let blockers = match (&*lint, &draft) {
         (Lint::Done { checked, report }, Ok(current)) if checked == current => report.blockers(),
         _ => 0,
