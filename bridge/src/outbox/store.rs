@@ -14,6 +14,7 @@ use diagnosis::Diagnosis;
 use protocol::{
     EntryState, OutboxEntry, RecipientResult, RecipientState, StateCounts, TranscriptLine,
 };
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OptionalExtension as _, Row, params};
 
 use super::scheduler::DAY_MS;
@@ -141,6 +142,12 @@ impl OutboxStore {
         // Every statement the deliverer runs stays prepared: with rusqlite's default of 16,
         // the dispatcher's and the page's queries pushed the hot ones out, to be parsed again.
         connection.set_prepared_statement_cache_capacity(64);
+        // SQLite built with STAT4 (rusqlite's bundled one is) marks a statement for
+        // re-preparing whenever a bound value could change its plan, which had the claim's
+        // queries parsed again at every step; the plans here do not depend on the values.
+        connection
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .map_err(|error| classify(&path, error))?;
         let mut store = OutboxStore {
             path,
             connection,
