@@ -313,10 +313,11 @@ impl Store {
         )
         .map_err(|e| self.error(e))?;
         let id = tx.last_insert_rowid() as u64;
+        // Ids only grow (AUTOINCREMENT), so the oldest beyond the capacity are those at or
+        // below this one: a range on the key, not a pass over everything kept.
         tx.execute(
-            "DELETE FROM messages WHERE id NOT IN
-                 (SELECT id FROM messages ORDER BY id DESC LIMIT ?1)",
-            [self.inner.capacity as i64],
+            "DELETE FROM messages WHERE id <= ?1",
+            [id as i64 - self.inner.capacity as i64],
         )
         .map_err(|e| self.error(e))?;
         tx.execute(
