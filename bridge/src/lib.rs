@@ -7,6 +7,7 @@
 //! - `server`: `mailbridge serve`: the Host/Origin/pairing checks and the WebSocket sessions.
 //! - `logging`: logs on standard error, never the contents of WebSocket frames.
 //! - `ops`: what the bridge does for each operation; shared by the server and the command line.
+//! - `oauth`: OAuth for Gmail: the client file, consent on a loopback redirect, token health.
 //! - `outbox`: the durable outbox every send goes through: states, pacing, quotas, the pool.
 //! - `store`: secrets (keyring, kernel keyring or an opt-in 0600 file), profiles and history.
 //! - `smtp`: the SMTP engine: check, send, pipelined transactions, redacted transcripts.
@@ -16,6 +17,7 @@ pub mod campaign;
 pub mod cli;
 pub mod compose;
 pub mod logging;
+pub mod oauth;
 pub mod ops;
 pub mod outbox;
 pub mod server;

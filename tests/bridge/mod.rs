@@ -17,6 +17,8 @@ mod harness;
 mod lint;
 /// `mailbridge merge`: the dry run by row, a 48-message send, broken lists and templates.
 mod merge;
+/// OAuth against oidc-provider: consent, state, PKCE, one refresh for many callers, revocation.
+mod oauth;
 /// Every operation over the WebSocket.
 mod operations;
 /// The outbox: batches, quotas, back-off, Postfix, broken files and `kill -9`.

@@ -90,6 +90,7 @@ fn test() -> Result<()> {
     // SpamAssassin's spamd and dnsmasq: the pre-send checks' spam score and DNS records.
     tools::ensure_spamd()?;
     tools::ensure_dnsmasq()?;
+    tools::ensure_oidc_provider(&root)?;
     web::ensure_web_tools(&root)?;
 
     step(

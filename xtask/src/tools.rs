@@ -297,3 +297,46 @@ pub fn start_spamd(dir: &Path) -> Result<Option<Spamd>> {
     );
     Ok(Some(Spamd { addr, child }))
 }
+
+/// panva's oidc-provider, the OAuth server the OAuth tests sign in to, at the version
+/// `tests/oauth/package-lock.json` pins. `npm ci` installs it into `.tools/oauth` (gitignored)
+/// from copies of that folder's `package.json` and lock; an install whose lock matches is left
+/// as it is. The tests run `tests/oauth/provider.mjs` with `.tools/oauth/node_modules`.
+pub fn ensure_oidc_provider(root: &Path) -> Result<()> {
+    let source = root.join("tests/oauth");
+    let target = root.join(".tools/oauth");
+    let lock_path = source.join("package-lock.json");
+    let lock =
+        std::fs::read(&lock_path).with_context(|| format!("reading {}", lock_path.display()))?;
+    let installed = std::fs::read(target.join("package-lock.json")).is_ok_and(|old| old == lock)
+        && target
+            .join("node_modules/oidc-provider/package.json")
+            .is_file();
+    if installed {
+        return Ok(());
+    }
+    let has_npm = Command::new("npm")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !has_npm {
+        println!("==> installing nodejs and npm (Debian packages)");
+        apt_install(&["nodejs", "npm"])?;
+    }
+    println!("==> installing oidc-provider (npm ci, from tests/oauth/package-lock.json)");
+    std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(source.join(file), target.join(file))
+            .with_context(|| format!("copying {file} into {}", target.display()))?;
+    }
+    run(Command::new("npm").current_dir(root).args([
+        "ci",
+        "--no-audit",
+        "--no-fund",
+        "--prefer-offline",
+        "--prefix",
+        ".tools/oauth",
+    ]))
+}
