@@ -63,6 +63,13 @@ pub(super) fn start(outbox: Arc<Outbox>, senders: Weak<dyn Senders>) -> Delivery
 
 async fn run(outbox: Arc<Outbox>, senders: Weak<dyn Senders>) {
     let mut stop = outbox.stop.subscribe();
+    // Other processes' enqueues wake this one at once (`lock::nudge`); the poll of SQLite's
+    // data_version below still finds them where signals are not available.
+    #[cfg(unix)]
+    let mut nudges =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()).ok();
+    #[cfg(not(unix))]
+    let mut nudges: Option<Never> = None;
     let mut said = false;
     loop {
         match outbox.try_take_over() {
@@ -132,6 +139,12 @@ async fn run(outbox: Arc<Outbox>, senders: Weak<dyn Senders>) {
         let until = tokio::time::Instant::now() + sleep;
         let seen = guard(&outbox.store).data_version().ok();
         loop {
+            let nudge = async {
+                match nudges.as_mut() {
+                    Some(nudges) => drop(nudges.recv().await),
+                    None => std::future::pending().await,
+                }
+            };
             let slice = until
                 .saturating_duration_since(tokio::time::Instant::now())
                 .min(Duration::from_millis(EXTERNAL_POLL_MS));
@@ -150,6 +163,8 @@ async fn run(outbox: Arc<Outbox>, senders: Weak<dyn Senders>) {
                     }
                 }
                 _ = stop.changed() => break,
+                // Another process queued something and said so (`lock::nudge`).
+                () = nudge => break,
             }
         }
         if *stop.borrow() {
@@ -940,5 +955,16 @@ fn write_pending(store: &mut OutboxStore, pending: &PendingFinish) {
         pending.now_ms,
     ) {
         tracing::error!("recording entry {} in the outbox: {error}", pending.id);
+    }
+}
+
+/// What waits for a nudge where there are no signals: nothing ever arrives.
+#[cfg(not(unix))]
+struct Never;
+
+#[cfg(not(unix))]
+impl Never {
+    async fn recv(&mut self) -> Option<()> {
+        std::future::pending().await
     }
 }

@@ -36,6 +36,32 @@ impl FileLock {
 
 /// Who holds the lock, in words, when another process does.
 pub fn holder(path: &Path) -> Option<String> {
+    Some(match held_by(path)? {
+        Some(pid) => format!("another mailbridge (process {pid}) delivers this outbox"),
+        None => "another mailbridge delivers this outbox".to_owned(),
+    })
+}
+
+/// Wakes the process that delivers from another process, right after an enqueue, so that
+/// `mailbridge send` does not wait for the deliverer's next look at the file. The signal is
+/// SIGWINCH, whose default is to be ignored, so a process that does not listen for it (or
+/// not yet) is never harmed.
+pub fn nudge(path: &Path) {
+    #[cfg(unix)]
+    if let Some(Some(pid)) = held_by(path) {
+        let _ = std::process::Command::new("kill")
+            .args(["-WINCH", &pid.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// `None` when nobody holds the lock; otherwise the holder's process id, if it wrote one.
+fn held_by(path: &Path) -> Option<Option<u32>> {
     let mut file = File::open(path).ok()?;
     if file.try_lock_shared().is_ok() {
         // Nobody holds it.
@@ -43,12 +69,7 @@ pub fn holder(path: &Path) -> Option<String> {
     }
     let mut pid = String::new();
     file.read_to_string(&mut pid).ok()?;
-    let pid = pid.trim();
-    Some(if pid.is_empty() {
-        "another mailbridge delivers this outbox".to_owned()
-    } else {
-        format!("another mailbridge (process {pid}) delivers this outbox")
-    })
+    Some(pid.trim().parse().ok())
 }
 
 #[cfg(test)]

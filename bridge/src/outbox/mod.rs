@@ -198,6 +198,9 @@ impl Outbox {
     fn changed(&self) {
         self.dirty.store(true, Ordering::Relaxed);
         self.wake.notify_one();
+        if !self.is_deliverer() {
+            lock::nudge(&self.lock_path);
+        }
     }
 
     /// Tries to become this outbox's deliverer. On success the entries a dead deliverer left
