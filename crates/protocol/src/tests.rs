@@ -142,9 +142,10 @@ fn operation_index(operation: &Operation) -> usize {
         Operation::ResumeCampaign { .. } => 31,
         Operation::CancelCampaign { .. } => 32,
         Operation::ExportCampaignResults { .. } => 33,
+        Operation::Lint { .. } => 34,
     }
 }
-const OPERATIONS: usize = 34;
+const OPERATIONS: usize = 35;
 
 fn outcome_index(outcome: &Outcome) -> usize {
     match outcome {
@@ -175,9 +176,10 @@ fn outcome_index(outcome: &Outcome) -> usize {
         Outcome::Campaign(_) => 24,
         Outcome::Campaigns { .. } => 25,
         Outcome::CampaignResults { .. } => 26,
+        Outcome::Linted(_) => 27,
     }
 }
-const OUTCOMES: usize = 27;
+const OUTCOMES: usize = 28;
 
 fn spec() -> CampaignSpec {
     CampaignSpec {
@@ -291,6 +293,11 @@ fn operations() -> Vec<Operation> {
         Operation::RenderMime {
             profile: id.clone(),
             draft: Draft::default(),
+        },
+        Operation::Lint {
+            profile: id.clone(),
+            draft: draft(),
+            check_links: true,
         },
         Operation::ListProfiles,
         Operation::SaveProfile { profile: profile() },
@@ -434,6 +441,34 @@ fn outcomes() -> Vec<Outcome> {
             raw: "From: a@b.c\r\n\r\nx".into(),
             warnings: vec![],
         },
+        Outcome::Linted(Box::new(LintReport {
+            findings: vec![Finding {
+                check: CheckKind::Attachments,
+                severity: Severity::Blocker,
+                code: "blocked-attachment".into(),
+                found: "setup.exe is a .exe file, a type Gmail blocks".into(),
+                location: "attachment setup.exe".into(),
+                why: "Gmail refuses messages that carry this file type".into(),
+                fix: "remove it, or send a Google Drive link instead".into(),
+            }],
+            spam: Some(SpamReport {
+                score: 1000.5,
+                threshold: 5.0,
+                is_spam: true,
+                rules: vec![SpamRule {
+                    name: "GTUBE".into(),
+                    points: 1000.0,
+                    description: "BODY: Generic Test for Unsolicited Bulk Email".into(),
+                }],
+                server: "127.0.0.1:783".into(),
+            }),
+            skipped: vec![Skipped {
+                check: CheckKind::Dns,
+                reason: "the nameserver did not answer".into(),
+            }],
+            size_bytes: 1234,
+            elapsed_ms: 7,
+        })),
         Outcome::Profiles {
             profiles: vec![view.clone()],
         },
@@ -523,6 +558,13 @@ fn outcomes() -> Vec<Outcome> {
             per_minute: 20,
             first_day_seconds: 144,
             blocked: false,
+            first_row_lint: Some(LintReport {
+                findings: vec![],
+                spam: None,
+                skipped: vec![],
+                size_bytes: 900,
+                elapsed_ms: 1,
+            }),
         }),
         Outcome::CampaignRow(RowPreview {
             row: 3,
