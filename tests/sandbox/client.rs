@@ -58,7 +58,8 @@ impl TlsClient {
         client
     }
 
-    async fn handshake(fixture: &Fixture, tcp: TcpStream, seen: String) -> TlsClient {
+    /// The TLS handshake over `tcp`, trusting the sandbox's CA; `seen` is what came before.
+    pub async fn handshake(fixture: &Fixture, tcp: TcpStream, seen: String) -> TlsClient {
         let mut roots = rustls::RootCertStore::empty();
         let ca = CertificateDer::from_pem_slice(fixture.ca_cert_pem().as_bytes())
             .unwrap_or_else(|e| panic!("the sandbox CA is not PEM: {e}"));

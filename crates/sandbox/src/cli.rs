@@ -8,9 +8,12 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::config::{
     Config, DEFAULT_ACCOUNT_PASSWORD, DEFAULT_APP_PASSWORD, DEFAULT_MAX_BUFFERED_BYTES,
-    DEFAULT_OAUTH_TOKEN, DEFAULT_USER, Faults, GMAIL_MAX_MESSAGE_SIZE,
+    DEFAULT_OAUTH_TOKEN, DEFAULT_USER, Faults, GMAIL_MAX_MESSAGE_SIZE, Introspection,
 };
 use crate::server::Sandbox;
+
+/// Where the client secret for `--oauth-introspection` is read when no file is given.
+pub const CLIENT_SECRET_ENV: &str = "MAILBRIDGE_SANDBOX_OAUTH_CLIENT_SECRET";
 
 /// Run a local SMTP server that behaves like smtp.gmail.com: same greeting, same rules, same
 /// refusals, in Gmail's words. Mail never leaves this machine; every accepted message is
@@ -36,6 +39,18 @@ pub struct Args {
     /// The bearer token AUTH XOAUTH2 accepts.
     #[arg(long, value_name = "TOKEN", default_value = DEFAULT_OAUTH_TOKEN)]
     pub token: String,
+    /// Also accept bearer tokens (XOAUTH2, and OAUTHBEARER, then offered) that this OAuth token
+    /// introspection endpoint (RFC 7662) calls active access tokens of --user with the scope
+    /// https://mail.google.com/. Plain http only to this computer.
+    #[arg(long, value_name = "URL", requires = "oauth_client_id")]
+    pub oauth_introspection: Option<String>,
+    /// The OAuth client the sandbox introspects as (usually the one the tokens were issued to).
+    #[arg(long, value_name = "ID", requires = "oauth_introspection")]
+    pub oauth_client_id: Option<String>,
+    /// A file holding that client's secret; without it the secret is read from
+    /// $MAILBRIDGE_SANDBOX_OAUTH_CLIENT_SECRET. It is never printed.
+    #[arg(long, value_name = "FILE", requires = "oauth_introspection")]
+    pub oauth_client_secret_file: Option<PathBuf>,
     /// A password that gets "534 5.7.9 Application-specific password required".
     #[arg(long, value_name = "PASSWORD", default_value = DEFAULT_ACCOUNT_PASSWORD)]
     pub account_password: String,
@@ -94,6 +109,7 @@ impl Args {
         config.app_password = self.password.clone();
         config.oauth_token = Some(self.token.clone());
         config.account_password = Some(self.account_password.clone());
+        config.introspection = self.introspection()?;
         config.idle_timeout = Duration::from_secs(self.idle_timeout.max(1));
         config.max_message_size = self.max_message_size;
         config.capture_capacity = self.capacity;
@@ -108,6 +124,40 @@ impl Args {
             reply_delay_ms: self.reply_delay_ms,
         };
         Ok(config)
+    }
+}
+
+impl Args {
+    /// `--oauth-introspection` with its client, the secret read from its file or the
+    /// environment. Errors name the file or variable, never the secret.
+    fn introspection(&self) -> anyhow::Result<Option<Introspection>> {
+        let (Some(url), Some(client_id)) = (&self.oauth_introspection, &self.oauth_client_id)
+        else {
+            return Ok(None);
+        };
+        let client_secret = match &self.oauth_client_secret_file {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| {
+                    format!("reading the OAuth client secret from {}", path.display())
+                })?
+                .trim()
+                .to_owned(),
+            None => std::env::var(CLIENT_SECRET_ENV).with_context(|| {
+                format!(
+                    "--oauth-introspection needs the client's secret: pass \
+                     --oauth-client-secret-file FILE or set {CLIENT_SECRET_ENV}"
+                )
+            })?,
+        };
+        anyhow::ensure!(
+            !client_secret.is_empty(),
+            "the OAuth client secret for --oauth-introspection is empty"
+        );
+        Ok(Some(Introspection {
+            url: url.clone(),
+            client_id: client_id.clone(),
+            client_secret,
+        }))
     }
 }
 
@@ -234,6 +284,59 @@ mod tests {
     }
 
     #[test]
+    fn introspection_takes_its_secret_from_a_file() {
+        let secret =
+            std::env::temp_dir().join(format!("sandbox-cli-secret-{}.txt", std::process::id()));
+        std::fs::write(&secret, "s3cret\n").expect("write the secret file");
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["sandbox", "--data-dir", "/tmp/x"];
+            argv.extend(extra);
+            Cli::try_parse_from(argv).map(|cli| cli.args)
+        };
+        let path = secret.to_string_lossy().into_owned();
+        let args = parse(&[
+            "--oauth-introspection",
+            "http://127.0.0.1:9/token/introspection",
+            "--oauth-client-id",
+            "client",
+            "--oauth-client-secret-file",
+            &path,
+        ])
+        .expect("valid flags");
+        let config = args.config().expect("config");
+        let _ = std::fs::remove_file(&secret);
+        assert_eq!(
+            config.introspection,
+            Some(Introspection {
+                url: "http://127.0.0.1:9/token/introspection".into(),
+                client_id: "client".into(),
+                client_secret: "s3cret".into(),
+            })
+        );
+        // The URL alone is not enough, nor the client without the URL.
+        assert!(parse(&["--oauth-introspection", "http://127.0.0.1:9/"]).is_err());
+        assert!(parse(&["--oauth-client-id", "client"]).is_err());
+        let missing = parse(&[
+            "--oauth-introspection",
+            "http://127.0.0.1:9/",
+            "--oauth-client-id",
+            "client",
+            "--oauth-client-secret-file",
+            "/nonexistent/secret",
+        ])
+        .expect("valid flags")
+        .config()
+        .map(drop)
+        .map_err(|error| format!("{error:#}"));
+        assert!(
+            missing
+                .as_ref()
+                .is_err_and(|error| error.contains("/nonexistent/secret")),
+            "{missing:?}"
+        );
+    }
+
+    #[test]
     fn defaults_are_the_documented_fixture() {
         let cli = Cli::try_parse_from(["sandbox", "--data-dir", "/tmp/x"]).expect("parse");
         let config = cli.args.config().expect("config");
@@ -244,5 +347,6 @@ mod tests {
         assert_eq!(config.faults, Faults::default());
         assert_eq!(config.max_buffered_bytes, DEFAULT_MAX_BUFFERED_BYTES);
         assert_eq!(config.capture_capacity, 1000);
+        assert_eq!(config.introspection, None);
     }
 }

@@ -36,8 +36,12 @@ pub struct Config {
     pub user: String,
     /// The app password AUTH PLAIN and LOGIN accept, compared exactly.
     pub app_password: String,
-    /// The bearer token XOAUTH2 accepts; `None` rejects every token.
+    /// The bearer token XOAUTH2 (and OAUTHBEARER, when offered) accepts; `None` rejects every
+    /// token that introspection does not vouch for.
     pub oauth_token: Option<String>,
+    /// Where other bearer tokens are checked (RFC 7662); `None` accepts only `oauth_token`.
+    /// With it, EHLO offers OAUTHBEARER too.
+    pub introspection: Option<Introspection>,
     /// A password that gets `534 5.7.9` (the user's normal password, with 2-Step Verification).
     pub account_password: Option<String>,
     /// A session that sends nothing for this long gets `421 4.7.0 Connection expired`.
@@ -68,6 +72,7 @@ impl Config {
             user: DEFAULT_USER.to_owned(),
             app_password: DEFAULT_APP_PASSWORD.to_owned(),
             oauth_token: Some(DEFAULT_OAUTH_TOKEN.to_owned()),
+            introspection: None,
             account_password: Some(DEFAULT_ACCOUNT_PASSWORD.to_owned()),
             idle_timeout: Duration::from_secs(300),
             max_message_size: GMAIL_MAX_MESSAGE_SIZE,
@@ -77,6 +82,30 @@ impl Config {
             max_buffered_bytes: DEFAULT_MAX_BUFFERED_BYTES,
             faults: Faults::default(),
         }
+    }
+}
+
+/// An OAuth server's token introspection endpoint (RFC 7662) and the client the sandbox asks
+/// it as. A token is accepted when the server calls it active, an access token (`token_type`
+/// Bearer), with the scope `https://mail.google.com/`, and its `sub` (or `username`) is the
+/// account logging in. Many servers (oidc-provider among them) let a client introspect only
+/// the tokens issued to it, so this is usually the client the tokens were issued to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Introspection {
+    /// `https://...`, or `http://` to this computer only.
+    pub url: String,
+    pub client_id: String,
+    /// Sent in the form body (`client_secret_post`); never logged or printed.
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for Introspection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Introspection")
+            .field("url", &self.url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
     }
 }
 
@@ -175,6 +204,20 @@ fn take(count: &mut u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_secret_is_not_printed() {
+        let introspection = Introspection {
+            url: "http://127.0.0.1:9/introspect".into(),
+            client_id: "client".into(),
+            client_secret: "canary-secret".into(),
+        };
+        let mut config = Config::new("/tmp/x");
+        config.introspection = Some(introspection);
+        let debug = format!("{config:?}");
+        assert!(debug.contains("client"), "{debug}");
+        assert!(!debug.contains("canary-secret"), "{debug}");
+    }
 
     #[test]
     fn counted_faults_fire_k_times_across_clones() {

@@ -21,6 +21,9 @@ pub enum Error {
     },
     #[error("cannot create the sandbox's TLS certificates: {0}")]
     Certificate(#[from] rcgen::Error),
+    /// The introspection URL or its TLS setup is unusable; the text says why.
+    #[error("cannot check OAuth tokens: {0}")]
+    Introspection(String),
     #[error("cannot set up TLS: {0}")]
     Tls(#[from] rustls::Error),
     #[error(

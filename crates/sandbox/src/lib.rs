@@ -3,7 +3,8 @@
 //!
 //! It listens on 127.0.0.1 only: one port speaks STARTTLS (as Gmail's 587), one implicit TLS
 //! (as 465), with a certificate from its own CA kept in the data directory. Greeting, EHLO,
-//! AUTH (PLAIN, LOGIN, XOAUTH2), PIPELINING, DATA and BDAT (CHUNKING), and every refusal use
+//! AUTH (PLAIN, LOGIN, XOAUTH2, and OAUTHBEARER with bearer tokens checked by an OAuth server's
+//! token introspection), PIPELINING, DATA and BDAT (CHUNKING), and every refusal use
 //! Gmail's codes, enhanced codes and wording. Accepted messages are captured in SQLite, parsed for reading, and announced to
 //! subscribers. Quotas and faults (throttling, slow replies, cut connections) can be set at
 //! start and switched while it runs.
@@ -24,6 +25,8 @@
 //! - `server`: [`Sandbox`]: listeners, connection limit, shutdown.
 //! - `budget`: the message bytes all sessions together may hold while messages arrive.
 //! - `session`: one SMTP conversation, Gmail's rules in order.
+//! - `bearer`: parsing XOAUTH2 and OAUTHBEARER messages (pure).
+//! - `introspect`: asking the token's issuer about it (RFC 7662), over hyper.
 //! - `command`: parsing command lines and envelope addresses (pure).
 //! - `reply`: every reply text, copied from Gmail's.
 //! - `message`: Gmail's header checks and the parsed view of a message (pure).
@@ -33,11 +36,13 @@
 //! - `error`: [`Error`].
 #![forbid(unsafe_code)]
 
+mod bearer;
 mod budget;
 mod cli;
 mod command;
 mod config;
 mod error;
+mod introspect;
 mod message;
 mod reply;
 mod server;
@@ -49,7 +54,7 @@ pub use cli::{Args, default_data_dir, run_cli, stop_requested};
 pub use config::{
     Config, DEFAULT_ACCOUNT_PASSWORD, DEFAULT_APP_PASSWORD, DEFAULT_MAX_BUFFERED_BYTES,
     DEFAULT_OAUTH_TOKEN, DEFAULT_USER, FaultHandle, Faults, GMAIL_MAX_MESSAGE_SIZE,
-    GMAIL_MAX_RECIPIENTS,
+    GMAIL_MAX_RECIPIENTS, Introspection,
 };
 pub use error::Error;
 pub use server::{STORE_FILE, Sandbox};

@@ -11,6 +11,9 @@ pub const HOST: &str = "localhost";
 /// Gmail's `334` challenge after a rejected XOAUTH2 token: base64 of
 /// `{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}`.
 pub const XOAUTH2_CHALLENGE: &str = "eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ==";
+/// The OAUTHBEARER error (RFC 7628 section 3.2.2), with RFC 6750's error code as `status`:
+/// base64 of `{"status":"invalid_token","schemes":"Bearer","scope":"https://mail.google.com/"}`.
+pub const OAUTHBEARER_CHALLENGE: &str = "eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NoZW1lcyI6IkJlYXJlciIsInNjb3BlIjoiaHR0cHM6Ly9tYWlsLmdvb2dsZS5jb20vIn0=";
 
 /// A one-line reply that ends with Gmail's session trailer.
 pub fn line(code: u16, text: &str, id: &str) -> String {
@@ -37,15 +40,19 @@ pub fn greeting(id: &str) -> String {
     format!("220 {HOST} ESMTP {id} - gsmtp (mailbridge sandbox)\r\n")
 }
 
-/// The EHLO reply. `tls_done` decides between the pre-TLS list (STARTTLS, no AUTH) and the
-/// post-TLS one (AUTH, no STARTTLS), the way port 587 changes its offer after STARTTLS. Both
+/// The mechanisms offered after TLS.
+pub const MECHANISMS: &str = "LOGIN PLAIN XOAUTH2";
+/// With token introspection, OAUTHBEARER too, in Gmail's order.
+pub const MECHANISMS_WITH_OAUTHBEARER: &str = "LOGIN PLAIN XOAUTH2 OAUTHBEARER";
+
+/// The EHLO reply. Before TLS (`auth` is `None`) it offers STARTTLS and no AUTH; after, the
+/// `auth` mechanisms and no STARTTLS, the way port 587 changes its offer after STARTTLS. Both
 /// offer PIPELINING and CHUNKING, in Gmail's order.
-pub fn ehlo(peer: &str, max_size: usize, tls_done: bool) -> String {
+pub fn ehlo(peer: &str, max_size: usize, auth: Option<&str>) -> String {
     let mut caps = vec![format!("SIZE {max_size}"), "8BITMIME".to_owned()];
-    if tls_done {
-        caps.push("AUTH LOGIN PLAIN XOAUTH2".to_owned());
-    } else {
-        caps.push("STARTTLS".to_owned());
+    match auth {
+        Some(mechanisms) => caps.push(format!("AUTH {mechanisms}")),
+        None => caps.push("STARTTLS".to_owned()),
     }
     caps.extend(["ENHANCEDSTATUSCODES", "PIPELINING", "CHUNKING", "SMTPUTF8"].map(str::to_owned));
     let mut out = format!("250-{HOST} at your service, [{peer}]\r\n");
@@ -95,6 +102,20 @@ pub fn app_password_required(id: &str) -> String {
 
 pub fn xoauth2_challenge() -> String {
     format!("334 {XOAUTH2_CHALLENGE}\r\n")
+}
+
+pub fn oauthbearer_challenge() -> String {
+    format!("334 {OAUTHBEARER_CHALLENGE}\r\n")
+}
+
+/// The token could not be checked (the issuer is down): Gmail's answer when its own login
+/// systems fail, which clients retry.
+pub fn auth_unavailable(id: &str) -> String {
+    line(
+        454,
+        "4.7.0 Cannot authenticate due to temporary system problem. Try again later.",
+        id,
+    )
 }
 
 pub fn cannot_decode(id: &str) -> String {
@@ -373,12 +394,12 @@ mod tests {
 
     #[test]
     fn ehlo_offers_starttls_before_tls_and_auth_after() {
-        let before = ehlo("127.0.0.1", 35_882_577, false);
+        let before = ehlo("127.0.0.1", 35_882_577, None);
         assert!(before.starts_with("250-localhost at your service, [127.0.0.1]\r\n"));
         assert!(before.contains("250-STARTTLS\r\n"));
         assert!(!before.contains("AUTH"));
         assert!(before.ends_with("250-PIPELINING\r\n250-CHUNKING\r\n250 SMTPUTF8\r\n"));
-        let after = ehlo("127.0.0.1", 35_882_577, true);
+        let after = ehlo("127.0.0.1", 35_882_577, Some(MECHANISMS));
         assert_eq!(
             after,
             "250-localhost at your service, [127.0.0.1]\r\n\
@@ -389,6 +410,23 @@ mod tests {
              250-PIPELINING\r\n\
              250-CHUNKING\r\n\
              250 SMTPUTF8\r\n"
+        );
+        let with_introspection = ehlo("127.0.0.1", 1, Some(MECHANISMS_WITH_OAUTHBEARER));
+        assert!(
+            with_introspection.contains("250-AUTH LOGIN PLAIN XOAUTH2 OAUTHBEARER\r\n"),
+            "{with_introspection}"
+        );
+    }
+
+    #[test]
+    fn the_oauthbearer_challenge_is_rfc_7628s_json() {
+        use base64::Engine as _;
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(OAUTHBEARER_CHALLENGE)
+            .expect("constant is valid base64");
+        assert_eq!(
+            json,
+            br#"{"status":"invalid_token","schemes":"Bearer","scope":"https://mail.google.com/"}"#
         );
     }
 

@@ -11,6 +11,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::budget::Budget;
 use crate::config::{Config, FaultHandle};
+use crate::introspect::Introspector;
 use crate::session::{self, Port, Shared, Shutdown};
 use crate::store::Store;
 use crate::{Error, tls};
@@ -41,6 +42,12 @@ impl Sandbox {
             path: config.data_dir.clone(),
             source,
         })?;
+        let introspector = match &config.introspection {
+            Some(introspection) => Some(Arc::new(
+                Introspector::new(introspection).map_err(Error::Introspection)?,
+            )),
+            None => None,
+        };
         let tls = tls::load_or_create(&config.data_dir)?;
         let store = Store::open(config.data_dir.join(STORE_FILE), config.capture_capacity)?;
         let starttls_listener = bind(config.starttls_port).await?;
@@ -61,6 +68,7 @@ impl Sandbox {
             config,
             store,
             acceptor: TlsAcceptor::from(tls.server_config),
+            introspector,
         });
         let (stop, stop_rx) = watch::channel(false);
         let (running, ended) = mpsc::channel(1);
@@ -148,6 +156,13 @@ impl Sandbox {
              \x20 token     {}   (bearer token, for AUTH XOAUTH2)\n",
             self.starttls_addr, self.tls_addr, config.user, config.app_password, token,
         );
+        if let Some(introspector) = &self.shared.introspector {
+            text.push_str(&format!(
+                "  issuer    {}   (other tokens, for XOAUTH2 and OAUTHBEARER, checked as client {})\n",
+                introspector.describe(),
+                introspector.client_id(),
+            ));
+        }
         if let Some(account) = &config.account_password {
             text.push_str(&format!(
                 "  account   {account}   (the \"normal password\": gets 534 5.7.9, as Gmail does)\n"

@@ -18,9 +18,11 @@ use tokio::sync::watch;
 use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 
+use crate::bearer::{Bearer, parse_oauthbearer, parse_xoauth2};
 use crate::budget::{Budget, Full, MessageBuffer};
 use crate::command::{Command, EnvelopeError, parse_mail_from, parse_rcpt_to};
 use crate::config::{Config, FaultHandle};
+use crate::introspect::{self, Introspector};
 use crate::message::{self, Problem};
 use crate::reply;
 use crate::store::{DAY_MS, Envelope, NewMessage, Store, now_ms};
@@ -43,6 +45,8 @@ pub(crate) struct Shared {
     pub acceptor: TlsAcceptor,
     /// Message bytes all sessions together may hold while messages arrive.
     pub budget: Budget,
+    /// Checks bearer tokens other than the fixed one, when configured.
+    pub introspector: Option<Arc<Introspector>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -53,6 +57,7 @@ impl std::fmt::Debug for Shared {
             .field("faults", &self.faults)
             .field("store", &self.store)
             .field("budget", &self.budget)
+            .field("introspector", &self.introspector)
             .finish_non_exhaustive()
     }
 }
@@ -242,7 +247,13 @@ impl Session {
                 self.greeted = true;
                 self.transaction = None;
                 let max = self.shared.config.max_message_size;
-                reply::ehlo(&self.peer, max, self.tls_version.is_some())
+                let mechanisms = if self.shared.introspector.is_some() {
+                    reply::MECHANISMS_WITH_OAUTHBEARER
+                } else {
+                    reply::MECHANISMS
+                };
+                let auth = self.tls_version.map(|_| mechanisms);
+                reply::ehlo(&self.peer, max, auth)
             }
             Command::Helo(_) => {
                 self.greeted = true;
@@ -335,6 +346,10 @@ impl Session {
             "PLAIN" => self.auth_plain(initial).await,
             "LOGIN" => self.auth_login(initial).await,
             "XOAUTH2" => self.auth_xoauth2(initial).await,
+            // Offered only when tokens can be checked with their issuer.
+            "OAUTHBEARER" if self.shared.introspector.is_some() => {
+                self.auth_oauthbearer(initial).await
+            }
             _ => {
                 self.send(&reply::unknown_mechanism(&id)).await?;
                 Ok(Flow::Continue)
@@ -388,22 +403,106 @@ impl Session {
         let Some(decoded) = self.decode_or_refuse(&response).await? else {
             return Ok(Flow::Continue);
         };
-        let (user, token) = parse_xoauth2(&decoded);
-        let config = &self.shared.config;
-        let accepted = user.is_some_and(|user| user.eq_ignore_ascii_case(&config.user))
-            && token.is_some()
-            && token.as_deref() == config.oauth_token.as_deref();
-        if accepted {
-            return self.finish_auth(Verdict::Accepted, "XOAUTH2").await;
-        }
+        let Bearer { user, token } = parse_xoauth2(&decoded);
+        let checked = match user {
+            Some(user) => self.check_bearer(&user, token.as_deref()).await,
+            None => Some(TokenCheck::Refused),
+        };
         // Gmail's way: a JSON error as a challenge, then the 535 once the client answers it
         // (with an empty line, as the XOAUTH2 spec asks).
-        self.send(&reply::xoauth2_challenge()).await?;
-        match self.read_line(COMMAND_LINE_MAX).await? {
-            Input::Line(_) => {}
-            other => return self.end(other).await.map(Flow::from),
+        self.finish_bearer(checked, "XOAUTH2", &reply::xoauth2_challenge())
+            .await
+    }
+
+    /// RFC 7628: the same token in a GS2 header and key=value pairs. Without an authorization
+    /// identity (`a=`), the token must be the sandbox account's.
+    async fn auth_oauthbearer(&mut self, initial: Option<String>) -> io::Result<Flow> {
+        let response = match self.auth_response(initial, reply::AUTH_CONTINUE).await? {
+            Ok(response) => response,
+            Err(flow) => return Ok(flow),
+        };
+        let Some(decoded) = self.decode_or_refuse(&response).await? else {
+            return Ok(Flow::Continue);
+        };
+        let Some(Bearer { user, token }) = parse_oauthbearer(&decoded) else {
+            self.send(&reply::cannot_decode(&self.id.clone())).await?;
+            return Ok(Flow::Continue);
+        };
+        let user = user.unwrap_or_else(|| self.shared.config.user.clone());
+        let checked = self.check_bearer(&user, token.as_deref()).await;
+        // The error flow of RFC 7628 section 3.2.3: the client answers the JSON with %x01.
+        self.finish_bearer(checked, "OAUTHBEARER", &reply::oauthbearer_challenge())
+            .await
+    }
+
+    /// The fixed token first, then the issuer. `None` means the sandbox is stopping.
+    async fn check_bearer(&mut self, user: &str, token: Option<&str>) -> Option<TokenCheck> {
+        let config = &self.shared.config;
+        let Some(token) = token else {
+            return Some(TokenCheck::Refused);
+        };
+        // One account, as everywhere in the sandbox: a token for anyone else is never good.
+        if !user.eq_ignore_ascii_case(&config.user) {
+            return Some(TokenCheck::Refused);
         }
-        self.finish_auth(Verdict::BadCredentials, "XOAUTH2").await
+        if config.oauth_token.as_deref() == Some(token) {
+            return Some(TokenCheck::Accepted);
+        }
+        let Some(introspector) = self.shared.introspector.clone() else {
+            return Some(TokenCheck::Refused);
+        };
+        // An await like any other: only this session waits for the issuer.
+        let verdict = tokio::select! {
+            () = self.shutdown.wait() => return None,
+            verdict = introspector.check(token, user) => verdict,
+        };
+        // Neither the token nor the client secret is ever logged.
+        Some(match verdict {
+            introspect::Verdict::Accepted => {
+                tracing::debug!(session = %self.id, "the issuer vouched for a bearer token");
+                TokenCheck::Accepted
+            }
+            introspect::Verdict::Refused(why) => {
+                tracing::debug!(session = %self.id, reason = why.as_str(), "bearer token refused");
+                TokenCheck::Refused
+            }
+            introspect::Verdict::Unavailable(error) => {
+                tracing::warn!(
+                    session = %self.id,
+                    endpoint = %introspector.describe(),
+                    %error,
+                    "token introspection failed; the login gets a temporary failure"
+                );
+                TokenCheck::Unavailable
+            }
+        })
+    }
+
+    /// Answers a checked bearer token: 235; the error `challenge`, then 535 once the client
+    /// has answered it; or a temporary 454 when the issuer could not be asked.
+    async fn finish_bearer(
+        &mut self,
+        checked: Option<TokenCheck>,
+        mechanism: &'static str,
+        challenge: &str,
+    ) -> io::Result<Flow> {
+        match checked {
+            None => self.end(Input::Shutdown).await.map(Flow::from),
+            Some(TokenCheck::Accepted) => self.finish_auth(Verdict::Accepted, mechanism).await,
+            Some(TokenCheck::Unavailable) => {
+                self.send(&reply::auth_unavailable(&self.id.clone()))
+                    .await?;
+                Ok(Flow::Continue)
+            }
+            Some(TokenCheck::Refused) => {
+                self.send(challenge).await?;
+                match self.read_line(COMMAND_LINE_MAX).await? {
+                    Input::Line(_) => {}
+                    other => return self.end(other).await.map(Flow::from),
+                }
+                self.finish_auth(Verdict::BadCredentials, mechanism).await
+            }
+        }
     }
 
     /// The client's answer: the initial response if it sent one, else the answer to `prompt`.
@@ -783,6 +882,14 @@ enum Verdict {
     BadCredentials,
 }
 
+/// What became of a bearer token.
+enum TokenCheck {
+    Accepted,
+    Refused,
+    /// The issuer could not be asked.
+    Unavailable,
+}
+
 /// Reads up to and including the next LF, never holding more than `max` bytes.
 async fn read_limited(
     io: &mut BufReader<Box<dyn Io>>,
@@ -845,27 +952,6 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// Splits `user=U\x01auth=Bearer T\x01\x01` into the user and token.
-fn parse_xoauth2(decoded: &[u8]) -> (Option<String>, Option<String>) {
-    let text = String::from_utf8_lossy(decoded);
-    let mut user = None;
-    let mut token = None;
-    for field in text.split('\x01') {
-        if let Some(value) = field.strip_prefix("user=") {
-            user = Some(value.to_owned());
-        } else if let Some(value) = field.strip_prefix("auth=") {
-            let mut words = value.splitn(2, ' ');
-            if words
-                .next()
-                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("Bearer"))
-            {
-                token = words.next().map(str::to_owned);
-            }
-        }
-    }
-    (user, token)
-}
-
 fn version_name(version: Option<rustls::ProtocolVersion>) -> Option<&'static str> {
     match version? {
         rustls::ProtocolVersion::TLSv1_3 => Some("TLSv1.3"),
@@ -893,29 +979,6 @@ fn session_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn xoauth2_fields() {
-        let check = |input: &str, user: Option<&str>, token: Option<&str>| {
-            assert_eq!(
-                parse_xoauth2(input.as_bytes()),
-                (user.map(str::to_owned), token.map(str::to_owned)),
-                "{input:?}"
-            );
-        };
-        check(
-            "user=a@b\x01auth=Bearer tok\x01\x01",
-            Some("a@b"),
-            Some("tok"),
-        );
-        check(
-            "user=a@b\x01auth=bearer tok en\x01\x01",
-            Some("a@b"),
-            Some("tok en"),
-        );
-        check("auth=Basic x\x01\x01", None, None);
-        check("garbage", None, None);
-    }
 
     #[test]
     fn session_ids_differ() {
