@@ -239,7 +239,12 @@ fn measure(root: &Path, binary: &Path, scratch: &Path, release_dir: &Path) -> Re
         true,
     );
     if let Some(spam) = lint_spam {
-        row("100 KB HTML newsletter, with spamd's score", ms(spam), "", true);
+        row(
+            "100 KB HTML newsletter, with spamd's score",
+            ms(spam),
+            "",
+            true,
+        );
     } else {
         println!("no SpamAssassin here; no figure with the spam score");
     }
@@ -401,7 +406,12 @@ fn base64_lines(data: &[u8]) -> String {
         let n = (u32::from(chunk[0]) << 16)
             | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
             | u32::from(*chunk.get(2).unwrap_or(&0));
-        for (at, present) in [(18, true), (12, true), (6, chunk.len() > 1), (0, chunk.len() > 2)] {
+        for (at, present) in [
+            (18, true),
+            (12, true),
+            (6, chunk.len() > 1),
+            (0, chunk.len() > 2),
+        ] {
             out.push(if present {
                 ALPHABET[(n >> at & 63) as usize] as char
             } else {
@@ -419,7 +429,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &byte in data {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

@@ -931,7 +931,6 @@ fn zip_program<R: Read + io::Seek>(archive: &zip::ZipArchive<R>) -> Option<&'sta
     }
 }
 
-
 /// An attachment's bytes as they were before any charset decoding. mail_parser turns a
 /// `text/*` attachment into UTF-8 text, which mangles a program renamed `report.txt`; its
 /// transfer encoding is undone here from the raw part instead.
@@ -940,7 +939,10 @@ fn original_bytes<'m>(message: &'m Message<'_>, part: &'m MessagePart<'_>) -> Co
         return Cow::Borrowed(part.contents());
     }
     let raw = message.raw_message();
-    let (start, end) = (part.raw_body_offset() as usize, part.raw_end_offset() as usize);
+    let (start, end) = (
+        part.raw_body_offset() as usize,
+        part.raw_end_offset() as usize,
+    );
     let Some(body) = raw.get(start..end.min(raw.len())) else {
         return Cow::Borrowed(part.contents());
     };
