@@ -419,6 +419,45 @@ async fn pause_stops_sending_resume_continues_and_cancel_drops_the_rest() {
 }
 
 #[tokio::test]
+async fn a_pause_holds_from_the_next_message_even_at_full_speed() {
+    let running = start("campaign-pause-fast", |_| {}, ServeConfig::default()).await;
+    let mut client = Client::connect(&running).await;
+    let limits = Limits {
+        daily: 10_000,
+        per_minute: 6_000,
+    };
+    let profile = with_limits(&running, &mut client, limits).await;
+    let id = start_campaign(&mut client, &profile, &spec(list(400, false))).await;
+    wait_for(&mut client, id, Duration::from_secs(30), |v| {
+        v.counts.sent >= 20
+    })
+    .await;
+    let Outcome::Campaign(paused) = client.ok(Operation::PauseCampaign { id }).await else {
+        panic!("not paused");
+    };
+    let at_pause = paused.counts.sent;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let later = campaign(&mut client, id).await;
+    // Only the message each of the sandbox's 8 connections was on may still go; the entries
+    // workers had taken but not begun go back to the queue.
+    assert!(
+        later.counts.sent <= at_pause + 8,
+        "{} sent after the pause at {at_pause}: {later:#?}",
+        later.counts.sent - at_pause
+    );
+    assert!(later.counts.queued > 0, "the rest waits: {later:#?}");
+    let Outcome::Campaign(cancelled) = client.ok(Operation::CancelCampaign { id }).await else {
+        panic!("not cancelled");
+    };
+    assert_eq!(cancelled.state, CampaignState::Cancelled);
+    let done = wait_for(&mut client, id, Duration::from_secs(20), |v| {
+        v.counts.pending() == 0
+    })
+    .await;
+    assert_eq!(done.counts.sent, later.counts.sent, "{done:#?}");
+}
+
+#[tokio::test]
 async fn broken_input_is_refused_by_row_column_or_line_and_nothing_is_queued() {
     let running = start("campaign-bad", |_| {}, ServeConfig::default()).await;
     let mut client = Client::connect(&running).await;

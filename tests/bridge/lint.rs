@@ -211,8 +211,13 @@ async fn drafts_are_scored_by_spamd_and_checked_against_the_from_domains_records
                 "every finding says what, why and how to fix it: {finding:#?}"
             );
         }
-        // Both network checks ran: only the links, off unless asked for, are left out.
-        assert_eq!(skipped(&report), [CheckKind::Links], "{context}");
+        // Both network checks ran: only the links, off unless asked for, are left out, and
+        // the server's SIZE, unknown until the profile's connection is checked.
+        assert_eq!(
+            skipped(&report),
+            [CheckKind::Links, CheckKind::Size],
+            "{context}"
+        );
         let spam = report.spam.as_ref().expect("spamd's verdict");
         assert_eq!(spam.server, spamd.addr, "{context}");
         assert!(spam.score >= case.min_score, "{context}");
@@ -234,7 +239,12 @@ async fn spamd_and_dns_that_cannot_be_asked_are_reported_as_not_checked() {
     assert_eq!(report.spam, None, "{report:#?}");
     assert_eq!(
         skipped(&report),
-        [CheckKind::Spam, CheckKind::Dns, CheckKind::Links],
+        [
+            CheckKind::Spam,
+            CheckKind::Dns,
+            CheckKind::Links,
+            CheckKind::Size
+        ],
         "{report:#?}"
     );
     let spam = &report.skipped[0].reason;
@@ -267,7 +277,12 @@ async fn spamd_and_dns_that_cannot_be_asked_are_reported_as_not_checked() {
     );
     assert_eq!(
         skipped(&report),
-        [CheckKind::Spam, CheckKind::Dns, CheckKind::Links],
+        [
+            CheckKind::Spam,
+            CheckKind::Dns,
+            CheckKind::Links,
+            CheckKind::Size
+        ],
         "{report:#?}"
     );
     let spam = &report.skipped[0].reason;
@@ -495,4 +510,32 @@ async fn mailbridge_lint_prints_the_score_and_exits_1_only_for_a_blocker() {
             text(&output)
         );
     }
+}
+
+#[tokio::test]
+async fn the_servers_size_limit_counts_once_its_connection_was_checked() {
+    let running = start("lint-size", |_| {}, ServeConfig::default()).await;
+    let mut client = Client::connect(&running).await;
+    let sandbox = running.sandbox_profile(&mut client).await.id;
+    let before = lint(&mut client, &sandbox, draft("Hello", "Hi Bob\n")).await;
+    let size = before
+        .skipped
+        .iter()
+        .find(|s| s.check == CheckKind::Size)
+        .unwrap_or_else(|| panic!("the unknown SIZE is said: {before:#?}"));
+    assert!(size.reason.contains("Check connection"), "{}", size.reason);
+    // A check of the connection reads the sandbox's SIZE (Gmail's 35,882,577), and the next
+    // lint compares against it instead of saying it could not.
+    let Outcome::Checked(report) = client
+        .ok(Operation::CheckConnection {
+            profile: sandbox.clone(),
+        })
+        .await
+    else {
+        panic!("not checked");
+    };
+    assert!(report.size_limit.is_some(), "{report:#?}");
+    let after = lint(&mut client, &sandbox, draft("Hello", "Hi Bob\n")).await;
+    assert!(!skipped(&after).contains(&CheckKind::Size), "{after:#?}");
+    running.stop().await;
 }

@@ -185,7 +185,7 @@ fn measure(root: &Path, binary: &Path, scratch: &Path, release_dir: &Path) -> Re
     let spamd = crate::tools::start_spamd(&scratch.join("spamd"))?;
     let lint_spam = match &spamd {
         Some(spamd) => {
-            wait_for_spamd(&spamd.addr)?;
+            crate::tools::wait_for_spamd(&spamd.addr)?;
             Some(lint(&newsletter, Some(&spamd.addr))?)
         }
         None => None,
@@ -258,29 +258,6 @@ fn measure(root: &Path, binary: &Path, scratch: &Path, release_dir: &Path) -> Re
 }
 
 const LINT_RUNS: usize = 10;
-
-/// Waits until spamd answers PING (it takes a second or two to load its rules).
-fn wait_for_spamd(addr: &str) -> Result<()> {
-    use std::io::{Read as _, Write as _};
-    let started = Instant::now();
-    loop {
-        if let Ok(mut stream) = TcpStream::connect(addr) {
-            // spamd closes after its PONG; the timeout covers one that does not.
-            stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-            let mut reply = Vec::new();
-            let ponged = stream.write_all(b"PING SPAMC/1.5\r\n\r\n").is_ok()
-                && (&mut stream).take(256).read_to_end(&mut reply).is_ok()
-                && reply.starts_with(b"SPAMD/1.5 0 PONG");
-            if ponged {
-                return Ok(());
-            }
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            bail!("spamd did not answer at {addr} within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// A newsletter of about 100 KB: a style sheet, nested tables with inline styles, images
 /// and links, with a text alternative.

@@ -243,7 +243,14 @@ fn run(extra: &[String]) -> Result<()> {
         None
     };
     if let Some(spamd) = &spamd {
-        command.env("MAILBRIDGE_SPAMD", &spamd.addr);
+        // spamd reads its rules for a second or two; until it answers, a check would say
+        // that no spamd runs.
+        match tools::wait_for_spamd(&spamd.addr) {
+            Ok(()) => {
+                command.env("MAILBRIDGE_SPAMD", &spamd.addr);
+            }
+            Err(error) => println!("==> {error:#}; no spam score"),
+        }
     }
     println!("==> {}", describe(&command));
     let status = command

@@ -1,8 +1,10 @@
 //! Installs what a fresh machine lacks. Each function checks first, so a second run costs nothing.
 
 use std::io::Write;
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
@@ -339,4 +341,27 @@ pub fn ensure_oidc_provider(root: &Path) -> Result<()> {
         "--prefix",
         ".tools/oauth",
     ]))
+}
+
+/// Waits until spamd answers PING (it takes a second or two to load its rules).
+pub fn wait_for_spamd(addr: &str) -> Result<()> {
+    use std::io::{Read as _, Write as _};
+    let started = Instant::now();
+    loop {
+        if let Ok(mut stream) = TcpStream::connect(addr) {
+            // spamd closes after its PONG; the timeout covers one that does not.
+            stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+            let mut reply = Vec::new();
+            let ponged = stream.write_all(b"PING SPAMC/1.5\r\n\r\n").is_ok()
+                && (&mut stream).take(256).read_to_end(&mut reply).is_ok()
+                && reply.starts_with(b"SPAMD/1.5 0 PONG");
+            if ponged {
+                return Ok(());
+            }
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("spamd did not answer at {addr} within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -173,10 +173,19 @@ impl Bridge {
             }
             None => skipped.push(Skipped {
                 check: CheckKind::Links,
-                reason: "The links were not requested (off by default); tick \"also request \
-                         each link\" or give --check-links to send one HEAD request per link."
+                reason: "The links were not requested (off by default); tick \"The check also \
+                         requests each link once\" or give --check-links to send one HEAD request per link."
                     .to_owned(),
             }),
+        }
+        if context.server_size_limit.is_none() {
+            skipped.push(Skipped {
+                check: CheckKind::Size,
+                reason: "The server's own size limit (SIZE) is not known until the profile's \
+                         connection is checked once (Profiles, Check connection, or \
+                         mailbridge check); Gmail's 25 MB for attachments was checked."
+                    .to_owned(),
+            });
         }
         lint::sort(&mut findings);
         LintReport {

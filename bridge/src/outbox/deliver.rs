@@ -815,7 +815,15 @@ async fn worker(
     let mut taken: VecDeque<Claimed> = VecDeque::new();
     // The last sent message's record, written with the next one's "body sent".
     let mut pending: Option<PendingFinish> = None;
+    let mut holds = outbox.holds.load(std::sync::atomic::Ordering::Relaxed);
     loop {
+        let now_holds = outbox.holds.load(std::sync::atomic::Ordering::Relaxed);
+        if now_holds != holds {
+            // A campaign was paused or cancelled: what was taken goes back and is claimed
+            // again under the new state.
+            holds = now_holds;
+            outbox.give_back(&account, &sender, taken.drain(..).collect());
+        }
         if taken.is_empty() {
             match outbox.next_for(&account, &sender, index, CLAIM_BATCH) {
                 Next::Entries(entries) => taken.extend(entries),

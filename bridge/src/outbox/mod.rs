@@ -22,7 +22,7 @@ pub mod store;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -152,6 +152,9 @@ pub struct Outbox {
     dirty: AtomicBool,
     /// Keep every entry's transcript, not only those of failures (`--keep-transcripts`).
     keep_transcripts: AtomicBool,
+    /// Goes up when a campaign is paused, resumed or cancelled: workers then give back the
+    /// entries they took and claim again.
+    holds: AtomicU64,
     stop: watch::Sender<bool>,
 }
 
@@ -170,6 +173,7 @@ impl Outbox {
             notices,
             dirty: AtomicBool::new(true),
             keep_transcripts: AtomicBool::new(false),
+            holds: AtomicU64::new(0),
             stop: watch::channel(false).0,
         }))
     }
@@ -370,6 +374,9 @@ impl Outbox {
     /// Pauses (`paused`), resumes (`running`) or cancels (`cancelled`) a campaign.
     pub fn set_campaign_state(&self, id: u64, state: &str) -> Result<bool, StoreError> {
         let changed = guard(&self.store).set_campaign_state(id, state, now_ms())?;
+        // Workers give back what they took and have not sent, so a pause or a cancel holds
+        // from the next message on, not after the entries already taken.
+        self.holds.fetch_add(1, Ordering::Relaxed);
         self.changed();
         Ok(changed)
     }

@@ -316,8 +316,8 @@ impl OutboxStore {
         let tx = self.connection.transaction().map_err(err)?;
         let (count, bytes): (i64, i64) = tx
             .query_row(
-                "SELECT count(*), coalesce(sum(size), 0) FROM entries
-                 WHERE state NOT IN ('sent', 'failed', 'cancelled')",
+                "SELECT count(*) FILTER (WHERE state != 'failed'), coalesce(sum(size), 0)
+                 FROM entries WHERE state NOT IN ('sent', 'cancelled')",
                 [],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
@@ -420,16 +420,40 @@ impl OutboxStore {
     /// After a deliverer takes the outbox over: entries left `sending` go back to the queue,
     /// entries left `body_sent` become ambiguous. Returns how many of each.
     pub fn recover(&mut self, now_ms: u64) -> Result<(u64, u64), StoreError> {
-        let err = self.err();
-        let requeued = self
-            .connection
+        let path = self.path.clone();
+        let err = |error| classify(&path, error);
+        // One transaction: a second recovery after a crash in the middle of this one would
+        // otherwise count the same messages twice.
+        let tx = self.connection.transaction().map_err(err)?;
+        let requeued = tx
             .execute(
                 "UPDATE entries SET state = 'queued', updated_ms = ?1 WHERE state = 'sending'",
                 [now_ms as i64],
             )
-            .map_err(&err)?;
-        let ambiguous = self
-            .connection
+            .map_err(err)?;
+        // A message whose end went out may have been delivered, and its ledger row may not
+        // have been written (a sent message's record waits for the next one's commit): it
+        // counts against the account's daily quota, so no later send can pass the limit.
+        tx.execute(
+            "INSERT INTO ledger_rcpt (account, at_ms, address)
+                     SELECT e.account, ?1, lower(r.address)
+                     FROM entries e JOIN recipients r ON r.entry = e.id
+                     WHERE e.state = 'body_sent' AND r.state = 'pending'
+                     AND NOT EXISTS (SELECT 1 FROM ledger l WHERE l.entry = e.id)",
+            [now_ms as i64],
+        )
+        .map_err(err)?;
+        tx.execute(
+            "INSERT INTO ledger (account, at_ms, entry, recipients)
+                     SELECT e.account, ?1, e.id,
+                         (SELECT count(*) FROM recipients r
+                          WHERE r.entry = e.id AND r.state = 'pending')
+                     FROM entries e WHERE e.state = 'body_sent'
+                     AND NOT EXISTS (SELECT 1 FROM ledger l WHERE l.entry = e.id)",
+            [now_ms as i64],
+        )
+        .map_err(err)?;
+        let ambiguous = tx
             .execute(
                 "UPDATE entries SET state = 'ambiguous', updated_ms = ?1, next_ms = NULL,
                      last_reply = 'mailbridge stopped after the message went and before the \
@@ -437,7 +461,8 @@ impl OutboxStore {
                  WHERE state = 'body_sent'",
                 [now_ms as i64],
             )
-            .map_err(&err)?;
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
         Ok((requeued as u64, ambiguous as u64))
     }
 
@@ -617,6 +642,20 @@ impl OutboxStore {
             )
             .and_then(|mut update| update.execute(params![*id as i64, now_ms as i64]))
             .map_err(err)?;
+            // Given back because its campaign was cancelled meanwhile: it is cancelled too.
+            let cancelled = tx
+                .prepare_cached(
+                    "UPDATE entries SET state = 'cancelled', next_ms = NULL, updated_ms = ?2
+                     WHERE id = ?1 AND state = 'queued'
+                     AND batch IN (SELECT batch FROM campaigns WHERE state = 'cancelled')",
+                )
+                .and_then(|mut update| update.execute(params![*id as i64, now_ms as i64]))
+                .map_err(err)?;
+            if cancelled > 0 {
+                tx.prepare_cached("DELETE FROM bodies WHERE entry = ?1")
+                    .and_then(|mut delete| delete.execute([*id as i64]))
+                    .map_err(err)?;
+            }
         }
         tx.commit().map_err(err)
     }
@@ -1309,7 +1348,9 @@ fn write_finish(
             .map_err(err)?;
         }
     }
-    if finished.state.is_final() {
+    // A failed message keeps its content, so that Retry can send it once the cause is fixed;
+    // cancelling it drops it. Until then it counts against the outbox's size bound.
+    if matches!(finished.state, EntryState::Sent | EntryState::Cancelled) {
         tx.prepare_cached("DELETE FROM bodies WHERE entry = ?1")
             .and_then(|mut delete| delete.execute([id as i64]))
             .map_err(err)?;
@@ -1394,6 +1435,64 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_entry_keeps_its_content_so_retry_sends_it_again_and_cancel_drops_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = open(&dir, Bounds::default());
+        let account = "me@example.com via smtp.example.com";
+        let (_, ids) = store
+            .enqueue(
+                &[entry(1, &["a@x.test"]), entry(2, &["b@x.test"])],
+                1_000,
+                0,
+            )
+            .expect("enqueue");
+        let failed = Finished {
+            state: EntryState::Failed,
+            next_attempt_ms: None,
+            counted: true,
+            recipients: vec![(0, RecipientState::Refused, Some("535 5.7.8 no".into()))],
+            last_reply: Some("535 5.7.8 no".into()),
+            diagnosis: None,
+            transcript: None,
+            accepted: vec![],
+        };
+        for _ in 0..2 {
+            let claimed = store
+                .claim(account, 1_000, 100)
+                .expect("claim")
+                .expect("one");
+            store
+                .finish(claimed.id, account, &failed, 1_500)
+                .expect("finish");
+        }
+        assert_eq!(store.counts().expect("counts").failed, 2);
+        // Retry: the first goes back to the queue and is sent with its content whole.
+        let moved = store
+            .move_entries(&[ids[0]], &[EntryState::Failed], EntryState::Queued, 2_000)
+            .expect("retry");
+        assert_eq!(moved, vec![ids[0]]);
+        let again = store
+            .claim(account, 2_000, 100)
+            .expect("claim")
+            .expect("retried");
+        assert_eq!((again.id, again.data.len()), (ids[0], 100));
+        assert_eq!(again.recipients, vec![(0, "a@x.test".to_owned())]);
+        // Cancel: the second is dropped with its content, and cannot be retried after.
+        store
+            .move_entries(
+                &[ids[1]],
+                &[EntryState::Failed],
+                EntryState::Cancelled,
+                2_000,
+            )
+            .expect("cancel");
+        let moved = store
+            .move_entries(&[ids[1]], &[EntryState::Failed], EntryState::Queued, 2_000)
+            .expect("retry");
+        assert!(moved.is_empty());
+    }
+
+    #[test]
     fn entries_taken_together_and_not_sent_go_back_with_no_attempt_counted() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = open(&dir, Bounds::default());
@@ -1438,6 +1537,8 @@ mod tests {
         let states = store.states(&[a.id, b.id]).expect("states");
         assert_eq!(states[&a.id], EntryState::Queued);
         assert_eq!(states[&b.id], EntryState::Ambiguous);
+        // It may have been delivered, so it counts against the day's quota.
+        assert_eq!(store.ledger_counts(account, 0).expect("counts"), (1, 1, 1));
         // The user sends the ambiguous one again: it is queued with its Message-ID.
         let moved = store
             .move_entries(&[b.id], &[EntryState::Ambiguous], EntryState::Queued, 6)

@@ -92,9 +92,13 @@ pub fn Compose() -> Html {
             }
         }
     });
-    let blockers = match (&*lint, &draft) {
-        (Lint::Done { checked, report }, Ok(current)) if checked == current => report.blockers(),
-        _ => 0,
+    // The last check's blockers keep Send asking even after an edit: the edit may not have
+    // fixed them, and only a new check can say.
+    let (blockers, stale) = match (&*lint, &draft) {
+        (Lint::Done { checked, report }, current) => {
+            (report.blockers(), current.as_ref().ok() != Some(checked))
+        }
+        _ => (0, false),
     };
     let send = {
         let confirm = confirm.clone();
@@ -393,8 +397,9 @@ pub fn Compose() -> Html {
                 if *confirm && blockers > 0 {
                     <div id="compose-confirm" class="confirm-send" role="alertdialog" aria-labelledby="compose-confirm-text">
                         <p id="compose-confirm-text"><strong>{ format!(
-                            "The check found {blockers} blocker{}: Gmail will likely refuse or block this message. Send it anyway?",
-                            if blockers == 1 { "" } else { "s" }
+                            "The check found {blockers} blocker{}{}: Gmail will likely refuse or block this message. Send it anyway?",
+                            if blockers == 1 { "" } else { "s" },
+                            if stale { " before the last edit (check again to see whether it fixed them)" } else { "" }
                         ) }</strong></p>
                         <button type="button" id="compose-send-anyway" onclick={send_anyway.reform(|_: MouseEvent| ())}>{ "Send anyway" }</button>
                         <button type="button" id="compose-send-cancel" onclick={{
