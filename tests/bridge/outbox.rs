@@ -138,6 +138,71 @@ async fn a_batch_goes_out_over_reused_pipelined_connections_and_is_counted() {
 }
 
 #[tokio::test]
+async fn a_refused_sign_in_pauses_the_account_and_the_failed_are_retried_once_fixed() {
+    let running = start("outbox-refused", |_| {}, ServeConfig::default()).await;
+    let mut client = Client::connect(&running).await;
+    let profile = running.sandbox_profile(&mut client).await.id;
+    client
+        .ok(Operation::SetSecret {
+            profile: profile.clone(),
+            secret: protocol::Secret::new("wrongwrongwrongw"),
+        })
+        .await;
+    let Outcome::Enqueued { .. } = client
+        .ok(Operation::EnqueueEach {
+            profile: profile.clone(),
+            draft: draft("Refused"),
+            recipients: recipients(30),
+        })
+        .await
+    else {
+        panic!("not queued");
+    };
+    // The sandbox says 535: the account pauses after the sign-ins already under way, instead
+    // of failing every message one sign-in at a time.
+    let paused = wait_until(&mut client, Duration::from_secs(30), |s| {
+        s.counts.failed > 0
+            && s.quotas
+                .iter()
+                .any(|q| q.pause_reason.as_deref().is_some_and(|r| r.contains("535")))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let held = summary(&mut client).await;
+    assert_eq!(held.counts.failed, paused.counts.failed, "{held:#?}");
+    assert!(
+        held.counts.failed <= 8,
+        "one refusal per connection at most: {held:#?}"
+    );
+    assert_eq!(held.counts.sent, 0, "{held:#?}");
+    // The right password lifts the pause, and the failed messages, kept whole, are retried.
+    client
+        .ok(Operation::SetSecret {
+            profile,
+            secret: protocol::Secret::new(sandbox::DEFAULT_APP_PASSWORD),
+        })
+        .await;
+    let failed = client
+        .ok(Operation::ListOutbox {
+            state: Some(EntryState::Failed),
+            limit: 100,
+        })
+        .await
+        .into_entries();
+    let ids: Vec<u64> = failed.iter().map(|e| e.id).collect();
+    let Outcome::OutboxChanged { .. } = client.ok(Operation::RetryEntries { ids }).await else {
+        panic!("not retried");
+    };
+    let done = wait_until(&mut client, Duration::from_secs(30), |s| {
+        s.counts.sent == 30
+    })
+    .await;
+    assert_eq!(done.counts.failed, 0, "{done:#?}");
+    assert_eq!(running.sandbox().store().count().expect("count"), 30);
+    running.stop().await;
+}
+
+#[tokio::test]
 async fn the_profiles_daily_limit_holds_the_rest_and_says_when_they_go() {
     let running = start("outbox-limit", |_| {}, ServeConfig::default()).await;
     let mut client = Client::connect(&running).await;

@@ -18,6 +18,7 @@ impl Bridge {
                 let saved = lock(&self.profiles).save(profile).map_err(|problems| {
                     OperationError::invalid("the profile was not saved", problems)
                 })?;
+                self.lift_pause_of(&saved);
                 Ok(Outcome::Saved {
                     profile: self.view(saved),
                 })
@@ -55,6 +56,7 @@ impl Bridge {
                         "Paste the 16-letter App Password (or the OAuth token) into the field.",
                     )
                 })?;
+                self.lift_pause_of(&found);
                 Ok(Outcome::SecretSet { profile })
             }
             Operation::ClearSecret { profile } => {
@@ -86,6 +88,16 @@ impl Bridge {
             profile,
             secret,
             warnings,
+        }
+    }
+}
+
+impl Bridge {
+    /// A changed profile or secret may fix a refused sign-in: its account sends again.
+    fn lift_pause_of(&self, profile: &Profile) {
+        let account = crate::outbox::account_of(&profile.username, &profile.host);
+        if let Err(error) = self.outbox.lift_pause(&account) {
+            tracing::warn!("could not lift the pause of {account}: {error}");
         }
     }
 }

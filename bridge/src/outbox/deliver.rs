@@ -22,6 +22,13 @@ use crate::smtp::{Error, Recorder, RetryPolicy, Session, TxResult};
 /// How often the dispatcher asks SQLite whether another process wrote to the outbox.
 const EXTERNAL_POLL_MS: u64 = 50;
 
+/// How the pause of an account whose sign-in was refused for good begins.
+pub(super) const REFUSED_FOR_GOOD: &str = "The server refused this account for good";
+
+/// How long an account whose sign-in was refused for good waits, unless its profile or
+/// secret changes or the user retries first.
+const SIGN_IN_PAUSE_MS: u64 = 60 * 60 * 1_000;
+
 /// A worker with nothing due keeps its connection this long before it says QUIT.
 const KEEP_IDLE_MS: u64 = 2_000;
 
@@ -535,6 +542,11 @@ impl Outbox {
                 )
             )
         });
+        // A sign-in or connection the server refuses for good would meet every entry the
+        // same way: in the background the account pauses (one refusal, not one per entry) until
+        // its profile or secret changes, or an entry is retried.
+        let refused_for_good =
+            kept_back.is_some() && counted && early && next.state == EntryState::Failed;
         let pause_until = self.account_state(account, sender, now, |state| {
             state.in_flight = state.in_flight.saturating_sub(1);
             if !accepted.is_empty() {
@@ -593,6 +605,18 @@ impl Outbox {
                 local_time(until, now, local_offset())
             );
             if let Err(error) = store.pause(account, until, &reason) {
+                tracing::error!("pausing {account}: {error}");
+            }
+        } else if refused_for_good {
+            let reply = reply
+                .as_deref()
+                .unwrap_or("the server refused the connection");
+            let reason = format!(
+                "{REFUSED_FOR_GOOD} ({}); the other messages wait. Fix the profile or its \
+                 password, then retry the failed message.",
+                reply.lines().next().unwrap_or(reply).trim()
+            );
+            if let Err(error) = store.pause(account, now + SIGN_IN_PAUSE_MS, &reason) {
                 tracing::error!("pausing {account}: {error}");
             }
         }
@@ -904,7 +928,7 @@ async fn worker(
                             transcript: rec.into_lines(),
                             counted: true,
                         },
-                        None,
+                        Some(&mut pending),
                     );
                     // The next entries would meet the same: they go back to the queue, and
                     // the account's hold decides when it is tried again.

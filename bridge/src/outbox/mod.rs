@@ -372,6 +372,23 @@ impl Outbox {
     }
 
     /// Pauses (`paused`), resumes (`running`) or cancels (`cancelled`) a campaign.
+    /// Lifts an account's pause, when what made it (a refused sign-in) may be fixed: its
+    /// profile or secret changed.
+    pub fn lift_pause(&self, account: &str) -> Result<(), StoreError> {
+        let mut store = guard(&self.store);
+        // A daily-limit pause stays: only time lifts it.
+        let refused = store
+            .pauses(now_ms())?
+            .get(account)
+            .is_some_and(|(_, reason)| reason.starts_with(deliver::REFUSED_FOR_GOOD));
+        if refused {
+            store.unpause(account)?;
+            drop(store);
+            self.changed();
+        }
+        Ok(())
+    }
+
     pub fn set_campaign_state(&self, id: u64, state: &str) -> Result<bool, StoreError> {
         let changed = guard(&self.store).set_campaign_state(id, state, now_ms())?;
         // Workers give back what they took and have not sent, so a pause or a cancel holds
