@@ -279,17 +279,7 @@ fn bulk(message: &Message<'_>, out: &mut Vec<Finding>) {
             ));
         }
     }
-    let visible = message
-        .text_bodies()
-        .chain(message.html_bodies())
-        .filter_map(|part| part.text_contents())
-        .any(|text| {
-            let text = text.to_lowercase();
-            ["unsubscribe", "opt-out", "opt out"]
-                .iter()
-                .any(|word| text.contains(word))
-        });
-    if !visible {
+    if !visible_unsubscribe(message) {
         out.push(finding(
             Severity::Warning,
             "unsubscribe-link-missing",
@@ -314,6 +304,55 @@ fn bulk(message: &Message<'_>, out: &mut Vec<Finding>) {
             "add List-Id: Campaign name <campaign-id.your-domain>".into(),
         ));
     }
+}
+
+/// Whether the body offers a way out a reader can use: in HTML a link (`<a href>` to a web
+/// page or a mailto) whose text or address says unsubscribe; in plain text such wording with
+/// an address on the same line or the next. Wording alone ("you cannot unsubscribe") or a
+/// comment in the HTML source does not count.
+fn visible_unsubscribe(message: &Message<'_>) -> bool {
+    const WORDS: [&str; 4] = ["unsubscribe", "opt-out", "opt out", "abmelden"];
+    let mentions = |text: &str| {
+        let text = text.to_lowercase();
+        WORDS.iter().any(|word| text.contains(word))
+    };
+    let is_address = |text: &str| {
+        let text = text.trim().to_ascii_lowercase();
+        text.starts_with("https://") || text.starts_with("http://") || text.starts_with("mailto:")
+    };
+    let Ok(anchors) = scraper::Selector::parse("a[href]") else {
+        return true;
+    };
+    let html = message
+        .html_bodies()
+        .filter(|part| part.is_text_html())
+        .filter_map(|part| part.text_contents())
+        .any(|html| {
+            scraper::Html::parse_document(html)
+                .select(&anchors)
+                .any(|anchor| {
+                    let href = anchor.value().attr("href").unwrap_or_default();
+                    let text: String = anchor.text().collect();
+                    is_address(href) && (mentions(&text) || mentions(href))
+                })
+        });
+    let text = message
+        .text_bodies()
+        .filter(|part| part.is_text() && !part.is_text_html())
+        .filter_map(|part| part.text_contents())
+        .any(|text| {
+            let lines: Vec<&str> = text.lines().collect();
+            lines.iter().enumerate().any(|(at, line)| {
+                let has_address = |line: &str| {
+                    line.split_whitespace()
+                        .any(|word| is_address(word.trim_start_matches(['<', '('])))
+                };
+                mentions(line)
+                    && (has_address(line)
+                        || lines.get(at + 1).is_some_and(|next| has_address(next)))
+            })
+        });
+    html || text
 }
 
 #[cfg(test)]
@@ -467,6 +506,47 @@ mod tests {
             .find(|f| f.code == "unsubscribe-link-missing")
             .expect("no visible link");
         assert_eq!(missing.location, "the message body");
+        // Only a way out a reader can use counts: a link, or wording with an address.
+        let headers = "From: me@example.com\r\nMessage-ID: <1@example.com>\r\nDate: Mon, 1 Dec 2025 10:00:00 +0000\r\n\
+                       List-Id: <news.example.com>\r\nList-Unsubscribe: <https://example.com/u>\r\n\
+                       List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
+        for (kind, body, visible) in [
+            (
+                "text/html",
+                "<p><a href=\"https://example.com/u/1\">Unsubscribe</a></p>",
+                true,
+            ),
+            (
+                "text/html",
+                "<p><a href=\"https://example.com/unsubscribe?t=1\">here</a></p>",
+                true,
+            ),
+            (
+                "text/html",
+                "<p><a href=\"mailto:out@example.com\">Opt out</a></p>",
+                true,
+            ),
+            ("text/html", "<!-- unsubscribe --><p>Big sale!</p>", false),
+            (
+                "text/html",
+                "<p>You cannot unsubscribe from this list.</p>",
+                false,
+            ),
+            ("text/plain", "Unsubscribe: https://example.com/u/1", true),
+            (
+                "text/plain",
+                "To unsubscribe, open\r\n<https://example.com/u/1>",
+                true,
+            ),
+            ("text/plain", "Reply UNSUBSCRIBE to stop.", false),
+        ] {
+            let raw = format!("{headers}Content-Type: {kind}\r\n\r\n{body}\r\n");
+            let findings = check_message(raw.as_bytes(), &ctx("me@example.com", true));
+            let missing = findings
+                .iter()
+                .any(|f| f.code == "unsubscribe-link-missing");
+            assert_eq!(!missing, visible, "{kind}: {body}");
+        }
     }
 
     #[test]
