@@ -17,6 +17,8 @@ mod greeting;
 /// Input meant to hurt: huge lines, stalled DATA, junk, many connections, more message
 /// bytes at once than the memory budget.
 mod hostile;
+/// The read-only IMAP side through Python's imaplib: folders, search by Message-ID, bytes.
+mod imap;
 /// XOAUTH2 and OAUTHBEARER tokens from a real OAuth server, checked by introspection.
 mod oauth;
 /// The protocol rules Gmail enforces, each with its reply.

@@ -30,6 +30,9 @@ pub struct Args {
     /// The implicit-TLS port (Gmail's is 465); 0 picks a free one.
     #[arg(long, value_name = "PORT", default_value_t = 2465)]
     pub tls_port: u16,
+    /// The read-only IMAP port, implicit TLS (Gmail's is 993); 0 picks a free one.
+    #[arg(long, value_name = "PORT", default_value_t = 2993)]
+    pub imap_port: u16,
     /// The account that may log in.
     #[arg(long, value_name = "ADDRESS", default_value = DEFAULT_USER)]
     pub user: String,
@@ -105,6 +108,7 @@ impl Args {
         let mut config = Config::new(data_dir);
         config.starttls_port = self.starttls_port;
         config.tls_port = self.tls_port;
+        config.imap_port = self.imap_port;
         config.user = self.user.clone();
         config.app_password = self.password.clone();
         config.oauth_token = Some(self.token.clone());
@@ -251,6 +255,8 @@ mod tests {
             "0",
             "--tls-port",
             "1465",
+            "--imap-port",
+            "1993",
             "--user",
             "me@example.com",
             "--password",
@@ -272,6 +278,7 @@ mod tests {
         let config = cli.args.config().expect("config");
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!((config.starttls_port, config.tls_port), (0, 1465));
+        assert_eq!(config.imap_port, 1993);
         assert_eq!(config.user, "me@example.com");
         assert_eq!(config.app_password, "abcdabcdabcdabcd");
         assert_eq!(config.oauth_token.as_deref(), Some("tok"));
@@ -344,6 +351,7 @@ mod tests {
         assert_eq!(config.app_password, "sandboxsandboxpw");
         assert_eq!(config.app_password.len(), 16);
         assert_eq!((config.starttls_port, config.tls_port), (2587, 2465));
+        assert_eq!(config.imap_port, 2993);
         assert_eq!(config.faults, Faults::default());
         assert_eq!(config.max_buffered_bytes, DEFAULT_MAX_BUFFERED_BYTES);
         assert_eq!(config.capture_capacity, 1000);

@@ -33,6 +33,8 @@ pub struct Config {
     pub starttls_port: u16,
     /// The implicit-TLS port (Gmail's 465). 0 picks a free port.
     pub tls_port: u16,
+    /// The read-only IMAP port, implicit TLS (Gmail's 993). 0 picks a free port.
+    pub imap_port: u16,
     pub user: String,
     /// The app password AUTH PLAIN and LOGIN accept, compared exactly.
     pub app_password: String,
@@ -69,6 +71,7 @@ impl Config {
             data_dir: data_dir.into(),
             starttls_port: 0,
             tls_port: 0,
+            imap_port: 0,
             user: DEFAULT_USER.to_owned(),
             app_password: DEFAULT_APP_PASSWORD.to_owned(),
             oauth_token: Some(DEFAULT_OAUTH_TOKEN.to_owned()),

@@ -7,7 +7,8 @@
 //! token introspection), PIPELINING, DATA and BDAT (CHUNKING), and every refusal use
 //! Gmail's codes, enhanced codes and wording. Accepted messages are captured in SQLite, parsed for reading, and announced to
 //! subscribers. Quotas and faults (throttling, slow replies, cut connections) can be set at
-//! start and switched while it runs.
+//! start and switched while it runs. A read-only IMAP port shows the captured messages as
+//! Gmail's IMAP would (SPECIAL-USE folders, X-GM-EXT-1), so delivery can be verified.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), sandbox::Error> {
@@ -32,6 +33,7 @@
 //! - `message`: Gmail's header checks and the parsed view of a message (pure).
 //! - `store`: the capture store in SQLite, and the serializable message types.
 //! - `tls`: the local CA and server certificate, created once and reused.
+//! - `imap`: the read-only IMAP side (implicit TLS, like imap.gmail.com:993) over the store.
 //! - `cli`: [`Args`] and [`run_cli`], shared by the `sandbox` binary and `mailbridge sandbox`.
 //! - `error`: [`Error`].
 #![forbid(unsafe_code)]
@@ -42,6 +44,7 @@ mod cli;
 mod command;
 mod config;
 mod error;
+mod imap;
 mod introspect;
 mod message;
 mod reply;

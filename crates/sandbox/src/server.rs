@@ -1,4 +1,4 @@
-//! Starting and stopping: the two listeners, the connection limit, graceful shutdown.
+//! Starting and stopping: the SMTP and IMAP listeners, the connection limit, graceful shutdown.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use crate::config::{Config, FaultHandle};
 use crate::introspect::Introspector;
 use crate::session::{self, Port, Shared, Shutdown};
 use crate::store::Store;
-use crate::{Error, tls};
+use crate::{Error, imap, tls};
 
 /// The capture database's file name inside the data directory.
 pub const STORE_FILE: &str = "messages.sqlite3";
@@ -25,6 +25,7 @@ pub const STORE_FILE: &str = "messages.sqlite3";
 pub struct Sandbox {
     starttls_addr: SocketAddr,
     tls_addr: SocketAddr,
+    imap_addr: SocketAddr,
     ca_cert_pem: String,
     ca_cert_path: PathBuf,
     shared: Arc<Shared>,
@@ -36,7 +37,7 @@ pub struct Sandbox {
 
 impl Sandbox {
     /// Creates or reuses the CA, server certificate and capture store in `config.data_dir`,
-    /// then listens on 127.0.0.1 on both ports.
+    /// then listens on 127.0.0.1 on both SMTP ports and the IMAP port.
     pub async fn start(config: Config) -> Result<Sandbox, Error> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
             path: config.data_dir.clone(),
@@ -54,6 +55,8 @@ impl Sandbox {
         let tls_listener = bind(config.tls_port).await?;
         let starttls_addr = local_addr(&starttls_listener, config.starttls_port)?;
         let tls_addr = local_addr(&tls_listener, config.tls_port)?;
+        let imap_listener = bind(config.imap_port).await?;
+        let imap_addr = local_addr(&imap_listener, config.imap_port)?;
         let limit = Arc::new(Semaphore::new(config.max_connections.max(1)));
         if config.max_buffered_bytes < config.max_message_size {
             tracing::warn!(
@@ -85,10 +88,17 @@ impl Sandbox {
                 running.clone(),
             ));
         }
-        tracing::info!(%starttls_addr, %tls_addr, "sandbox listening");
+        tokio::spawn(imap::accept_loop(
+            imap_listener,
+            shared.clone(),
+            Shutdown(stop_rx.clone()),
+            running.clone(),
+        ));
+        tracing::info!(%starttls_addr, %tls_addr, %imap_addr, "sandbox listening");
         Ok(Sandbox {
             starttls_addr,
             tls_addr,
+            imap_addr,
             ca_cert_pem: tls.ca_pem,
             ca_cert_path: tls.ca_path,
             shared,
@@ -106,6 +116,11 @@ impl Sandbox {
     /// The implicit-TLS port, like smtp.gmail.com:465.
     pub fn tls_addr(&self) -> SocketAddr {
         self.tls_addr
+    }
+
+    /// The read-only IMAP port (implicit TLS), like imap.gmail.com:993.
+    pub fn imap_addr(&self) -> SocketAddr {
+        self.imap_addr
     }
 
     /// The CA certificate a client must trust, as PEM.
@@ -151,10 +166,16 @@ impl Sandbox {
             "mailbridge sandbox: a local stand-in for smtp.gmail.com; mail never leaves this machine\n\
              \x20 STARTTLS  {}   (like smtp.gmail.com:587)\n\
              \x20 TLS       {}   (like smtp.gmail.com:465)\n\
+             \x20 IMAP      {}   (like imap.gmail.com:993, read-only: the captured messages)\n\
              \x20 user      {}\n\
              \x20 password  {}   (app password, for AUTH PLAIN and LOGIN)\n\
              \x20 token     {}   (bearer token, for AUTH XOAUTH2)\n",
-            self.starttls_addr, self.tls_addr, config.user, config.app_password, token,
+            self.starttls_addr,
+            self.tls_addr,
+            self.imap_addr,
+            config.user,
+            config.app_password,
+            token,
         );
         if let Some(introspector) = &self.shared.introspector {
             text.push_str(&format!(
