@@ -7,7 +7,7 @@
 //! needs no JSON crate.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{Context, Result};
 
@@ -36,47 +36,18 @@ pub fn generate(root: &Path) -> Result<()> {
     .with_context(|| format!("formatting {}", output.display()))
 }
 
-/// Installs the package at the version `xtask/caniemail/package-lock.json` pins, the way
-/// `tools::ensure_nodemailer` installs nodemailer: `npm ci` into `.tools/caniemail` from
-/// copies of that folder's `package.json` and lock; an install whose lock matches is kept.
+/// Installs the package at the version `xtask/caniemail/package-lock.json` pins into
+/// `.tools/caniemail`. Only its data is read, so its scripts never need to run, and npm's
+/// warning that the package's own checker wants Node 22 does not matter here.
 fn ensure_caniemail(root: &Path) -> Result<()> {
-    let source = root.join("xtask/caniemail");
-    let target = root.join(".tools/caniemail");
-    let lock_path = source.join("package-lock.json");
-    let lock =
-        std::fs::read(&lock_path).with_context(|| format!("reading {}", lock_path.display()))?;
-    let installed = std::fs::read(target.join("package-lock.json")).is_ok_and(|old| old == lock)
-        && target
-            .join("node_modules/caniemail/data/caniemail.json")
-            .is_file();
-    if installed {
-        return Ok(());
-    }
-    let has_npm = Command::new("npm")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !has_npm {
-        println!("==> installing nodejs and npm (Debian packages)");
-        tools::apt_install(&["nodejs", "npm"])?;
-    }
-    println!("==> installing caniemail (npm ci, from xtask/caniemail/package-lock.json)");
-    std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
-    for file in ["package.json", "package-lock.json"] {
-        std::fs::copy(source.join(file), target.join(file))
-            .with_context(|| format!("copying {file} into {}", target.display()))?;
-    }
-    // Only the package's data is read, so its scripts never need to run, and npm's warning
-    // that the package's own checker wants Node 22 does not matter here.
-    tools::run(Command::new("npm").current_dir(root).args([
-        "ci",
-        "--no-audit",
-        "--no-fund",
-        "--prefer-offline",
-        "--ignore-scripts",
-        "--prefix",
-        ".tools/caniemail",
-    ]))
+    tools::npm_ci(
+        root,
+        &tools::NpmPackage {
+            name: "caniemail",
+            source: "xtask/caniemail",
+            target: ".tools/caniemail",
+            installed: "node_modules/caniemail/data/caniemail.json",
+            ignore_scripts: true,
+        },
+    )
 }

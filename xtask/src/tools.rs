@@ -133,19 +133,45 @@ pub fn ensure_postfix() -> Result<()> {
 }
 
 /// nodemailer, the Node.js client the outbox benchmark is compared with, at the version
-/// `xtask/bench/package-lock.json` pins. `npm ci` installs it into `.tools/bench`
-/// (gitignored) from copies of that folder's `package.json` and lock; an install whose lock
-/// matches is left as it is.
+/// `xtask/bench/package-lock.json` pins, installed into `.tools/bench` by [`npm_ci`].
 pub fn ensure_nodemailer(root: &Path) -> Result<()> {
-    let source = root.join("xtask/bench");
-    let target = root.join(".tools/bench");
+    npm_ci(
+        root,
+        &NpmPackage {
+            name: "nodemailer",
+            source: "xtask/bench",
+            target: ".tools/bench",
+            installed: "node_modules/nodemailer/package.json",
+            ignore_scripts: false,
+        },
+    )
+}
+
+/// A package folder with a `package.json` and a lock that pins what `npm ci` installs.
+pub struct NpmPackage {
+    /// For the message saying what is being installed.
+    pub name: &'static str,
+    /// The folder in the project with `package.json` and `package-lock.json`.
+    pub source: &'static str,
+    /// Where it is installed, under `.tools/` (gitignored).
+    pub target: &'static str,
+    /// A file, relative to `target`, that exists once the install is done.
+    pub installed: &'static str,
+    /// Skip the packages' install scripts, for a package whose data alone is read.
+    pub ignore_scripts: bool,
+}
+
+/// Installs `package` with `npm ci` into its target from copies of its `package.json` and
+/// lock, installing Node.js and npm first if the machine lacks them; an install whose lock
+/// matches is left as it is.
+pub fn npm_ci(root: &Path, package: &NpmPackage) -> Result<()> {
+    let source = root.join(package.source);
+    let target = root.join(package.target);
     let lock_path = source.join("package-lock.json");
     let lock =
         std::fs::read(&lock_path).with_context(|| format!("reading {}", lock_path.display()))?;
     let installed = std::fs::read(target.join("package-lock.json")).is_ok_and(|old| old == lock)
-        && target
-            .join("node_modules/nodemailer/package.json")
-            .is_file();
+        && target.join(package.installed).is_file();
     if installed {
         return Ok(());
     }
@@ -159,20 +185,22 @@ pub fn ensure_nodemailer(root: &Path) -> Result<()> {
         println!("==> installing nodejs and npm (Debian packages)");
         apt_install(&["nodejs", "npm"])?;
     }
-    println!("==> installing nodemailer (npm ci, from xtask/bench/package-lock.json)");
+    println!(
+        "==> installing {} (npm ci, from {}/package-lock.json)",
+        package.name, package.source
+    );
     std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
     for file in ["package.json", "package-lock.json"] {
         std::fs::copy(source.join(file), target.join(file))
             .with_context(|| format!("copying {file} into {}", target.display()))?;
     }
-    run(Command::new("npm").current_dir(root).args([
-        "ci",
-        "--no-audit",
-        "--no-fund",
-        "--prefer-offline",
-        "--prefix",
-        ".tools/bench",
-    ]))
+    let mut npm = Command::new("npm");
+    npm.current_dir(root)
+        .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"]);
+    if package.ignore_scripts {
+        npm.arg("--ignore-scripts");
+    }
+    run(npm.args(["--prefix", package.target]))
 }
 
 /// Installs Debian packages; `apt-get update` runs first because a fresh machine has no lists.
@@ -301,46 +329,19 @@ pub fn start_spamd(dir: &Path) -> Result<Option<Spamd>> {
 }
 
 /// panva's oidc-provider, the OAuth server the OAuth tests sign in to, at the version
-/// `tests/oauth/package-lock.json` pins. `npm ci` installs it into `.tools/oauth` (gitignored)
-/// from copies of that folder's `package.json` and lock; an install whose lock matches is left
-/// as it is. The tests run `tests/oauth/provider.mjs` with `.tools/oauth/node_modules`.
+/// `tests/oauth/package-lock.json` pins, installed into `.tools/oauth` by [`npm_ci`]. The tests
+/// run `tests/oauth/provider.mjs` with `.tools/oauth/node_modules`.
 pub fn ensure_oidc_provider(root: &Path) -> Result<()> {
-    let source = root.join("tests/oauth");
-    let target = root.join(".tools/oauth");
-    let lock_path = source.join("package-lock.json");
-    let lock =
-        std::fs::read(&lock_path).with_context(|| format!("reading {}", lock_path.display()))?;
-    let installed = std::fs::read(target.join("package-lock.json")).is_ok_and(|old| old == lock)
-        && target
-            .join("node_modules/oidc-provider/package.json")
-            .is_file();
-    if installed {
-        return Ok(());
-    }
-    let has_npm = Command::new("npm")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !has_npm {
-        println!("==> installing nodejs and npm (Debian packages)");
-        apt_install(&["nodejs", "npm"])?;
-    }
-    println!("==> installing oidc-provider (npm ci, from tests/oauth/package-lock.json)");
-    std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
-    for file in ["package.json", "package-lock.json"] {
-        std::fs::copy(source.join(file), target.join(file))
-            .with_context(|| format!("copying {file} into {}", target.display()))?;
-    }
-    run(Command::new("npm").current_dir(root).args([
-        "ci",
-        "--no-audit",
-        "--no-fund",
-        "--prefer-offline",
-        "--prefix",
-        ".tools/oauth",
-    ]))
+    npm_ci(
+        root,
+        &NpmPackage {
+            name: "oidc-provider",
+            source: "tests/oauth",
+            target: ".tools/oauth",
+            installed: "node_modules/oidc-provider/package.json",
+            ignore_scripts: false,
+        },
+    )
 }
 
 /// Waits until spamd answers PING (it takes a second or two to load its rules).
