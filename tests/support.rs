@@ -305,11 +305,14 @@ pub async fn python(sandbox: &Sandbox, sessions: Vec<Value>) -> PyRun {
         "timeout": PATIENCE.as_secs(),
         "sessions": sessions,
     });
+    run_driver("smtp_driver.py", plan).await
+}
+
+/// Runs `tests/sandbox/DRIVER` with `plan` on its standard input and reads the JSON it prints:
+/// the Python side of the smtplib and imaplib tests.
+pub async fn run_driver(driver: &str, plan: Value) -> PyRun {
     let input = plan.to_string();
-    let driver = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/sandbox/smtp_driver.py"
-    );
+    let driver = format!("{}/../tests/sandbox/{driver}", env!("CARGO_MANIFEST_DIR"));
     // Blocking the runtime thread would stall the sandbox serving this very client.
     let output = tokio::task::spawn_blocking(move || {
         let mut child = Command::new("python3")

@@ -2,14 +2,13 @@
 //! logins, SPECIAL-USE folders, finding a message sent through the sandbox's SMTP by its
 //! Message-ID (plain SEARCH and Gmail's X-GM-RAW), its exact bytes, and hostile input.
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::support::{Fixture, PASSWORD, PATIENCE, USER, on_tls, python, send_steps, start};
+use crate::support::{
+    Fixture, PASSWORD, PATIENCE, PyRun, USER, on_tls, python, run_driver, send_steps, start,
+};
 
 /// What imaplib saw, session by session; panics dump the plan and the results.
 struct Run {
@@ -73,39 +72,14 @@ async fn imaplib(fixture: &Fixture, sessions: Vec<Vec<Value>>) -> Run {
         "timeout": PATIENCE.as_secs(),
         "sessions": sessions,
     });
-    let input = plan.to_string();
-    let driver = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/sandbox/imap_driver.py"
-    );
-    // Blocking the runtime thread would stall the sandbox serving this very client.
-    let output = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new("python3")
-            .arg(driver)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run python3 (run `cargo xtask setup`?): {e}"));
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(input.as_bytes())
-                .unwrap_or_else(|e| panic!("cannot write the plan to python3: {e}"));
-        }
-        child
-            .wait_with_output()
-            .unwrap_or_else(|e| panic!("python3 did not finish: {e}"))
-    })
-    .await
-    .unwrap_or_else(|e| panic!("python3 runner panicked: {e}"));
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let parsed = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!("python3 printed no JSON ({e})\nplan: {plan:#}\nstdout: {stdout}\nstderr: {stderr}")
-    });
+    let PyRun {
+        plan,
+        output,
+        stderr,
+    } = run_driver("imap_driver.py", plan).await;
     Run {
         plan,
-        output: parsed,
+        output,
         stderr,
     }
 }
