@@ -96,7 +96,6 @@ impl Bridge {
         };
         let size_bytes = raw.len() as u64;
         let raw = std::sync::Arc::new(raw);
-        let raw: std::sync::Arc<Vec<u8>> = raw;
         let pure = {
             let raw = raw.clone();
             let context = context.clone();
