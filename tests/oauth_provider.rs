@@ -164,6 +164,35 @@ impl Provider {
         }
     }
 
+    /// The next `count` introspections answer `active: false`, as a mail server refusing a
+    /// token it has its own reasons to refuse.
+    pub async fn refuse_introspections(&self, count: u32) {
+        let url = format!(
+            "{}/test/refuse-introspection?count={count}",
+            self.endpoint("issuer")
+        );
+        let page = Browser::new().get(&url).await;
+        assert_eq!(page.status, 204, "the provider took the refusal count");
+    }
+
+    /// What a sandbox needs to check this server's tokens: client 0 introspects.
+    pub fn introspection(&self) -> sandbox::Introspection {
+        let client = self.client();
+        sandbox::Introspection {
+            url: self.endpoint("introspection_endpoint"),
+            client_id: client.client_id,
+            client_secret: client.client_secret.expose().to_owned(),
+        }
+    }
+
+    /// A person consenting in a browser: follows the consent URL to the bridge's listener on
+    /// `port` and opens the redirect there; gives the page the bridge answered with.
+    pub async fn consent_in_browser(&self, url: &str, port: u16) -> Page {
+        let mut browser = Browser::new();
+        let callback = browser.follow_to_listener(self, url, port).await;
+        browser.get(&callback).await
+    }
+
     /// Whether the server still takes `token` (RFC 7662 introspection).
     pub async fn active(&self, token: &Secret) -> bool {
         let client = self.client();

@@ -24,6 +24,7 @@ use crate::outbox::{Outbox, OutboxConfig};
 
 pub(crate) mod lint;
 mod merge;
+mod oauth;
 mod outbox;
 mod suppression;
 mod unsubscribe;
@@ -156,6 +157,10 @@ pub enum Command {
     /// Store or clear a profile's app password or OAuth token.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// OAuth 2.0 for Gmail: give a profile your Desktop app client, connect the account in the
+    /// browser, see the token's health, disconnect.
+    #[command(subcommand)]
+    Oauth(oauth::OAuthCommand),
     /// See and manage the outbox: queued, failed and ambiguous messages, and each account's
     /// quota; `outbox flush` delivers what is queued.
     #[command(subcommand)]
@@ -224,6 +229,17 @@ pub struct ServeArgs {
     /// The sandbox's implicit-TLS port; 0 picks a free one.
     #[arg(long, value_name = "PORT", default_value_t = 2465)]
     pub sandbox_tls_port: u16,
+    /// Let the sandbox also accept OAuth bearer tokens that this token introspection endpoint
+    /// (RFC 7662) vouches for, as `mailbridge sandbox --oauth-introspection` does: for trying
+    /// OAuth against your own authorization server.
+    #[arg(long, value_name = "URL", requires = "sandbox_oauth_client_id")]
+    pub sandbox_oauth_introspection: Option<String>,
+    /// The client the sandbox introspects as.
+    #[arg(long, value_name = "ID", requires = "sandbox_oauth_introspection")]
+    pub sandbox_oauth_client_id: Option<String>,
+    /// A file holding that client's secret.
+    #[arg(long, value_name = "FILE", requires = "sandbox_oauth_introspection")]
+    pub sandbox_oauth_client_secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -428,6 +444,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Lint(args) => lint::run(&global, args).await,
         Command::Profiles(command) => profiles(&global, command).await,
         Command::Secret(command) => secret(&global, command).await,
+        Command::Oauth(command) => oauth::run(&global, command).await,
         Command::Outbox(command) => outbox::run(&global, command).await,
         Command::Merge(args) => merge::run(&global, args).await,
         Command::Unsubscribe(command) => unsubscribe::run(&global, command),
@@ -448,6 +465,7 @@ pub fn open_bridge(
         .context("cannot tell where to keep profiles: set HOME or --config-dir")?;
     let data_dir = data_dir(global)?;
     let profiles = ProfileStore::open(config_dir.join("profiles.json"))?;
+    let grants = store::GrantStore::open(config_dir.join("oauth-grants.json"))?;
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
     let history = HistoryStore::open(data_dir.join("history.sqlite3"), 1000)?;
@@ -465,6 +483,7 @@ pub fn open_bridge(
             spamd: global.spamd.clone(),
             dns_servers: global.dns_server.clone(),
         },
+        grants,
     }))
 }
 
@@ -603,6 +622,25 @@ async fn start_sandbox(global: &Global, args: &ServeArgs) -> anyhow::Result<sand
     let mut config = sandbox::Config::new(data_dir(global)?.join("sandbox"));
     config.starttls_port = args.sandbox_starttls_port;
     config.tls_port = args.sandbox_tls_port;
+    if let (Some(url), Some(client_id)) = (
+        &args.sandbox_oauth_introspection,
+        &args.sandbox_oauth_client_id,
+    ) {
+        let client_secret = match &args.sandbox_oauth_client_secret_file {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("reading the client secret from {}", path.display()))?
+                .trim()
+                .to_owned(),
+            None => bail!(UsageError(
+                "--sandbox-oauth-introspection needs --sandbox-oauth-client-secret-file".to_owned()
+            )),
+        };
+        config.introspection = Some(sandbox::Introspection {
+            url: url.clone(),
+            client_id: client_id.clone(),
+            client_secret,
+        });
+    }
     match sandbox::Sandbox::start(config.clone()).await {
         Ok(sandbox) => Ok(sandbox),
         Err(sandbox::Error::Bind { .. }) => {
@@ -970,10 +1008,15 @@ async fn secret(global: &Global, command: SecretCommand) -> anyhow::Result<u8> {
 
 /// Reads a secret without echo from a terminal, or as the first line of standard input.
 fn read_secret(name: &str) -> anyhow::Result<Secret> {
+    read_secret_with(&format!("App password or token for {name:?} (not shown): "))
+}
+
+/// [`read_secret`] with its own prompt.
+pub(crate) fn read_secret_with(prompt: &str) -> anyhow::Result<Secret> {
     let stdin = std::io::stdin();
     let mut line = String::new();
     if stdin.is_terminal() {
-        eprint!("App password or token for {name:?} (not shown): ");
+        eprint!("{prompt}");
         let _ = std::io::stderr().flush();
         line = read_without_echo()?;
         eprintln!();
@@ -985,9 +1028,7 @@ fn read_secret(name: &str) -> anyhow::Result<Secret> {
     }
     let secret = line.lines().next().unwrap_or_default().trim().to_owned();
     if secret.is_empty() {
-        bail!(UsageError(
-            "no secret given: type or pipe the app password".to_owned()
-        ));
+        bail!(UsageError("no secret given: type or pipe it".to_owned()));
     }
     Ok(Secret::new(secret))
 }

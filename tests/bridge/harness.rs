@@ -225,6 +225,37 @@ impl Client {
         self.collect(id).await
     }
 
+    /// Sends a request without waiting for anything back.
+    pub async fn start(&mut self, operation: Operation) -> RequestId {
+        self.next_id += 1;
+        let id = RequestId(self.next_id);
+        send(
+            &mut self.socket,
+            &ClientMessage::Request(Request { id, operation }),
+        )
+        .await;
+        id
+    }
+
+    /// Reads until request `id` reports progress that `wanted` picks.
+    pub async fn progress<T>(
+        &mut self,
+        id: RequestId,
+        wanted: impl Fn(&Progress) -> Option<T>,
+    ) -> T {
+        loop {
+            match next(&mut self.socket).await {
+                Some(ServerMessage::Progress { id: got, progress }) if got == id => {
+                    if let Some(found) = wanted(&progress) {
+                        return found;
+                    }
+                }
+                Some(ServerMessage::Notice { notice }) => self.notices.push(notice),
+                other => panic!("expected progress of {id:?}, got {other:?}"),
+            }
+        }
+    }
+
     pub async fn collect(&mut self, id: RequestId) -> Reply {
         let mut progress = Vec::new();
         loop {

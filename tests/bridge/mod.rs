@@ -19,6 +19,9 @@ mod lint;
 mod merge;
 /// OAuth against oidc-provider: consent, state, PKCE, one refresh for many callers, revocation.
 mod oauth;
+/// OAuth accounts end to end: the client, consent, XOAUTH2 and OAUTHBEARER with real tokens, a
+/// 200-message batch across token expiry, the 334 refresh-and-retry, revocation.
+mod oauth_accounts;
 /// Every operation over the WebSocket.
 mod operations;
 /// The outbox: batches, quotas, back-off, Postfix, broken files and `kill -9`.

@@ -7,6 +7,9 @@
 //   {"event": "grant.success", "grant_type": "refresh_token", "client_id": "..."}
 //   {"event": "grant.error", "error": "invalid_grant", "error_description": "..."}
 //   {"event": "mark", "name": "..."}, answering GET /test/mark?name=...
+//   {"event": "introspection.refused"}, once for each introspection answered inactive because
+//   GET /test/refuse-introspection?count=N asked for the next N to be (a mail server refusing
+//   a token that is still valid, as Gmail does when it has its own reasons)
 //
 // Environment:
 //   MAILBRIDGE_OAUTH_MODULES  the node_modules folder holding oidc-provider (.tools/oauth/node_modules)
@@ -88,6 +91,17 @@ const provider = new Provider(issuer, {
   cookies: { keys: ['mailbridge-test-cookie-key'] },
 });
 
+// The next this-many introspections say `active: false`, whatever the token.
+let refuseIntrospections = 0;
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.path === '/token/introspection' && ctx.status === 200 && refuseIntrospections > 0) {
+    refuseIntrospections -= 1;
+    ctx.body = { active: false };
+    emit({ event: 'introspection.refused' });
+  }
+});
+
 provider.on('grant.success', (ctx) => {
   emit({
     event: 'grant.success',
@@ -126,6 +140,10 @@ server.on('request', (req, res) => {
   // A mark in the event stream: once the test reads it, it has read every event before it.
   if (req.url.startsWith('/test/mark?')) {
     emit({ event: 'mark', name: new URL(req.url, issuer).searchParams.get('name') });
+    res.statusCode = 204;
+    res.end();
+  } else if (req.url.startsWith('/test/refuse-introspection?')) {
+    refuseIntrospections = Number(new URL(req.url, issuer).searchParams.get('count') ?? '1');
     res.statusCode = 204;
     res.end();
   } else if (req.url.startsWith('/interaction/')) {

@@ -142,6 +142,8 @@ pub struct State {
     pub outbox: Outbox,
     /// A failure that belongs to no request, such as a message the bridge could not read.
     pub alert: Option<String>,
+    /// A consent waiting for the browser: the request, and the URL to open.
+    pub consent: Option<(RequestId, String)>,
     /// What each request in flight is for, so that its failure lands in the right panel.
     pending: BTreeMap<RequestId, Purpose>,
 }
@@ -215,6 +217,7 @@ impl State {
             message: None,
             outbox: Outbox::default(),
             alert: None,
+            consent: None,
             pending: BTreeMap::new(),
         }
     }
@@ -338,6 +341,10 @@ impl State {
     }
 
     fn progress(&mut self, id: RequestId, progress: Progress) {
+        if let Progress::Consent { url, .. } = progress {
+            self.consent = Some((id, url));
+            return;
+        }
         let Some(run) = self.run.as_mut().filter(|run| run.id == id) else {
             return;
         };
@@ -368,12 +375,30 @@ impl State {
                     None => run.steps.push(step),
                 }
             }
-            Progress::Upload { .. } => {}
+            Progress::Upload { .. } | Progress::Consent { .. } => {}
         }
     }
 
     fn done(&mut self, id: RequestId, outcome: Outcome) {
+        if self
+            .consent
+            .as_ref()
+            .is_some_and(|(waiting, _)| *waiting == id)
+        {
+            self.consent = None;
+        }
         match outcome {
+            Outcome::OAuthClientSet { profile } => self.done(id, Outcome::Saved { profile }),
+            Outcome::OAuthConnected { profile, health }
+            | Outcome::TokenHealth { profile, health } => {
+                if let Loadable::Ready(profiles) = &mut self.profiles
+                    && let Some(view) = Rc::make_mut(profiles)
+                        .iter_mut()
+                        .find(|view| view.profile.id == profile)
+                {
+                    view.token = Some(health);
+                }
+            }
             Outcome::Profiles { profiles } => self.profiles = Loadable::Ready(Rc::new(profiles)),
             Outcome::Saved { profile } => {
                 if let Loadable::Ready(profiles) = &mut self.profiles {
@@ -439,6 +464,13 @@ impl State {
     }
 
     fn failed(&mut self, id: RequestId, purpose: Purpose, error: OperationError) {
+        if self
+            .consent
+            .as_ref()
+            .is_some_and(|(waiting, _)| *waiting == id)
+        {
+            self.consent = None;
+        }
         match purpose {
             Purpose::Profiles => self.profiles = Loadable::Failed(error),
             Purpose::Inbox => self.inbox = Loadable::Failed(error),

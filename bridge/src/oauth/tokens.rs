@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::client::OAuthClient;
 use super::consent::Connected;
 use super::endpoint::{self, TokenError, Tokens};
-use super::health::{GrantInfo, TokenHealth};
+use super::health::{GrantInfo, ServerRefusal, TokenHealth};
 use crate::lock;
 use crate::store::StoreError;
 
@@ -32,6 +32,8 @@ pub trait RefreshTokens: Send + Sync {
     fn get(&self, account: &str) -> Result<Option<Secret>, StoreError>;
     /// Keeps `refresh_token` for the account, replacing any before it.
     fn set(&self, account: &str, refresh_token: &Secret) -> Result<(), StoreError>;
+    /// Notes that a refresh worked at `at`, for the token's health across restarts.
+    fn refreshed(&self, _account: &str, _at: SystemTime) {}
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +89,8 @@ struct Status {
     scope: Option<String>,
     expires_at: Option<Instant>,
     error: Option<TokenError>,
+    /// The mail server's refusal of the newest token, until a token is accepted again.
+    refused: Option<ServerRefusal>,
 }
 
 impl Cached {
@@ -156,8 +160,24 @@ impl AccessTokens {
             scope: Some(connected.scope.clone()),
             expires_at: Some(connected.tokens.expires_at),
             error: None,
+            refused: None,
         };
         Ok(())
+    }
+
+    /// Notes that the mail server refused the account's token at AUTH (after one refresh and
+    /// retry), so its health says so until a token is accepted.
+    pub fn server_refused(&self, account: &str, refusal: ServerRefusal) {
+        lock(&self.account(account).status).refused = Some(refusal);
+    }
+
+    /// Notes that the mail server accepted the account's token.
+    pub fn server_accepted(&self, account: &str) {
+        let entry = self.account(account);
+        let mut status = lock(&entry.status);
+        if status.refused.is_some() {
+            status.refused = None;
+        }
     }
 
     /// Forgets the account's access token and what its last refresh said (on disconnect); the
@@ -171,6 +191,20 @@ impl AccessTokens {
 
     /// The account's token health. `grant` is `None` for a profile without an OAuth client.
     pub async fn health(&self, account: &str, grant: Option<&GrantInfo>) -> TokenHealth {
+        let store = Arc::clone(&self.store);
+        let name = account.to_owned();
+        let stored = blocking(move || store.get(&name).map(|token| token.is_some())).await;
+        self.health_given(account, grant, stored)
+    }
+
+    /// The account's token health, given whether a refresh token is stored (read by the
+    /// caller, which may already be on a blocking thread).
+    pub fn health_given(
+        &self,
+        account: &str,
+        grant: Option<&GrantInfo>,
+        stored: Result<bool, TokenError>,
+    ) -> TokenHealth {
         let Some(grant) = grant else {
             return TokenHealth::NotConfigured;
         };
@@ -188,11 +222,12 @@ impl AccessTokens {
         if let Some(error) = &status.error {
             return TokenHealth::after_error(error, &grant, now);
         }
-        let store = Arc::clone(&self.store);
-        let name = account.to_owned();
-        match blocking(move || store.get(&name)).await {
-            Ok(None) => TokenHealth::NeedsConsent,
-            Ok(Some(_)) => {
+        match stored {
+            Ok(false) => TokenHealth::NeedsConsent,
+            Ok(true) => {
+                if let Some(refusal) = status.refused {
+                    return TokenHealth::ServerRefused(refusal);
+                }
                 let left = status
                     .expires_at
                     .map(|at| at.saturating_duration_since(Instant::now()));
@@ -232,12 +267,18 @@ impl AccessTokens {
         let mut status = lock(&entry.status);
         match &outcome {
             Ok(tokens) => {
+                let now = SystemTime::now();
                 *status = Status {
-                    last_refresh: Some(SystemTime::now()),
+                    last_refresh: Some(now),
                     scope: Some(tokens.scope.clone().unwrap_or_else(|| client.scope.clone())),
                     expires_at: Some(tokens.expires_at),
                     error: None,
+                    refused: status.refused.take(),
                 };
+                let store = Arc::clone(&self.store);
+                let name = account.to_owned();
+                // Only a timestamp: written off the async threads, and not waited for.
+                tokio::task::spawn_blocking(move || store.refreshed(&name, now));
             }
             Err(error) => {
                 status.error = Some(error.clone());

@@ -12,10 +12,13 @@
 //! - `campaign`: campaigns: checking, previewing, starting, pausing and exporting them.
 //! - `outbox`: listing, retrying, cancelling and releasing outbox entries, and the quotas;
 //!   the bridge as the outbox's source of senders.
+//! - `oauth`: a profile's OAuth client, consent, disconnecting and token health; the bridge
+//!   as the source of the access tokens SMTP signs in with.
 //! - `uploads`: attachments on their way from the page.
 
 mod campaign;
 mod lint;
+mod oauth;
 mod outbox;
 mod profiles;
 mod send;
@@ -30,16 +33,18 @@ use protocol::{
 use tokio::sync::{broadcast, mpsc};
 
 use crate::lock;
+use crate::oauth::{AccessTokens, CONSENT_TIMEOUT, TokenConfig};
 use crate::outbox::{DeliveryHandle, Outbox, Senders};
 use crate::smtp::{Credentials, RetryPolicy, Timeouts};
-use crate::store::{HistoryStore, ProfileStore, SecretKey, SecretStore};
+use crate::store::{GrantStore, HistoryStore, ProfileStore, SecretKey, SecretStore};
 
 pub use lint::{ChecksConfig, LintOptions};
+pub use oauth::{ago, health_view};
 use uploads::Uploads;
 
 /// Everything the bridge holds while it runs.
 pub struct Bridge {
-    secrets: Box<dyn SecretStore>,
+    secrets: Arc<dyn SecretStore>,
     profiles: Mutex<ProfileStore>,
     history: Arc<Mutex<HistoryStore>>,
     outbox: Arc<Outbox>,
@@ -57,6 +62,12 @@ pub struct Bridge {
     checks: ChecksConfig,
     /// Serialises reading and writing the servers' remembered SIZE limits.
     sizes_lock: Mutex<()>,
+    /// Access tokens in memory, per profile.
+    oauth: Arc<AccessTokens>,
+    /// What is not secret about each profile's OAuth grant.
+    grants: Arc<Mutex<GrantStore>>,
+    /// How long consent waits for the browser.
+    consent_timeout: std::time::Duration,
 }
 
 /// Where the bridge keeps its state, and the sandbox it runs, if any.
@@ -70,6 +81,8 @@ pub struct Parts {
     pub retry: RetryPolicy,
     pub data_dir: std::path::PathBuf,
     pub checks: ChecksConfig,
+    /// `oauth-grants.json`, beside the profiles.
+    pub grants: GrantStore,
 }
 
 impl Bridge {
@@ -91,8 +104,14 @@ impl Bridge {
             });
         }
         forward(parts.outbox.subscribe(), notices.clone(), |notice| notice);
+        let secrets: Arc<dyn SecretStore> = Arc::from(parts.secrets);
+        let grants = Arc::new(Mutex::new(parts.grants));
+        let refresh_tokens = Arc::new(oauth::StoredRefreshTokens {
+            secrets: Arc::clone(&secrets),
+            grants: Arc::clone(&grants),
+        });
         Arc::new(Bridge {
-            secrets: parts.secrets,
+            secrets,
             profiles: Mutex::new(profiles),
             history: Arc::new(Mutex::new(parts.history)),
             outbox: parts.outbox,
@@ -106,6 +125,9 @@ impl Bridge {
             data_dir: parts.data_dir,
             checks: parts.checks,
             sizes_lock: Mutex::new(()),
+            oauth: Arc::new(AccessTokens::new(refresh_tokens, TokenConfig::default())),
+            grants,
+            consent_timeout: CONSENT_TIMEOUT,
         })
     }
 
@@ -232,6 +254,10 @@ impl Bridge {
             | O::CancelCampaign { .. }
             | O::ExportCampaignResults { .. } => self.campaigning(operation, progress).await,
             O::Lint { .. } => self.linting(operation).await,
+            O::SetOAuthClient { .. }
+            | O::ConnectOAuth { .. }
+            | O::DisconnectOAuth { .. }
+            | O::ReadTokenHealth { .. } => self.oauthing(operation, progress).await,
         }
     }
 
@@ -282,6 +308,9 @@ impl Bridge {
         let user = profile.username.clone();
         if profile.auth == AuthMethod::None {
             return Ok(Credentials::None);
+        }
+        if let Some(oauth) = self.oauth_credentials(profile) {
+            return oauth;
         }
         let stored = self
             .secrets

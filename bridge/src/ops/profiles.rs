@@ -25,8 +25,17 @@ impl Bridge {
             }
             Operation::DeleteProfile { profile } => {
                 lock(&self.profiles).delete(&profile).map_err(store_error)?;
-                // A deleted profile's secret would be unreachable, so it goes too.
+                // A deleted profile's secrets would be unreachable, so they go too.
                 let _ = self.secrets.delete(&SecretKey::Profile(profile.clone()));
+                let _ = self
+                    .secrets
+                    .delete(&SecretKey::OAuthClientSecret(profile.clone()));
+                let _ = self
+                    .secrets
+                    .delete(&SecretKey::RefreshToken(profile.clone()));
+                if let Err(error) = lock(&self.grants).remove(&profile) {
+                    tracing::warn!("{error}");
+                }
                 Ok(Outcome::Deleted { profile })
             }
             Operation::ImportProfiles { json, conflict } => {
@@ -77,24 +86,26 @@ impl Bridge {
             .collect()
     }
 
-    fn view(&self, profile: Profile) -> ProfileView {
+    pub(super) fn view(&self, profile: Profile) -> ProfileView {
         let secret = match secret_state(&profile, self.secrets.as_ref()) {
             // The sandbox's own password is always at hand (see `credentials`).
             SecretState::Missing if profile.preset == Preset::Sandbox => SecretState::Stored,
             state => state,
         };
         let warnings = compose::profile_warnings(&profile);
+        let token = self.token_health(&profile);
         ProfileView {
             profile,
             secret,
             warnings,
+            token,
         }
     }
 }
 
 impl Bridge {
     /// A changed profile or secret may fix a refused sign-in: its account sends again.
-    fn lift_pause_of(&self, profile: &Profile) {
+    pub(super) fn lift_pause_of(&self, profile: &Profile) {
         let account = crate::outbox::account_of(&profile.username, &profile.host);
         if let Err(error) = self.outbox.lift_pause(&account) {
             tracing::warn!("could not lift the pause of {account}: {error}");

@@ -36,6 +36,30 @@ pub(crate) fn diagnosis(error: &Error) -> Diagnosis {
             retry: Retry::Permanent,
             reply: None,
         },
+        Error::NoToken(why) => Diagnosis {
+            title: if why.transient {
+                "The OAuth token could not be refreshed just now".to_owned()
+            } else {
+                "The account has to be connected again".to_owned()
+            },
+            what_happened: format!(
+                "mailbridge had no access token to sign in with: {}.",
+                why.detail
+            ),
+            likely_cause: if why.transient {
+                "The token endpoint could not be reached; the refresh token is kept.".to_owned()
+            } else {
+                "The refresh token no longer works, or the account was never connected.".to_owned()
+            },
+            fix: vec![why.fix.clone()],
+            help_link: Some("https://developers.google.com/identity/protocols/oauth2".to_owned()),
+            retry: if why.transient {
+                Retry::Transient
+            } else {
+                Retry::Permanent
+            },
+            reply: None,
+        },
     }
 }
 

@@ -27,10 +27,13 @@ mod transcript;
 mod wire;
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diagnosis::{Diagnosis, Failure, Reply, Retry, Step, diagnose};
-use profile::{Profile, Security};
+use profile::{OAuthMechanism, Profile, Security};
 use protocol::{CheckReport, Progress, Secret, TlsInfo, TranscriptLine, Verdict};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -71,11 +74,62 @@ pub enum Credentials {
         user: String,
         password: Secret,
     },
-    /// An OAuth2 access token, sent with AUTH XOAUTH2.
+    /// An OAuth2 access token pasted in by hand, sent with AUTH XOAUTH2.
     OAuth2 {
         user: String,
         token: Secret,
     },
+    /// An OAuth account whose access token comes from `tokens` at each sign-in. A token the
+    /// server refuses with its JSON challenge is refreshed once and tried once more, so a
+    /// connection opened late in a long batch still signs in after the token expired.
+    OAuth {
+        user: String,
+        mechanism: OAuthMechanism,
+        tokens: BearerTokens,
+    },
+}
+
+/// The future a [`TokenSource`] answers with.
+pub type TokenFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Secret, TokenUnavailable>> + Send + 'a>>;
+
+/// Where an OAuth sign-in gets its access tokens: the bridge's token cache.
+pub trait TokenSource: Send + Sync {
+    /// A token to sign in with.
+    fn token(&self) -> TokenFuture<'_>;
+    /// The server refused `rejected` with `challenge` (its `334` text, base64): a fresh token.
+    fn refused<'a>(&'a self, rejected: &'a Secret, challenge: &'a str) -> TokenFuture<'a>;
+    /// The server accepted the last token given.
+    fn accepted(&self);
+}
+
+/// A shared [`TokenSource`]; two are equal when they are the same source.
+#[derive(Clone)]
+pub struct BearerTokens(pub Arc<dyn TokenSource>);
+
+impl fmt::Debug for BearerTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerTokens(..)")
+    }
+}
+
+impl PartialEq for BearerTokens {
+    fn eq(&self, other: &BearerTokens) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for BearerTokens {}
+
+/// Why no access token could be had, in words that hold no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenUnavailable {
+    /// What went wrong, e.g. Google's `invalid_grant` and its description.
+    pub detail: String,
+    /// What to do.
+    pub fix: String,
+    /// Whether the same may work later (the network), as opposed to needing a person.
+    pub transient: bool,
 }
 
 /// How long each step may take.
@@ -228,6 +282,8 @@ pub enum Error {
     Insecure { host: String },
     /// The [`Outgoing`] cannot be sent as it is (no recipients, a line break in an address).
     Invalid { detail: String },
+    /// No OAuth access token could be had to sign in with.
+    NoToken(TokenUnavailable),
 }
 
 impl Error {
@@ -247,7 +303,7 @@ impl Error {
                 Failure::TlsCertificate { .. } | Failure::TlsHandshake { .. } => Some(Step::Tls),
                 Failure::NoStartTls { .. } => Some(Step::StartTls),
             },
-            Error::OAuthRejected { .. } => Some(Step::Auth),
+            Error::OAuthRejected { .. } | Error::NoToken(_) => Some(Step::Auth),
             Error::ConnectionLost { step, .. } | Error::Protocol { step, .. } => Some(*step),
             Error::Unreachable { .. } => Some(Step::Tcp),
             Error::TooLarge { .. } => Some(Step::Mail),
@@ -279,6 +335,7 @@ impl Error {
                     diagnose(failure).retry == Retry::Transient
                 }
                 Error::ConnectionLost { .. } | Error::Unreachable { .. } => true,
+                Error::NoToken(why) => why.transient,
                 _ => false,
             }
     }
@@ -288,7 +345,7 @@ impl Error {
         match self {
             Error::Failure(Failure::Reply { reply, .. }) => reply.code == 421,
             Error::OAuthRejected { reply, .. } => reply.code == 421,
-            Error::TooLarge { .. } | Error::Invalid { .. } => false,
+            Error::TooLarge { .. } | Error::Invalid { .. } | Error::NoToken(_) => false,
             _ => true,
         }
     }
@@ -320,6 +377,7 @@ impl fmt::Display for Error {
                 )
             }
             Error::Invalid { detail } => f.write_str(detail),
+            Error::NoToken(why) => write!(f, "no OAuth access token: {}", why.detail),
         }
     }
 }

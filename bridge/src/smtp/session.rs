@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use diagnosis::{Failure, Reply, Step};
 use profile::Security;
-use protocol::{CertificateInfo, Progress, StepStatus, TlsInfo, TranscriptLine};
+use protocol::{CertificateInfo, Progress, Secret, StepStatus, TlsInfo, TranscriptLine};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -741,10 +741,20 @@ impl Session {
             Credentials::OAuth2 { user, .. } => {
                 (user, Some("XOAUTH2").filter(|m| self.caps.offers(m)))
             }
+            Credentials::OAuth {
+                user, mechanism, ..
+            } => {
+                // The chosen mechanism when offered, else whichever of the two is.
+                let mechanism = [mechanism.sasl_name(), "XOAUTH2", "OAUTHBEARER"]
+                    .into_iter()
+                    .find(|m| self.caps.offers(m));
+                (user, mechanism)
+            }
         };
         let Some(mechanism) = mechanism else {
             let needs = match credentials {
                 Credentials::OAuth2 { .. } => "an OAuth2 token needs XOAUTH2",
+                Credentials::OAuth { .. } => "an OAuth token needs XOAUTH2 or OAUTHBEARER",
                 _ => "an app password needs PLAIN or LOGIN",
             };
             let warning = format!(
@@ -849,31 +859,93 @@ impl Session {
                     .await
             }
             Credentials::OAuth2 { user, token } => {
-                let response = STANDARD.encode(format!(
-                    "user={user}\x01auth=Bearer {}\x01\x01",
-                    token.expose().trim()
-                ));
-                let reply = self
-                    .conn
-                    .command(
-                        &format!("AUTH XOAUTH2 {response}"),
-                        Shown::Command,
-                        step,
-                        limit,
-                    )
-                    .await?;
-                if reply.code != 334 {
-                    return Ok(reply);
+                self.bearer_exchange(user, token, mechanism).await
+            }
+            Credentials::OAuth { user, tokens, .. } => {
+                let token = tokens.0.token().await.map_err(Error::NoToken)?;
+                let first = self.bearer_exchange(user, &token, mechanism).await;
+                let challenge = match first {
+                    Err(Error::OAuthRejected { challenge, reply }) if reply.code != 421 => {
+                        challenge
+                    }
+                    Ok(reply) => {
+                        if reply.code == 235 {
+                            tokens.0.accepted();
+                        }
+                        return Ok(reply);
+                    }
+                    other => return other,
+                };
+                self.conn.rec.note(
+                    "the server refused the access token; mailbridge refreshes it once and \
+                     signs in again"
+                        .to_owned(),
+                );
+                let text = challenge.lines.first().map(String::as_str).unwrap_or("");
+                let fresh = tokens
+                    .0
+                    .refused(&token, text)
+                    .await
+                    .map_err(Error::NoToken)?;
+                let second = self.bearer_exchange(user, &fresh, mechanism).await;
+                if matches!(&second, Ok(reply) if reply.code == 235) {
+                    tokens.0.accepted();
                 }
-                // The error challenge must be answered with an empty line; the final reply
-                // (535) follows.
-                let last = self.conn.command("", Shown::Command, step, limit).await?;
-                Err(Error::OAuthRejected {
-                    challenge: reply,
-                    reply: last,
-                })
+                second
             }
         }
+    }
+
+    /// `AUTH XOAUTH2` or `AUTH OAUTHBEARER` (RFC 7628) with `token`. A refusal comes as a `334`
+    /// JSON challenge, answered as each mechanism asks (an empty line, or `%x01`), and then the
+    /// final reply: both are returned in [`Error::OAuthRejected`].
+    async fn bearer_exchange(
+        &mut self,
+        user: &str,
+        token: &Secret,
+        mechanism: &str,
+    ) -> Result<Reply, Error> {
+        let limit = self.timeouts.command;
+        let step = Step::Auth;
+        let token = token.expose().trim();
+        let (message, answer) = if mechanism == "OAUTHBEARER" {
+            // RFC 5801's saslname: `,` and `=` are escaped in the authorization identity.
+            let name = user.replace('=', "=3D").replace(',', "=2C");
+            (
+                format!(
+                    "n,a={name},\x01host={}\x01port={}\x01auth=Bearer {token}\x01\x01",
+                    self.host, self.port
+                ),
+                STANDARD.encode("\x01"),
+            )
+        } else {
+            (
+                format!("user={user}\x01auth=Bearer {token}\x01\x01"),
+                String::new(),
+            )
+        };
+        let response = STANDARD.encode(message);
+        let reply = self
+            .conn
+            .command(
+                &format!("AUTH {mechanism} {response}"),
+                Shown::Command,
+                step,
+                limit,
+            )
+            .await?;
+        if reply.code != 334 {
+            return Ok(reply);
+        }
+        // The error challenge must be answered; the final reply (535) follows.
+        let last = self
+            .conn
+            .command(&answer, Shown::Command, step, limit)
+            .await?;
+        Err(Error::OAuthRejected {
+            challenge: reply,
+            reply: last,
+        })
     }
 
     async fn transaction(&mut self, outgoing: &Outgoing) -> Result<String, Error> {

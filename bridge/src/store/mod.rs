@@ -12,7 +12,9 @@
 //! - `secrets/file`: the opt-in 0600 secrets file.
 //! - `profiles`: [`ProfileStore`], the profiles in the team file format.
 //! - `history`: [`HistoryStore`], the bounded history of sends in SQLite.
+//! - `grants`: [`GrantStore`], what is not secret about each profile's OAuth grant.
 
+mod grants;
 mod history;
 mod profiles;
 mod secrets;
@@ -25,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use profile::{Problem, ProfileId};
 
+pub use grants::{Grant, GrantStore, unix_ms};
 pub use history::{DEFAULT_CAPACITY, HistoryStore};
 pub use profiles::{ProfileStore, SANDBOX_ID, SANDBOX_NAME};
 pub use secrets::{
@@ -112,6 +115,13 @@ pub enum StoreError {
         /// Each problem, with its JSON path in the file such as `$.profiles[1].port`.
         problems: Vec<Problem>,
     },
+    #[error(
+        "the OAuth grants file {} cannot be read ({reason}), so mailbridge will not change it. \
+         Fix: move it away; connected accounts then show \"needs consent\" until they are \
+         connected again",
+        .path.display()
+    )]
+    BrokenGrants { path: PathBuf, reason: String },
     #[error("there is no profile with id {:?}", .id.0)]
     NoSuchProfile { id: ProfileId },
     #[error(

@@ -44,6 +44,10 @@ pub enum SecretKey {
     PairingToken,
     /// The HMAC key that signs campaigns' one-click unsubscribe tokens.
     Unsubscribe,
+    /// The secret of a profile's OAuth client.
+    OAuthClientSecret(ProfileId),
+    /// The refresh token consent gave a profile's account.
+    RefreshToken(ProfileId),
 }
 
 impl SecretKey {
@@ -54,6 +58,8 @@ impl SecretKey {
             SecretKey::Profile(id) => format!("profile:{id}"),
             SecretKey::PairingToken => "pairing-token".to_string(),
             SecretKey::Unsubscribe => "unsubscribe-key".to_string(),
+            SecretKey::OAuthClientSecret(id) => format!("oauth-client-secret:{id}"),
+            SecretKey::RefreshToken(id) => format!("oauth-refresh-token:{id}"),
         }
     }
 }
@@ -64,6 +70,12 @@ impl fmt::Display for SecretKey {
             SecretKey::Profile(id) => write!(f, "the secret of profile {:?}", id.0),
             SecretKey::PairingToken => f.write_str("the pairing token"),
             SecretKey::Unsubscribe => f.write_str("the unsubscribe signing key"),
+            SecretKey::OAuthClientSecret(id) => {
+                write!(f, "the OAuth client secret of profile {:?}", id.0)
+            }
+            SecretKey::RefreshToken(id) => {
+                write!(f, "the OAuth refresh token of profile {:?}", id.0)
+            }
         }
     }
 }

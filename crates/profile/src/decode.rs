@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::preset::Preset;
-use crate::profile::{AuthMethod, Profile, Security};
+use crate::profile::{AuthMethod, OAuthMechanism, Profile, Security};
 use crate::team::{FORMAT, VERSION};
 use crate::validate::Problem;
 
@@ -22,6 +22,7 @@ pub(crate) const PROFILE_KEYS: &[&str] = &[
     "security",
     "extra_ca_pem",
     "auth",
+    "oauth",
     "username",
     "from",
     "reply_to",
@@ -29,6 +30,8 @@ pub(crate) const PROFILE_KEYS: &[&str] = &[
     "headers",
 ];
 pub(crate) const MAILBOX_KEYS: &[&str] = &["name", "address"];
+pub(crate) const OAUTH_KEYS: &[&str] = &["client_id", "mechanism", "endpoints"];
+pub(crate) const ENDPOINTS_KEYS: &[&str] = &["auth_uri", "token_uri", "revocation_uri", "issuer"];
 pub(crate) const LIMITS_KEYS: &[&str] = &["daily", "per_minute"];
 pub(crate) const HEADER_KEYS: &[&str] = &["name", "value"];
 
@@ -345,6 +348,9 @@ impl Reader {
             "a PEM certificate as text, or null",
         );
         self.variant(object, path, "auth", &AuthMethod::ALL, "sign-in method");
+        if let Some(oauth) = self.field(object, path, "oauth", false) {
+            self.oauth(oauth, &join(path, "oauth"));
+        }
         self.string(
             object,
             path,
@@ -395,6 +401,50 @@ impl Reader {
                 );
                 None
             }
+        }
+    }
+
+    fn oauth(&mut self, value: &Value, path: &str) {
+        let what = "the OAuth client (an object with \"client_id\"), or null";
+        let Some(object) = self.object(value, path, what) else {
+            return;
+        };
+        self.keys(object, path, OAUTH_KEYS);
+        self.string(
+            object,
+            path,
+            "client_id",
+            true,
+            "a client ID as text, such as \"1234-abc.apps.googleusercontent.com\"",
+        );
+        if object
+            .get("mechanism")
+            .is_some_and(|value| !value.is_null())
+        {
+            self.variant(object, path, "mechanism", &OAuthMechanism::ALL, "mechanism");
+        }
+        let Some(endpoints) = self.field(object, path, "endpoints", false) else {
+            return;
+        };
+        let path = join(path, "endpoints");
+        let what =
+            "the authorization server (an object with \"auth_uri\" and \"token_uri\"), or null";
+        let Some(endpoints) = self.object(endpoints, &path, what) else {
+            return;
+        };
+        self.keys(endpoints, &path, ENDPOINTS_KEYS);
+        for (key, required) in [
+            ("auth_uri", true),
+            ("token_uri", true),
+            ("revocation_uri", false),
+            ("issuer", false),
+        ] {
+            let what = if required {
+                "an https:// address as text"
+            } else {
+                "an https:// address as text, or null"
+            };
+            self.string(endpoints, &path, key, required, what);
         }
     }
 
@@ -457,6 +507,12 @@ fn known_keys_only(profile: &Value) -> Value {
         for (key, value) in object.iter_mut() {
             match key.as_str() {
                 "from" | "reply_to" => retain(value, MAILBOX_KEYS),
+                "oauth" => {
+                    retain(value, OAUTH_KEYS);
+                    if let Some(endpoints) = value.get_mut("endpoints") {
+                        retain(endpoints, ENDPOINTS_KEYS);
+                    }
+                }
                 "limits" => retain(value, LIMITS_KEYS),
                 "headers" => value
                     .as_array_mut()

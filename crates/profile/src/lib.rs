@@ -43,7 +43,10 @@ mod validate;
 
 pub use address::{Address, AddressError, Mailbox, Part, parse_list};
 pub use preset::{GMAIL_HOST, Pool, Preset, RELAY_HOST, SANDBOX_HOST, SANDBOX_USER};
-pub use profile::{AuthMethod, Header, Limits, Profile, ProfileId, Security};
+pub use profile::{
+    AuthMethod, Header, Limits, OAuthEndpoints, OAuthMechanism, OAuthSettings, Profile, ProfileId,
+    Security,
+};
 pub use team::{Conflict, FORMAT, ImportOutcome, TeamFile, VERSION, export, import, json_schema};
 pub use validate::{
     Problem, check_field_name, check_header_name, check_header_text, check_mailbox, is_loopback,

@@ -113,6 +113,63 @@ impl AuthMethod {
     ];
 }
 
+/// Which SASL mechanism carries an OAuth access token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthMechanism {
+    /// Google's `AUTH XOAUTH2`, which every Gmail server offers.
+    #[default]
+    Xoauth2,
+    /// RFC 7628's `AUTH OAUTHBEARER`, used when the server offers it; XOAUTH2 otherwise.
+    Oauthbearer,
+}
+
+impl OAuthMechanism {
+    /// Every variant, in declaration order.
+    pub const ALL: [OAuthMechanism; 2] = [OAuthMechanism::Xoauth2, OAuthMechanism::Oauthbearer];
+
+    /// The SASL name, as in `AUTH XOAUTH2`.
+    pub fn sasl_name(self) -> &'static str {
+        match self {
+            OAuthMechanism::Xoauth2 => "XOAUTH2",
+            OAuthMechanism::Oauthbearer => "OAUTHBEARER",
+        }
+    }
+}
+
+/// The OAuth client a profile signs in with when its auth is OAuth2: the user's own Google
+/// "Desktop app" client. Its secret, the refresh token and the access token are kept by the
+/// bridge, never here, so a team file may carry this.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthSettings {
+    /// The client ID, e.g. `1234-abc.apps.googleusercontent.com`.
+    pub client_id: String,
+    /// The mechanism that carries the token.
+    #[serde(default)]
+    pub mechanism: OAuthMechanism,
+    /// The authorization server, for providers other than Google and for tests; Google's when
+    /// absent.
+    #[serde(default)]
+    pub endpoints: Option<OAuthEndpoints>,
+}
+
+/// An authorization server's addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthEndpoints {
+    /// Where the browser is sent for consent.
+    pub auth_uri: String,
+    /// Where codes and refresh tokens are exchanged for access tokens.
+    pub token_uri: String,
+    /// Where a token is revoked on disconnect.
+    #[serde(default)]
+    pub revocation_uri: Option<String>,
+    /// The issuer identifier the redirect's `iss` must match (RFC 9207).
+    #[serde(default)]
+    pub issuer: Option<String>,
+}
+
 /// How much the profile may send; the sender enforces these before the server does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -158,6 +215,10 @@ pub struct Profile {
     pub extra_ca_pem: Option<String>,
     /// How the client signs in.
     pub auth: AuthMethod,
+    /// The OAuth client, for `auth` OAuth2; without one, an access token pasted in by hand is
+    /// used as it is.
+    #[serde(default)]
+    pub oauth: Option<OAuthSettings>,
     /// The account to sign in as; for Gmail, the full address.
     pub username: String,
     /// The `From:` mailbox.
@@ -213,6 +274,7 @@ impl Profile {
             security: preset.security().unwrap_or(Security::StartTls),
             extra_ca_pem: None,
             auth: AuthMethod::AppPassword,
+            oauth: None,
             username: username.to_string(),
             from: Mailbox::from(
                 Address::parse(from).unwrap_or_else(|_| Address::new_unchecked(from)),

@@ -207,10 +207,13 @@ mod tests {
     use super::*;
     use crate::address::Mailbox;
     use crate::decode::{
-        FILE_KEYS, HEADER_KEYS, LIMITS_KEYS, MAILBOX_KEYS, PROFILE_KEYS, UNEXPECTED,
+        ENDPOINTS_KEYS, FILE_KEYS, HEADER_KEYS, LIMITS_KEYS, MAILBOX_KEYS, OAUTH_KEYS,
+        PROFILE_KEYS, UNEXPECTED,
     };
     use crate::preset::Preset;
-    use crate::profile::{AuthMethod, Header, Limits};
+    use crate::profile::{
+        AuthMethod, Header, Limits, OAuthEndpoints, OAuthMechanism, OAuthSettings,
+    };
 
     const CERT: &str =
         "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2FmZQ==\n-----END CERTIFICATE-----\n";
@@ -232,6 +235,16 @@ mod tests {
                 value: "spring \"launch\"".into(),
             }],
             auth: AuthMethod::OAuth2,
+            oauth: Some(OAuthSettings {
+                client_id: "1234-abc.apps.googleusercontent.com".into(),
+                mechanism: OAuthMechanism::Oauthbearer,
+                endpoints: Some(OAuthEndpoints {
+                    auth_uri: "https://login.example/authorize".into(),
+                    token_uri: "https://login.example/token".into(),
+                    revocation_uri: None,
+                    issuer: Some("https://login.example".into()),
+                }),
+            }),
             ..Profile::from_preset(
                 Preset::WorkspaceRelay,
                 ProfileId("relay".into()),
@@ -302,6 +315,7 @@ mod tests {
       "security": "start_tls",
       "extra_ca_pem": null,
       "auth": "app_password",
+      "oauth": null,
       "username": "ann@gmail.com",
       "from": {
         "name": "Ann",
@@ -430,6 +444,14 @@ mod tests {
             (
                 document(|v| first(v)["from"]["appPassword"] = json!("x")),
                 "$.profiles[0].from.appPassword",
+            ),
+            (
+                document(|v| first(v)["oauth"]["client_secret"] = json!("GOCSPX-x")),
+                "$.profiles[0].oauth.client_secret",
+            ),
+            (
+                document(|v| first(v)["oauth"]["endpoints"]["access_token"] = json!("ya29.x")),
+                "$.profiles[0].oauth.endpoints.access_token",
             ),
             (document(|v| v["token"] = json!("x")), "$.token"),
         ];
@@ -589,6 +611,33 @@ mod tests {
             (
                 document(|v| first(v)["extra_ca_pem"] = json!(1)),
                 vec![("$.profiles[0].extra_ca_pem", "expected a PEM certificate")],
+            ),
+            (
+                document(|v| first(v)["oauth"] = json!("1234.apps.googleusercontent.com")),
+                vec![("$.profiles[0].oauth", "expected the OAuth client")],
+            ),
+            (
+                document(|v| first(v)["oauth"]["client_id"] = json!("")),
+                vec![("$.profiles[0].oauth.client_id", "the client ID is empty")],
+            ),
+            (
+                document(|v| first(v)["oauth"]["mechanism"] = json!("plain")),
+                vec![("$.profiles[0].oauth.mechanism", "not a known mechanism")],
+            ),
+            (
+                document(|v| {
+                    first(v)["oauth"]["endpoints"]["token_uri"] = json!("http://login.example/t")
+                }),
+                vec![(
+                    "$.profiles[0].oauth.endpoints.token_uri",
+                    "plain http to another machine",
+                )],
+            ),
+            (
+                document(|v| {
+                    first(v)["oauth"]["endpoints"] = json!({"auth_uri": "https://a.example/"})
+                }),
+                vec![("$.profiles[0].oauth.endpoints.token_uri", "missing")],
             ),
             (
                 document(|v| first(v)["odd key"] = json!(1)),
@@ -753,9 +802,11 @@ mod tests {
         };
         let value = serde_json::to_value(TeamFile::new(&[profile])).unwrap_or_default();
         let p = &value["profiles"][0];
-        let cases: [(&Value, &[&str]); 5] = [
+        let cases: [(&Value, &[&str]); 7] = [
             (&value, FILE_KEYS),
             (p, PROFILE_KEYS),
+            (&p["oauth"], OAUTH_KEYS),
+            (&p["oauth"]["endpoints"], ENDPOINTS_KEYS),
             (&p["from"], MAILBOX_KEYS),
             (&p["limits"], LIMITS_KEYS),
             (&p["headers"][0], HEADER_KEYS),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::address::{Mailbox, check_domain, is_forbidden};
 use crate::preset::{GMAIL_HOST, Preset};
-use crate::profile::{AuthMethod, Profile, Security};
+use crate::profile::{AuthMethod, OAuthSettings, Profile, Security};
 
 /// One thing wrong with a profile or a team file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
@@ -113,6 +113,77 @@ pub fn check_header_text(path: &str, text: &str) -> Option<Problem> {
         format!("it contains the control character U+{:04X}", u32::from(c)),
         "remove it",
     ))
+}
+
+/// The OAuth client's ID and the authorization server's addresses.
+fn check_oauth(oauth: &OAuthSettings, out: &mut Vec<Problem>) {
+    let id = &oauth.client_id;
+    if id.trim().is_empty() {
+        out.push(Problem::new(
+            "oauth.client_id",
+            "the client ID is empty",
+            "paste the Client ID of your Desktop app client (Google Cloud console, Google Auth \
+             Platform, Clients), or load its client_secret.json",
+        ));
+    } else if id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        out.push(Problem::new(
+            "oauth.client_id",
+            "the client ID contains spaces or control characters",
+            "paste the Client ID again, without spaces; it looks like \
+             1234-abc.apps.googleusercontent.com",
+        ));
+    }
+    let Some(endpoints) = &oauth.endpoints else {
+        return;
+    };
+    let addresses = [
+        ("oauth.endpoints.auth_uri", Some(&endpoints.auth_uri)),
+        ("oauth.endpoints.token_uri", Some(&endpoints.token_uri)),
+        (
+            "oauth.endpoints.revocation_uri",
+            endpoints.revocation_uri.as_ref(),
+        ),
+        ("oauth.endpoints.issuer", endpoints.issuer.as_ref()),
+    ];
+    for (path, uri) in addresses {
+        if let Some(uri) = uri
+            && let Some(problem) = check_endpoint(uri)
+        {
+            out.push(Problem::new(
+                path,
+                problem,
+                "use the provider's https:// address",
+            ));
+        }
+    }
+}
+
+/// Why `uri` cannot be an authorization server's address: it must be https, or http to this
+/// machine (a local test server).
+fn check_endpoint(uri: &str) -> Option<String> {
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some(format!("{uri:?} contains spaces"));
+    }
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return Some(format!("{uri:?} is not an https:// address"));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    if host.is_empty() {
+        return Some(format!("{uri:?} has no host"));
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => None,
+        "http" if is_loopback(host) => None,
+        "http" => Some(format!(
+            "{uri:?} is plain http to another machine, which would send the client secret and \
+             tokens unencrypted"
+        )),
+        _ => Some(format!("{uri:?} is not an https:// address")),
+    }
 }
 
 /// Whether `host` is this machine: 127.0.0.0/8, ::1 (bracketed or not) or `localhost`.
@@ -295,6 +366,11 @@ impl Profile {
                 format!("Google signs in with a full address, and {username:?} is not one"),
                 account_fix,
             ));
+        }
+        if self.auth == AuthMethod::OAuth2
+            && let Some(oauth) = &self.oauth
+        {
+            check_oauth(oauth, out);
         }
     }
 
@@ -821,6 +897,55 @@ mod tests {
             &[("auth", "Gmail requires signing in")],
         );
         check(|p| p.auth = AuthMethod::OAuth2, &[]);
+        let oauth = |client_id: &str, token_uri: &str| {
+            let (client_id, token_uri) = (client_id.to_owned(), token_uri.to_owned());
+            move |p: &mut Profile| {
+                p.auth = AuthMethod::OAuth2;
+                p.oauth = Some(OAuthSettings {
+                    client_id,
+                    mechanism: crate::OAuthMechanism::Xoauth2,
+                    endpoints: Some(crate::OAuthEndpoints {
+                        auth_uri: "https://accounts.example/auth".into(),
+                        token_uri,
+                        revocation_uri: None,
+                        issuer: None,
+                    }),
+                });
+            }
+        };
+        check(
+            oauth("1-a.apps.googleusercontent.com", "https://t.example/token"),
+            &[],
+        );
+        // A local test server may be plain http; nothing else may.
+        check(oauth("id", "http://127.0.0.1:4444/token"), &[]);
+        check(
+            oauth("id", "http://t.example/token"),
+            &[("oauth.endpoints.token_uri", "plain http to another machine")],
+        );
+        check(
+            oauth("id", "t.example/token"),
+            &[("oauth.endpoints.token_uri", "is not an https:// address")],
+        );
+        check(
+            oauth(" ", "https:///token"),
+            &[
+                ("oauth.client_id", "the client ID is empty"),
+                ("oauth.endpoints.token_uri", "has no host"),
+            ],
+        );
+        check(
+            oauth("1234 abc", "https://t.example/"),
+            &[("oauth.client_id", "spaces or control characters")],
+        );
+        // The client is only checked while it is used.
+        check(
+            |p| {
+                oauth("", "x")(p);
+                p.auth = AuthMethod::AppPassword;
+            },
+            &[],
+        );
         check(
             |p| p.username = String::new(),
             &[("username", "the username is empty")],

@@ -19,6 +19,7 @@
 //! - `campaign`: campaigns: the list and templates, the check, the plan, the progress.
 //! - `captured`: the messages the sandbox captured, as the inbox shows them.
 //! - `lint`: checks before sending: findings by severity, the spam score.
+//! - `oauth`: a profile's OAuth client and its token health.
 //! - `codec`: decoding with size limits and typed errors, and encoding.
 //! - `secret`: [`Secret`], a string that never prints itself.
 
@@ -27,6 +28,7 @@ mod captured;
 mod codec;
 mod lint;
 mod message;
+mod oauth;
 mod operation;
 mod outbox;
 mod report;
@@ -41,6 +43,7 @@ pub use codec::{
 };
 pub use lint::{CheckKind, Finding, LintReport, Severity, Skipped, SpamReport, SpamRule};
 pub use message::{ClientMessage, ErrorKind, Notice, OperationError, ServerMessage};
+pub use oauth::{OAuthClientInput, TokenHealthView, TokenState};
 pub use operation::{
     AttachmentRef, Draft, Operation, Outcome, ProfileView, Request, RequestId, SecretState,
 };
@@ -56,7 +59,7 @@ pub use secret::Secret;
 
 /// The version of this contract. A page and a bridge with different versions refuse each other
 /// with an error that names both.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Gmail accepts 25 MB of attachments per message; the bridge enforces the same cap.
 pub const MAX_ATTACHMENT_TOTAL_BYTES: u64 = 25 * 1024 * 1024;

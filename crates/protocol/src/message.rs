@@ -92,6 +92,9 @@ pub enum ErrorKind {
     Smtp,
     /// Too many operations at once.
     Busy,
+    /// Consent or the authorization server said no; the message has its words.
+    #[serde(rename = "oauth")]
+    OAuth,
     Internal,
 }
 

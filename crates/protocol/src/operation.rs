@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use crate::campaign::{CampaignCheck, CampaignSpec, CampaignView, RowPreview};
 use crate::captured::{CapturedMessage, MessageSummary};
 use crate::lint::LintReport;
+use crate::oauth::{OAuthClientInput, TokenHealthView};
 use crate::outbox::{EntryState, OutboxEntry, OutboxSummary, QueuedReport, QuotaView};
 use crate::report::{CheckReport, HistoryEntry, SendReport};
 use crate::secret::Secret;
@@ -74,6 +75,28 @@ pub enum Operation {
         secret: Secret,
     },
     ClearSecret {
+        profile: ProfileId,
+    },
+    /// Gives an OAuth2 profile its OAuth client: the client ID goes into the profile, the
+    /// secret into the secret store.
+    SetOAuthClient {
+        profile: ProfileId,
+        client: OAuthClientInput,
+    },
+    /// Consent: the bridge sends [`crate::Progress::Consent`] with the URL to open, waits for
+    /// the browser's redirect on its loopback listener, and keeps the refresh token. With
+    /// `reconnect`, the consent screen is shown even if the account agreed before.
+    ConnectOAuth {
+        profile: ProfileId,
+        #[serde(default)]
+        reconnect: bool,
+    },
+    /// Revokes the refresh token at the server where it can, and forgets it.
+    DisconnectOAuth {
+        profile: ProfileId,
+    },
+    /// The token health of one profile.
+    ReadTokenHealth {
         profile: ProfileId,
     },
     /// Announces an attachment; its bytes follow in [`Operation::UploadChunk`]s.
@@ -221,6 +244,9 @@ pub struct ProfileView {
     pub secret: SecretState,
     /// Things that work but may surprise, such as Gmail rewriting a From that is not the account.
     pub warnings: Vec<String>,
+    /// The token health of an OAuth2 profile.
+    #[serde(default)]
+    pub token: Option<TokenHealthView>,
 }
 
 /// The successful result of an [`Operation`], one variant per operation.
@@ -260,6 +286,24 @@ pub enum Outcome {
     },
     SecretCleared {
         profile: ProfileId,
+    },
+    OAuthClientSet {
+        profile: ProfileView,
+    },
+    OAuthConnected {
+        profile: ProfileId,
+        health: TokenHealthView,
+    },
+    OAuthDisconnected {
+        profile: ProfileId,
+        /// Whether the server confirmed the revocation.
+        revoked: bool,
+        /// Why it was not revoked there, when it was not.
+        note: Option<String>,
+    },
+    TokenHealth {
+        profile: ProfileId,
+        health: TokenHealthView,
     },
     UploadStarted {
         upload: u64,

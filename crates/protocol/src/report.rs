@@ -59,6 +59,13 @@ pub enum Progress {
         received_bytes: u64,
         total_bytes: u64,
     },
+    /// Consent is waiting: open `url` in a browser; the bridge listens on `redirect_uri` until
+    /// `timeout_s` have passed. The URL holds no secret (only the PKCE challenge and state).
+    Consent {
+        url: String,
+        redirect_uri: String,
+        timeout_s: u64,
+    },
 }
 
 /// The TLS session, or the handshake that failed.

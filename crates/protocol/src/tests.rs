@@ -143,9 +143,13 @@ fn operation_index(operation: &Operation) -> usize {
         Operation::CancelCampaign { .. } => 32,
         Operation::ExportCampaignResults { .. } => 33,
         Operation::Lint { .. } => 34,
+        Operation::SetOAuthClient { .. } => 35,
+        Operation::ConnectOAuth { .. } => 36,
+        Operation::DisconnectOAuth { .. } => 37,
+        Operation::ReadTokenHealth { .. } => 38,
     }
 }
-const OPERATIONS: usize = 35;
+const OPERATIONS: usize = 39;
 
 fn outcome_index(outcome: &Outcome) -> usize {
     match outcome {
@@ -177,9 +181,13 @@ fn outcome_index(outcome: &Outcome) -> usize {
         Outcome::Campaigns { .. } => 25,
         Outcome::CampaignResults { .. } => 26,
         Outcome::Linted(_) => 27,
+        Outcome::OAuthClientSet { .. } => 28,
+        Outcome::OAuthConnected { .. } => 29,
+        Outcome::OAuthDisconnected { .. } => 30,
+        Outcome::TokenHealth { .. } => 31,
     }
 }
-const OUTCOMES: usize = 28;
+const OUTCOMES: usize = 32;
 
 fn spec() -> CampaignSpec {
     CampaignSpec {
@@ -376,7 +384,41 @@ fn operations() -> Vec<Operation> {
         Operation::ResumeCampaign { id: 3 },
         Operation::CancelCampaign { id: 3 },
         Operation::ExportCampaignResults { id: 3 },
+        Operation::SetOAuthClient {
+            profile: id.clone(),
+            client: OAuthClientInput::File {
+                json: Secret::new(r#"{"installed": {}}"#),
+            },
+        },
+        Operation::SetOAuthClient {
+            profile: id.clone(),
+            client: OAuthClientInput::Typed {
+                client_id: "1-a.apps.googleusercontent.com".into(),
+                client_secret: Secret::new("GOCSPX-x"),
+            },
+        },
+        Operation::ConnectOAuth {
+            profile: id.clone(),
+            reconnect: true,
+        },
+        Operation::DisconnectOAuth {
+            profile: id.clone(),
+        },
+        Operation::ReadTokenHealth {
+            profile: id.clone(),
+        },
     ]
+}
+
+fn health() -> TokenHealthView {
+    TokenHealthView {
+        client_id: Some("1-a.apps.googleusercontent.com".into()),
+        client_secret_stored: true,
+        error: Some("invalid_grant".into()),
+        error_description: Some("Token has been expired or revoked.".into()),
+        likely_causes: vec!["the consent screen is in Testing".into()],
+        ..TokenHealthView::new(TokenState::SignInAgain)
+    }
 }
 
 fn outcomes() -> Vec<Outcome> {
@@ -384,8 +426,25 @@ fn outcomes() -> Vec<Outcome> {
         profile: profile(),
         secret: SecretState::Stored,
         warnings: vec!["Gmail rewrites From".into()],
+        token: Some(health()),
     };
     vec![
+        Outcome::OAuthClientSet {
+            profile: view.clone(),
+        },
+        Outcome::OAuthConnected {
+            profile: ProfileId("p".into()),
+            health: health(),
+        },
+        Outcome::OAuthDisconnected {
+            profile: ProfileId("p".into()),
+            revoked: false,
+            note: Some("the server did not answer".into()),
+        },
+        Outcome::TokenHealth {
+            profile: ProfileId("p".into()),
+            health: TokenHealthView::new(TokenState::NeedsConsent),
+        },
         Outcome::Checked(CheckReport {
             verdict: Verdict::Failed,
             steps: vec![step()],
@@ -639,6 +698,14 @@ fn server_messages() -> Vec<ServerMessage> {
             progress: Progress::Upload {
                 received_bytes: 1,
                 total_bytes: 2,
+            },
+        },
+        ServerMessage::Progress {
+            id,
+            progress: Progress::Consent {
+                url: "https://accounts.google.com/o/oauth2/v2/auth?state=s".into(),
+                redirect_uri: "http://127.0.0.1:4100/".into(),
+                timeout_s: 300,
             },
         },
         ServerMessage::Failed {

@@ -2,8 +2,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use profile::{
-    Address, AuthMethod, Header, Limits, Mailbox, Preset, Problem, Profile, ProfileId,
-    SANDBOX_USER, Security,
+    Address, AuthMethod, Header, Limits, Mailbox, OAuthSettings, Preset, Problem, Profile,
+    ProfileId, SANDBOX_USER, Security,
 };
 use protocol::{ErrorKind, Operation, OperationError, Outcome, ProfileView, Secret, SecretState};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
@@ -61,7 +61,11 @@ pub fn ProfileEditor(props: &ProfileEditorProps) -> Html {
                 .any(|view| view.profile.id.as_str() == taken)
         })
     });
-    let (profile, problems) = editor.form.profile(id.clone());
+    let (mut profile, problems) = editor.form.profile(id.clone());
+    // The OAuth panel changes the client on the bridge; saving keeps what the bridge has.
+    if let Some(known) = profiles.iter().find(|view| view.profile.id == id) {
+        profile.oauth = known.profile.oauth.clone();
+    }
     // A refusal's problems (a name another profile has) also show at their fields, until the
     // next edit clears the refusal.
     let mut displayed = problems.clone();
@@ -295,6 +299,17 @@ pub fn ProfileEditor(props: &ProfileEditorProps) -> Html {
                 <div id="profile-editor-status" aria-live="polite">{ status }</div>
             </form>
             { match view {
+                Some(view) if view.profile.auth == AuthMethod::OAuth2 => html! {
+                    <>
+                        <super::oauth::OAuthPanel view={view.clone()} />
+                        if view.profile.oauth.is_none() {
+                            <details class="advanced">
+                                <summary>{ "Or paste an access token (expires within the hour)" }</summary>
+                                <SecretForm {view} />
+                            </details>
+                        }
+                    </>
+                },
                 Some(view) => html! { <SecretForm {view} /> },
                 None => html! {
                     <p class="hint" id="profile-secret-later">{ "Save the profile first; then store its App Password or token here." }</p>
@@ -625,6 +640,8 @@ pub struct Form {
     pub extra_ca_pem: String,
     /// Not edited here; kept so that saving does not drop them.
     headers: Vec<Header>,
+    /// Set by the OAuth panel, not here; kept so that saving does not drop it.
+    oauth: Option<OAuthSettings>,
 }
 
 impl Form {
@@ -647,6 +664,7 @@ impl Form {
             per_minute: profile.limits.per_minute.to_string(),
             extra_ca_pem: profile.extra_ca_pem.clone().unwrap_or_default(),
             headers: profile.headers.clone(),
+            oauth: profile.oauth.clone(),
         }
     }
 
@@ -685,6 +703,7 @@ impl Form {
             security: self.security,
             extra_ca_pem: (!self.extra_ca_pem.trim().is_empty()).then(|| self.extra_ca_pem.clone()),
             auth: self.auth,
+            oauth: self.oauth.clone(),
             username: self.username.clone(),
             from,
             reply_to,

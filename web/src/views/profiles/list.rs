@@ -261,7 +261,13 @@ fn ProfileRow(props: &ProfileRowProps) -> Html {
                     <span class="sub">{ &profile.username }</span>
                 }
             </td>
-            <td role="cell" class={classes!("secret", secret_class)} data-label="Secret">{ secret }</td>
+            if let Some(token) = &view.token {
+                <td role="cell" class={classes!("secret", "token", token_class(token.state))} data-label="Secret">
+                    { format!("token: {}", token.state.title()) }
+                </td>
+            } else {
+                <td role="cell" class={classes!("secret", secret_class)} data-label="Secret">{ secret }</td>
+            }
             <td role="cell" class="profile-actions">
                 if *confirming {
                     <div class="confirm" role="group" aria-label={format!("Delete {name}?")}>
@@ -293,6 +299,14 @@ fn ProfileRow(props: &ProfileRowProps) -> Html {
                 }
             </td>
         </tr>
+    }
+}
+
+fn token_class(state: protocol::TokenState) -> &'static str {
+    match state {
+        protocol::TokenState::Healthy | protocol::TokenState::Refreshing => "ok",
+        protocol::TokenState::NetworkTrouble => "quiet",
+        _ => "bad",
     }
 }
 

@@ -5,10 +5,12 @@
 //! - `list`: [`list::ProfileList`], the table with each profile's actions.
 //! - `editor`: the form for one profile, and its secret.
 //! - `io`: the team file, in and out.
+//! - `oauth`: an OAuth2 profile's client, "Connect Google account" and token health.
 
 mod editor;
 mod io;
 mod list;
+mod oauth;
 
 use yew::prelude::*;
 
