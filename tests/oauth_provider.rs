@@ -38,6 +38,28 @@ pub struct Provider {
 
 impl Provider {
     pub fn start() -> Provider {
+        Provider::start_with(&[])
+    }
+
+    /// A server that also prints every token, code and PKCE verifier it sees (see
+    /// [`Provider::secrets`]), for the redaction test.
+    pub fn telling_secrets() -> Provider {
+        Provider::start_with(&[("TELL_SECRETS", "1")])
+    }
+
+    /// Every secret the server issued or was sent, when it was started to tell them.
+    pub fn secrets(&self) -> Vec<(String, String)> {
+        self.events()
+            .iter()
+            .filter(|event| event["event"] == "secret")
+            .map(|event| {
+                let text = |name: &str| event[name].as_str().unwrap_or_default().to_owned();
+                (text("kind"), text("value"))
+            })
+            .collect()
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Provider {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let modules = root.join(".tools/oauth/node_modules");
         assert!(
@@ -51,6 +73,7 @@ impl Provider {
             .arg(&script)
             .env("MAILBRIDGE_OAUTH_MODULES", &modules)
             .env("ACCESS_TOKEN_TTL", "3")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -25,7 +25,7 @@ fn draft(subject: &str) -> Draft {
 }
 
 /// A bridge whose sandbox checks bearer tokens with `provider`.
-async fn bridge_for(name: &str, provider: &Provider) -> Running {
+pub(super) async fn bridge_for(name: &str, provider: &Provider) -> Running {
     let introspection = provider.introspection();
     start(
         name,
@@ -55,7 +55,11 @@ fn client_file(provider: &Provider) -> String {
 
 /// Gives the sandbox profile the test server's client from a client file, with the
 /// revocation endpoint and issuer a person would add for a provider other than Google.
-async fn with_client(client: &mut Client, running: &Running, provider: &Provider) -> Profile {
+pub(super) async fn with_client(
+    client: &mut Client,
+    running: &Running,
+    provider: &Provider,
+) -> Profile {
     let id = running.sandbox_profile(client).await.id;
     let Outcome::OAuthClientSet { profile: view } = client
         .ok(Operation::SetOAuthClient {
@@ -591,4 +595,143 @@ async fn a_bad_client_file_names_the_field_and_changes_nothing() {
         std::fs::read_to_string(running.dir.path().join("secrets.json")).unwrap_or_default();
     assert!(!secrets.contains("oauth-client-secret"), "{secrets}");
     running.stop().await;
+}
+
+/// The same from the terminal: `mailbridge oauth client`, `connect` (the URL printed, the
+/// browser driven by the test), `status`, a `test` send that another process (`serve`, the
+/// deliverer) signs in with, and `disconnect`.
+#[tokio::test]
+async fn the_oauth_commands_connect_report_and_disconnect_across_processes() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::process::Stdio;
+
+    use crate::support::{Serve, TempDir, mailbridge};
+
+    let provider = Provider::start();
+    let dir = TempDir::new("oauth-cli");
+    let introspection = provider.introspection();
+    let secret_file = dir.path().join("introspection-secret");
+    std::fs::write(&secret_file, &introspection.client_secret).expect("written");
+    let serve = Serve::start_with(
+        dir.path(),
+        &[
+            "--sandbox-oauth-introspection",
+            &introspection.url,
+            "--sandbox-oauth-client-id",
+            &introspection.client_id,
+            "--sandbox-oauth-client-secret-file",
+            &secret_file.display().to_string(),
+        ],
+    );
+    let run = |args: &[&str], input: &[u8]| {
+        let mut child = mailbridge(dir.path())
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("mailbridge runs");
+        let _ = child.stdin.take().expect("stdin").write_all(input);
+        let output = child.wait_with_output().expect("mailbridge ends");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.code(), text)
+    };
+    let client = provider.client();
+    let (code, text) = run(&["oauth", "status"], b"");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("No profile signs in with OAuth2"), "{text}");
+
+    let (code, text) = run(
+        &[
+            "oauth",
+            "client",
+            "Sandbox",
+            "--client-id",
+            &client.client_id,
+            "--auth-uri",
+            &provider.endpoint("authorization_endpoint"),
+            "--token-uri",
+            &provider.endpoint("token_endpoint"),
+            "--revocation-uri",
+            &provider.endpoint("revocation_endpoint"),
+            "--issuer",
+            &provider.endpoint("issuer"),
+        ],
+        format!("{}\n", client.client_secret.expose()).as_bytes(),
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("oauth connect"), "{text}");
+    let (code, text) = run(&["oauth", "status", "Sandbox"], b"");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("needs consent"), "{text}");
+
+    let mut connect = mailbridge(dir.path())
+        .args(["oauth", "connect", "Sandbox", "--no-browser"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mailbridge runs");
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    let stdout = connect.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let url = loop {
+        let line = lines_rx
+            .recv_timeout(crate::support::PATIENCE)
+            .expect("connect prints the consent URL");
+        if let Some(url) = line.trim().strip_prefix("http://") {
+            break format!("http://{url}");
+        }
+    };
+    let redirect = url
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("redirect_uri="))
+        .expect("the URL has the redirect")
+        .replace("%3A", ":")
+        .replace("%2F", "/");
+    let port: u16 = redirect
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches('/')
+        .parse()
+        .expect("a port");
+    provider.consent_in_browser(&url, port).await;
+    let status = tokio::task::spawn_blocking(move || connect.wait())
+        .await
+        .expect("joined")
+        .expect("connect ends");
+    let rest: Vec<String> = lines_rx.try_iter().collect();
+    assert!(status.success(), "{rest:?}");
+    let rest = rest.join("\n");
+    assert!(
+        rest.contains("Connected.") && rest.contains("healthy"),
+        "{rest}"
+    );
+
+    let (code, text) = run(&["oauth", "status"], b"");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("sandbox: healthy") && text.contains(&client.client_id),
+        "{text}"
+    );
+    // `serve` delivers: it reads the refresh token the other process stored and signs in.
+    let (code, text) = run(&["test", "--profile", "Sandbox"], b"");
+    assert_eq!(code, Some(0), "{text}\n{}", serve.output());
+
+    let (code, text) = run(&["oauth", "disconnect", "Sandbox"], b"");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("the server revoked the token"), "{text}");
+    let (code, text) = run(&["oauth", "status", "Sandbox"], b"");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("needs consent"), "{text}");
+    drop(serve);
 }

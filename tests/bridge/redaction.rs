@@ -13,6 +13,8 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use super::harness::{Client, start};
+use super::oauth_accounts::{bridge_for, with_client};
+use crate::oauth_provider::Provider;
 
 const CANARY_PASSWORD: &str = "canarypw7Qz9xKpL";
 const CANARY_TOKEN: &str = "ya29.canary-token-5b7c1e";
@@ -214,5 +216,169 @@ async fn secrets_never_reach_transcripts_history_logs_or_the_page() {
     }
     assert!(file.len() > 4096, "the outbox file was read");
     assert_clean("the outbox file", &String::from_utf8_lossy(&file), &forms);
+    running.stop().await;
+}
+
+/// The OAuth secrets: the client secret (typed in and in a client file), the refresh and access
+/// tokens, the authorization code and the PKCE verifier, none of which the test chooses: the
+/// OAuth server tells them as it issues or receives them.
+#[tokio::test]
+async fn oauth_secrets_never_reach_transcripts_history_logs_exports_or_the_page() {
+    let logs = captured_logs();
+    let provider = Provider::telling_secrets();
+    let running = bridge_for("redaction-oauth", &provider).await;
+    let mut client = Client::connect(&running).await;
+    let mut page_saw = String::new();
+    let keep = |reply: super::harness::Reply, page_saw: &mut String| {
+        for progress in &reply.progress {
+            page_saw.push_str(&encode(progress).expect("encodes"));
+        }
+        match reply.result {
+            Ok(outcome) => page_saw.push_str(&encode(&outcome).expect("encodes")),
+            Err(error) => page_saw.push_str(&format!("{error:?}")),
+        }
+    };
+    let profile = with_client(&mut client, &running, &provider).await;
+    let user = profile.username.clone();
+    // The same client typed in, as the page's form sends it.
+    let oauth_client = provider.client();
+    keep(
+        client
+            .call(Operation::SetOAuthClient {
+                profile: profile.id.clone(),
+                client: protocol::OAuthClientInput::Typed {
+                    client_id: oauth_client.client_id.clone(),
+                    client_secret: oauth_client.client_secret.clone(),
+                },
+            })
+            .await,
+        &mut page_saw,
+    );
+
+    let id = client
+        .start(Operation::ConnectOAuth {
+            profile: profile.id.clone(),
+            reconnect: false,
+        })
+        .await;
+    let (url, port) = client
+        .progress(id, |progress| match progress {
+            protocol::Progress::Consent {
+                url, redirect_uri, ..
+            } => Some((
+                url.clone(),
+                redirect_uri
+                    .trim_start_matches("http://127.0.0.1:")
+                    .trim_end_matches('/')
+                    .parse::<u16>()
+                    .expect("a port"),
+            )),
+            _ => None,
+        })
+        .await;
+    page_saw.push_str(&url);
+    let browser_saw = provider.consent_in_browser(&url, port).await;
+    keep(client.collect(id).await, &mut page_saw);
+
+    // Sign-ins: a check, a send, a token refused once (the refresh-and-retry path), a refresh
+    // after expiry, and the health the page reads.
+    provider.refuse_introspections(1).await;
+    for operation in [
+        Operation::CheckConnection {
+            profile: profile.id.clone(),
+        },
+        Operation::Send {
+            profile: profile.id.clone(),
+            draft: Draft {
+                to: vec!["bob@example.com".to_owned()],
+                subject: "canary".to_owned(),
+                text: Some("hello".to_owned()),
+                ..Draft::default()
+            },
+        },
+        Operation::ListProfiles,
+        Operation::ReadTokenHealth {
+            profile: profile.id.clone(),
+        },
+    ] {
+        let reply = client.call(operation).await;
+        assert!(reply.result.is_ok(), "{:?}", reply.result);
+        keep(reply, &mut page_saw);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
+    keep(
+        client
+            .call(Operation::CheckConnection {
+                profile: profile.id.clone(),
+            })
+            .await,
+        &mut page_saw,
+    );
+    keep(
+        client
+            .call(Operation::DisconnectOAuth {
+                profile: profile.id.clone(),
+            })
+            .await,
+        &mut page_saw,
+    );
+    let Outcome::History { entries } = client.ok(Operation::ReadHistory { limit: 10 }).await else {
+        panic!("no history");
+    };
+    let history = serde_json::to_string(&entries).expect("json");
+    assert!(history.contains("AUTH XOAUTH2 ****"), "{history}");
+    let exported = client
+        .ok(Operation::ExportProfiles { profiles: vec![] })
+        .await;
+
+    provider.sync().await;
+    let secrets = provider.secrets();
+    for kind in [
+        "access_token",
+        "refresh_token",
+        "authorization_code",
+        "code_verifier",
+    ] {
+        assert!(
+            secrets.iter().any(|(k, _)| k == kind),
+            "the server told no {kind}: {secrets:?}"
+        );
+    }
+    assert!(
+        secrets.iter().filter(|(k, _)| k == "access_token").count() >= 3,
+        "consent, the refresh after the refusal and the one after expiry: {secrets:?}"
+    );
+    let mut forms = vec![oauth_client.client_secret.expose().to_owned()];
+    for (kind, value) in &secrets {
+        assert!(value.len() >= 16, "{kind} {value:?}");
+        forms.push(value.clone());
+        if kind == "access_token" {
+            for payload in [
+                format!("user={user}\x01auth=Bearer {value}\x01\x01"),
+                format!("n,a={user},\x01auth=Bearer {value}\x01\x01"),
+            ] {
+                forms.push(STANDARD.encode(payload.as_bytes()));
+            }
+        }
+    }
+    // The browser is the one place the code goes (in its address), which is how OAuth works.
+    assert!(!browser_saw.body.is_empty());
+    assert_clean("what the page received", &page_saw, &forms);
+    assert_clean("the history", &history, &forms);
+    assert_clean("the export", &format!("{exported:?}"), &forms);
+    let logs = String::from_utf8_lossy(
+        &logs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+    .into_owned();
+    assert!(logs.contains("refreshing"), "TRACE logging was captured");
+    assert_clean("the TRACE logs", &logs, &forms);
+    let mut files = String::new();
+    for name in ["config/profiles.json", "config/oauth-grants.json"] {
+        files.push_str(&std::fs::read_to_string(running.dir.path().join(name)).unwrap_or_default());
+    }
+    assert!(files.contains(&oauth_client.client_id), "{files}");
+    assert_clean("the profiles and grants files", &files, &forms);
     running.stop().await;
 }

@@ -14,6 +14,9 @@
 // Environment:
 //   MAILBRIDGE_OAUTH_MODULES  the node_modules folder holding oidc-provider (.tools/oauth/node_modules)
 //   ACCESS_TOKEN_TTL          seconds an access token lives (default 3)
+//   TELL_SECRETS              when "1", also {"event": "secret", "kind": ..., "value": ...} for
+//                             each access token, refresh token, code and PKCE verifier, so the
+//                             redaction test can look for them in mailbridge's output
 //
 // Consent needs no person: the interaction route logs in the `login_hint` account and grants the
 // requested scopes, unless the account is `declines@example.com`, who clicks Cancel.
@@ -101,6 +104,19 @@ provider.use(async (ctx, next) => {
     emit({ event: 'introspection.refused' });
   }
 });
+
+if (process.env.TELL_SECRETS === '1') {
+  for (const kind of ['access_token', 'refresh_token', 'authorization_code']) {
+    // Opaque tokens are their jti; stored ones are `saved`, others `issued`.
+    for (const when of ['saved', 'issued']) {
+      provider.on(`${kind}.${when}`, (token) => emit({ event: 'secret', kind, value: token.jti }));
+    }
+  }
+  provider.on('grant.success', (ctx) => {
+    const verifier = ctx.oidc.params.code_verifier;
+    if (verifier) emit({ event: 'secret', kind: 'code_verifier', value: verifier });
+  });
+}
 
 provider.on('grant.success', (ctx) => {
   emit({

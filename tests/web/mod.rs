@@ -12,6 +12,8 @@ mod compose;
 mod harness;
 /// Checks before sending: programs attached are blockers, and Send asks before it sends them.
 mod lint;
+/// "Connect Google account": the client file, consent in a tab, the token's health.
+mod oauth;
 /// A page from another origin cannot use the bridge, even with the right token.
 mod origin;
 /// Pairing from the printed address, and the connection surviving a reload.
