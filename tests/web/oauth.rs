@@ -100,11 +100,17 @@ fn connect_google_account_in_the_page_gives_a_healthy_token_the_sandbox_accepts(
         );
 
         if let Some(dir) = std::env::var_os("MAILBRIDGE_SCREENSHOT_DIR") {
+            web.js(
+                "document.querySelector('#oauth-panel').scrollIntoView({block: 'center'}); return 0;",
+                vec![],
+            )
+            .await;
             let png = web
-                .client
+                .find("#oauth-panel")
+                .await
                 .screenshot()
                 .await
-                .expect("a screenshot of the page");
+                .expect("a screenshot of the panel");
             let path = std::path::Path::new(&dir).join("token-health.png");
             std::fs::write(&path, png).expect("the screenshot is written");
         }
