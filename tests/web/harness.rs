@@ -54,6 +54,34 @@ where
     F: FnOnce(Web) -> Fut,
     Fut: Future<Output = ()>,
 {
+    let args: Vec<String> = CHROMIUM_ARGS.iter().map(|arg| arg.to_string()).collect();
+    run_with(name, &args, test);
+}
+
+/// Chromium's arguments with extensions: the page tests' arguments but `--disable-extensions`,
+/// with the unpacked extensions in `extensions` loaded and the profile kept in `profile`, so
+/// that a second browser started with it finds what the first one stored.
+pub fn extension_args(extensions: &[&std::path::Path], profile: &std::path::Path) -> Vec<String> {
+    let mut args: Vec<String> = CHROMIUM_ARGS
+        .iter()
+        .filter(|arg| **arg != "--disable-extensions")
+        .map(|arg| arg.to_string())
+        .collect();
+    let list: Vec<String> = extensions
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    args.push(format!("--load-extension={}", list.join(",")));
+    args.push(format!("--user-data-dir={}", profile.display()));
+    args
+}
+
+/// As [`run`], with Chromium started with `args`.
+pub fn run_with<F, Fut>(name: &str, args: &[String], test: F)
+where
+    F: FnOnce(Web) -> Fut,
+    Fut: Future<Output = ()>,
+{
     // One Chromium at a time: two at once on two cores make every wait flaky. A test that
     // failed while holding the lock poisons it, which says nothing about the next test.
     static BROWSER: Mutex<()> = Mutex::new(());
@@ -64,11 +92,12 @@ where
         .unwrap_or_else(|e| panic!("no tokio runtime: {e}"));
     runtime.block_on(async {
         let driver = Chromedriver::start();
-        let client = driver.connect().await;
+        let client = driver.connect(args).await;
         let web = Web {
             client: client.clone(),
             scratch: Arc::new(TempDir::new(&format!("web-{name}"))),
             bridges: Arc::default(),
+            driver: driver.port,
         };
         let outcome = AssertUnwindSafe(test(web.clone())).catch_unwind().await;
         if let Err(panic) = outcome {
@@ -90,6 +119,8 @@ pub struct Web {
     pub client: Client,
     scratch: Arc<TempDir>,
     bridges: Arc<Mutex<Vec<Arc<Bridge>>>>,
+    /// chromedriver's port, for a new browser in the same test.
+    driver: u16,
 }
 
 /// A `mailbridge serve` in its own temp dir, with its own sandbox.
@@ -114,6 +145,14 @@ impl Bridge {
 }
 
 impl Web {
+    /// Closes this browser and starts a new one with `args` (the same `--user-data-dir` is a
+    /// browser restart); the bridges and the scratch folder stay.
+    pub async fn restart_browser(self, args: &[String]) -> Web {
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.client.close()).await;
+        let client = connect(self.driver, args).await;
+        Web { client, ..self }
+    }
+
     /// Starts a fresh bridge and fails the test (it never skips) when the bridge has no web app
     /// to serve.
     pub fn start_bridge(&self, label: &str) -> Arc<Bridge> {
@@ -519,21 +558,26 @@ impl Chromedriver {
         driver
     }
 
-    /// A new browser session: headless Chromium with the test's window size.
-    async fn connect(&self) -> Client {
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".to_owned(),
-            json!({ "binary": CHROMIUM, "args": CHROMIUM_ARGS }),
-        );
-        let mut builder = ClientBuilder::new(HttpConnector::new());
-        builder.capabilities(capabilities);
-        let url = format!("http://127.0.0.1:{}", self.port);
-        match tokio::time::timeout(DEADLINE, builder.connect(&url)).await {
-            Ok(Ok(client)) => client,
-            Ok(Err(e)) => panic!("chromedriver at {url} started no Chromium ({CHROMIUM}): {e}"),
-            Err(_) => panic!("chromedriver at {url} started no Chromium in {DEADLINE:?}"),
-        }
+    /// A new browser session: headless Chromium with `args`.
+    async fn connect(&self, args: &[String]) -> Client {
+        connect(self.port, args).await
+    }
+}
+
+/// A new browser session from the chromedriver on `port`: headless Chromium with `args`.
+async fn connect(port: u16, args: &[String]) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({ "binary": CHROMIUM, "args": args }),
+    );
+    let mut builder = ClientBuilder::new(HttpConnector::new());
+    builder.capabilities(capabilities);
+    let url = format!("http://127.0.0.1:{port}");
+    match tokio::time::timeout(DEADLINE, builder.connect(&url)).await {
+        Ok(Ok(client)) => client,
+        Ok(Err(e)) => panic!("chromedriver at {url} started no Chromium ({CHROMIUM}): {e}"),
+        Err(_) => panic!("chromedriver at {url} started no Chromium in {DEADLINE:?}"),
     }
 }
 

@@ -934,6 +934,7 @@ mod tests {
             profile: profile::Profile::sandbox(ProfileId(id.into()), id, 2587),
             secret,
             warnings: vec![],
+            token: None,
         };
         let done = |id, outcome| {
             Action::Received(ServerMessage::Done {

@@ -200,7 +200,11 @@ pub fn npm_ci(root: &Path, package: &NpmPackage) -> Result<()> {
     if package.ignore_scripts {
         npm.arg("--ignore-scripts");
     }
-    run(npm.args(["--prefix", package.target]))
+    // The real path: when `.tools` is a symlink (a worktree sharing another's tools), npm
+    // would take the folder for a link to itself and refuse the lock.
+    let prefix = std::fs::canonicalize(&target)
+        .with_context(|| format!("resolving {}", target.display()))?;
+    run(npm.arg("--prefix").arg(prefix))
 }
 
 /// Installs Debian packages; `apt-get update` runs first because a fresh machine has no lists.
@@ -342,6 +346,26 @@ pub fn ensure_oidc_provider(root: &Path) -> Result<()> {
             ignore_scripts: false,
         },
     )
+}
+
+/// Mozilla's web-ext, which lints the browser extension and packs its zip, at the version
+/// `xtask/extension/package-lock.json` pins, installed into `.tools/webext` by [`npm_ci`].
+pub fn ensure_web_ext(root: &Path) -> Result<()> {
+    npm_ci(
+        root,
+        &NpmPackage {
+            name: "web-ext",
+            source: "xtask/extension",
+            target: ".tools/webext",
+            installed: "node_modules/web-ext/package.json",
+            ignore_scripts: false,
+        },
+    )
+}
+
+/// The `web-ext` that [`ensure_web_ext`] installed.
+pub fn web_ext(root: &Path) -> std::path::PathBuf {
+    root.join(".tools/webext/node_modules/.bin/web-ext")
 }
 
 /// Waits until spamd answers PING (it takes a second or two to load its rules).

@@ -12,6 +12,8 @@ use axum::http::{HeaderMap, header};
 use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
+use super::extension::EXTENSION_ORIGIN;
+
 /// Why an upgrade was refused. The HTTP answer is the same 403 for all of them; the reason is
 /// for the bridge's own log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,9 +23,10 @@ pub enum Refusal {
     QueryString,
 }
 
-/// The origins allowed to open the WebSocket: the bridge's own, plus any given with
-/// `--allow-origin` for a development server. Compared as exact strings: no patterns, no
-/// prefixes, and never "equal to Host".
+/// The origins allowed to open the WebSocket: the bridge's own, the browser extension's
+/// (`chrome-extension://` and its pinned ID), plus any given with `--allow-origin` for a
+/// development server. Compared as exact strings: no patterns, no prefixes, and never "equal
+/// to Host".
 #[derive(Debug, Clone)]
 pub struct Origins {
     port: u16,
@@ -37,6 +40,7 @@ impl Origins {
 
     fn allows(&self, origin: &str) -> bool {
         own_authorities(self.port).any(|authority| origin == format!("http://{authority}"))
+            || origin == EXTENSION_ORIGIN
             || self.extra.iter().any(|allowed| allowed == origin)
     }
 }
@@ -175,6 +179,7 @@ mod tests {
                 "http://localhost:4590",
                 "http://[::1]:4590",
                 "http://localhost:8080",
+                "chrome-extension://dcnbdhobhaikmppcebpmkkpgklnednhn",
             ] {
                 assert_eq!(check(&[host], &[origin], None), Ok(()), "{host} {origin}");
             }
@@ -193,6 +198,11 @@ mod tests {
             "",
             "http://evil.test",
             "http://127.0.0.1",
+            // Another extension, the right one's ID under another scheme or with a path.
+            "chrome-extension://phddfdpibifcmjniieehnclcogcodncm",
+            "moz-extension://dcnbdhobhaikmppcebpmkkpgklnednhn",
+            "chrome-extension://dcnbdhobhaikmppcebpmkkpgklnednhn/",
+            "chrome-extension://DCNBDHOBHAIKMPPCEBPMKKPGKLNEDNHN",
         ];
         for origin in origins {
             assert_eq!(

@@ -2,10 +2,12 @@
 //!
 //! # Layout
 //! - `assets`: the web app's files from `dist/`, embedded at build time.
+//! - `extension`: the browser extension's pinned ID and origin, allowed by default.
 //! - `guard`: the Host, Origin and query checks before the upgrade, and the pairing limits.
 //! - `session`: one paired WebSocket: the hello, then requests run concurrently.
 
 mod assets;
+mod extension;
 mod guard;
 mod session;
 
@@ -25,6 +27,7 @@ use protocol::{MAX_FRAME_BYTES, Secret};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+pub use extension::{EXTENSION_ID, EXTENSION_ORIGIN};
 pub use guard::{Origins, PairingLimits};
 
 use crate::ops::Bridge;
@@ -32,7 +35,8 @@ use crate::ops::Bridge;
 /// How the server behaves; tests shorten the timeouts.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
-    /// Origins besides the bridge's own that may open the WebSocket (a `trunk serve` dev server).
+    /// Origins besides the bridge's own and the extension's that may open the WebSocket (a
+    /// `trunk serve` dev server).
     pub allow_origins: Vec<String>,
     /// Connections at once; a browser tab needs one.
     pub max_connections: usize,

@@ -44,8 +44,14 @@ async fn pair(socket: &mut WebSocket, shared: &Shared) -> bool {
         }
     };
     let locked = lock(&shared.guard).is_locked(Instant::now());
+    // `mailbridge pair --reset` replaces the stored token: from then on only the new one
+    // pairs, with no restart, and a page or extension holding the old one is asked again.
+    let expected = shared
+        .bridge
+        .stored_pairing_token()
+        .unwrap_or_else(|| shared.token.clone());
     // While locked, even the right token is refused, so a guesser cannot tell when it won.
-    if locked || !token_matches(token.expose(), shared.token.expose()) {
+    if locked || !token_matches(token.expose(), expected.expose()) {
         if !locked {
             lock(&shared.guard).record_failure(Instant::now());
         }
