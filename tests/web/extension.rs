@@ -35,6 +35,7 @@ fn the_extension_pairs_once_stays_paired_across_a_restart_and_sends() {
         open_app(&web, EXTENSION_ID).await;
         web.wait_text("#connection", "Not paired with a bridge yet")
             .await;
+        screenshot(&web, "extension-pairing.png").await;
         // The whole line `mailbridge serve` (and `mailbridge pair`) prints, as a person copies
         // it: the link names the bridge's port too.
         paste_pairing(&web, &bridge.serve.url).await;
