@@ -143,7 +143,7 @@ async fn health(client: &mut Client, profile: &ProfileId) -> protocol::TokenHeal
     else {
         panic!("no health");
     };
-    health
+    *health
 }
 
 fn transcript_text(progress: &[Progress]) -> String {

@@ -988,9 +988,9 @@ mod tests {
             profile: profile::Profile::sandbox(ProfileId("s".into()), "S", 2587),
             secret: SecretState::Stored,
             warnings: vec![],
-            token: Some(protocol::TokenHealthView::new(
+            token: Some(Box::new(protocol::TokenHealthView::new(
                 protocol::TokenState::NeedsConsent,
-            )),
+            ))),
         };
         let waiting = reduce(
             connected(),
@@ -1021,7 +1021,9 @@ mod tests {
                 id: RequestId(2),
                 outcome: Outcome::OAuthConnected {
                     profile: ProfileId("s".into()),
-                    health: protocol::TokenHealthView::new(protocol::TokenState::Healthy),
+                    health: Box::new(protocol::TokenHealthView::new(
+                        protocol::TokenState::Healthy,
+                    )),
                 },
             })],
         );

@@ -200,7 +200,8 @@ pub fn OAuthPanel(props: &OAuthPanelProps) -> Html {
     let health = props
         .view
         .token
-        .clone()
+        .as_deref()
+        .cloned()
         .unwrap_or_else(|| TokenHealthView::new(TokenState::NotConfigured));
     let has_client = health.client_id.is_some();
     let connected = !matches!(
