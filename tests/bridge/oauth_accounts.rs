@@ -143,7 +143,7 @@ async fn health(client: &mut Client, profile: &ProfileId) -> protocol::TokenHeal
     else {
         panic!("no health");
     };
-    health
+    *health
 }
 
 fn transcript_text(progress: &[Progress]) -> String {
@@ -283,6 +283,7 @@ async fn a_token_that_expires_in_a_200_message_batch_is_refreshed_and_nothing_is
     provider.sync().await;
     let refreshes_before = provider.grants("refresh_token");
 
+    let started = Instant::now();
     let recipients: Vec<String> = (0..200).map(|i| format!("r{i}@example.com")).collect();
     client
         .ok(Operation::EnqueueEach {
@@ -339,6 +340,12 @@ async fn a_token_that_expires_in_a_200_message_batch_is_refreshed_and_nothing_is
     assert_eq!(
         health(&mut client, &profile.id).await.state,
         TokenState::Healthy
+    );
+    eprintln!(
+        "200 messages in {:.1} s with 3-second tokens: {} refreshes, 1 refusal answered, \
+         3 connections closed by the server",
+        started.elapsed().as_secs_f64(),
+        provider.grants("refresh_token") - refreshes_before
     );
     running.stop().await;
 }

@@ -99,6 +99,16 @@ fn connect_google_account_in_the_page_gives_a_healthy_token_the_sandbox_accepts(
             web.page_text().await
         );
 
+        // OAUTHBEARER, chosen in the panel: the next check signs in with it.
+        web.select("#oauth-mechanism", "oauthbearer").await;
+        web.wait_text("#oauth-status", "Saved the mechanism").await;
+        web.click(&format!("{ROW} .profile-check")).await;
+        web.wait_text(
+            r#"#check-report #check-steps li[data-step="auth"]"#,
+            "with OAUTHBEARER",
+        )
+        .await;
+
         if let Some(dir) = std::env::var_os("MAILBRIDGE_SCREENSHOT_DIR") {
             web.js(
                 "document.querySelector('#oauth-panel').scrollIntoView({block: 'center'}); return 0;",

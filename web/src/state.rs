@@ -983,6 +983,61 @@ mod tests {
     }
 
     #[test]
+    fn a_consent_waits_for_its_answer_and_the_answer_sets_the_token_health() {
+        let view = ProfileView {
+            profile: profile::Profile::sandbox(ProfileId("s".into()), "S", 2587),
+            secret: SecretState::Stored,
+            warnings: vec![],
+            token: Some(Box::new(protocol::TokenHealthView::new(
+                protocol::TokenState::NeedsConsent,
+            ))),
+        };
+        let waiting = reduce(
+            connected(),
+            vec![
+                Action::Received(ServerMessage::Done {
+                    id: RequestId(1),
+                    outcome: Outcome::Profiles {
+                        profiles: vec![view],
+                    },
+                }),
+                Action::Received(ServerMessage::Progress {
+                    id: RequestId(2),
+                    progress: Progress::Consent {
+                        url: "https://accounts.example/auth?state=x".into(),
+                        redirect_uri: "http://127.0.0.1:4000/".into(),
+                        timeout_s: 300,
+                    },
+                }),
+            ],
+        );
+        assert_eq!(
+            waiting.consent,
+            Some((RequestId(2), "https://accounts.example/auth?state=x".into()))
+        );
+        let connected = reduce(
+            waiting,
+            vec![Action::Received(ServerMessage::Done {
+                id: RequestId(2),
+                outcome: Outcome::OAuthConnected {
+                    profile: ProfileId("s".into()),
+                    health: Box::new(protocol::TokenHealthView::new(
+                        protocol::TokenState::Healthy,
+                    )),
+                },
+            })],
+        );
+        assert_eq!(connected.consent, None);
+        let Loadable::Ready(profiles) = &connected.profiles else {
+            panic!("no list");
+        };
+        assert_eq!(
+            profiles[0].token.as_ref().map(|token| token.state),
+            Some(protocol::TokenState::Healthy)
+        );
+    }
+
+    #[test]
     fn messages_become_sentences() {
         assert_eq!(sentence("the page is offline"), "The page is offline.");
         assert_eq!(sentence("Done."), "Done.");

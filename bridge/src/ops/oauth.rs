@@ -127,7 +127,10 @@ impl Bridge {
             Operation::ConnectOAuth { profile, reconnect } => {
                 let found = self.profile(&profile)?;
                 let health = self.connect_oauth(&found, reconnect, progress).await?;
-                Ok(Outcome::OAuthConnected { profile, health })
+                Ok(Outcome::OAuthConnected {
+                    profile,
+                    health: Box::new(health),
+                })
             }
             Operation::DisconnectOAuth { profile } => {
                 let found = self.profile(&profile)?;
@@ -143,7 +146,10 @@ impl Bridge {
                 let health = self
                     .token_health(&found)
                     .unwrap_or_else(|| TokenHealthView::new(TokenState::NotConfigured));
-                Ok(Outcome::TokenHealth { profile, health })
+                Ok(Outcome::TokenHealth {
+                    profile,
+                    health: Box::new(health),
+                })
             }
             other => Err(misrouted(&other)),
         }

@@ -93,7 +93,7 @@ impl Bridge {
             state => state,
         };
         let warnings = compose::profile_warnings(&profile);
-        let token = self.token_health(&profile);
+        let token = self.token_health(&profile).map(Box::new);
         ProfileView {
             profile,
             secret,

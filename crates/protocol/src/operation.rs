@@ -246,7 +246,7 @@ pub struct ProfileView {
     pub warnings: Vec<String>,
     /// The token health of an OAuth2 profile.
     #[serde(default)]
-    pub token: Option<TokenHealthView>,
+    pub token: Option<Box<TokenHealthView>>,
 }
 
 /// The successful result of an [`Operation`], one variant per operation.
@@ -292,7 +292,7 @@ pub enum Outcome {
     },
     OAuthConnected {
         profile: ProfileId,
-        health: TokenHealthView,
+        health: Box<TokenHealthView>,
     },
     OAuthDisconnected {
         profile: ProfileId,
@@ -303,7 +303,7 @@ pub enum Outcome {
     },
     TokenHealth {
         profile: ProfileId,
-        health: TokenHealthView,
+        health: Box<TokenHealthView>,
     },
     UploadStarted {
         upload: u64,

@@ -426,7 +426,7 @@ fn outcomes() -> Vec<Outcome> {
         profile: profile(),
         secret: SecretState::Stored,
         warnings: vec!["Gmail rewrites From".into()],
-        token: Some(health()),
+        token: Some(Box::new(health())),
     };
     vec![
         Outcome::OAuthClientSet {
@@ -434,7 +434,7 @@ fn outcomes() -> Vec<Outcome> {
         },
         Outcome::OAuthConnected {
             profile: ProfileId("p".into()),
-            health: health(),
+            health: Box::new(health()),
         },
         Outcome::OAuthDisconnected {
             profile: ProfileId("p".into()),
@@ -443,7 +443,7 @@ fn outcomes() -> Vec<Outcome> {
         },
         Outcome::TokenHealth {
             profile: ProfileId("p".into()),
-            health: TokenHealthView::new(TokenState::NeedsConsent),
+            health: Box::new(TokenHealthView::new(TokenState::NeedsConsent)),
         },
         Outcome::Checked(CheckReport {
             verdict: Verdict::Failed,

@@ -127,7 +127,9 @@ pub fn ProfileEditor(props: &ProfileEditorProps) -> Html {
             let dispatcher = editor.dispatcher();
             wasm_bindgen_futures::spawn_local(async move {
                 dispatcher.dispatch(match answer.await {
-                    Ok(Outcome::Saved { profile }) => EditorAction::Saved(profile.profile),
+                    Ok(Outcome::Saved { profile }) => {
+                        EditorAction::Saved(Box::new(profile.profile))
+                    }
                     Ok(_) => EditorAction::Refused(OperationError::new(
                         ErrorKind::Internal,
                         "the bridge gave an unexpected answer to saving the profile",
@@ -871,7 +873,7 @@ enum EditorAction {
     Leave(Field),
     Blocked(usize),
     Saving,
-    Saved(Profile),
+    Saved(Box<Profile>),
     Refused(OperationError),
 }
 
@@ -1161,7 +1163,7 @@ mod tests {
         edit(&mut editor, Field::Username, "someone@gmail.com");
         editor.apply(EditorAction::Saving);
         let (profile, _) = editor.form.profile(ProfileId("work-gmail".into()));
-        editor.apply(EditorAction::Saved(profile));
+        editor.apply(EditorAction::Saved(Box::new(profile)));
         assert_eq!(editor.id, Some(ProfileId("work-gmail".into())));
         assert_eq!(editor.saved.as_ref(), Some(&editor.form));
         assert_eq!(editor.status, Status::Saved("Work Gmail".into()));

@@ -2,6 +2,7 @@
 //! picked or dropped, or the ID and secret typed in), "Connect Google account", and the token's
 //! health. Secrets go to the bridge and are never shown again.
 
+use profile::OAuthMechanism;
 use protocol::{
     ErrorKind, OAuthClientInput, Operation, OperationError, ProfileView, Secret, TokenHealthView,
     TokenState,
@@ -167,10 +168,40 @@ pub fn OAuthPanel(props: &OAuthPanelProps) -> Html {
         })
     };
 
+    let on_mechanism = {
+        let bridge = bridge.clone();
+        let finish = finish.clone();
+        let profile = props.view.profile.clone();
+        Callback::from(move |event: Event| {
+            let chosen = event
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            let mut changed = profile.clone();
+            if let Some(oauth) = changed.oauth.as_mut() {
+                oauth.mechanism = if chosen == "oauthbearer" {
+                    OAuthMechanism::Oauthbearer
+                } else {
+                    OAuthMechanism::Xoauth2
+                };
+            }
+            let answer = bridge.call(Operation::SaveProfile { profile: changed });
+            let finish = finish.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                finish(answer.await.map(|_| "Saved the mechanism.".to_owned()));
+            });
+        })
+    };
+    let mechanism = props
+        .view
+        .profile
+        .oauth
+        .as_ref()
+        .map(|oauth| oauth.mechanism);
     let health = props
         .view
         .token
-        .clone()
+        .as_deref()
+        .cloned()
         .unwrap_or_else(|| TokenHealthView::new(TokenState::NotConfigured));
     let has_client = health.client_id.is_some();
     let connected = !matches!(
@@ -206,6 +237,15 @@ pub fn OAuthPanel(props: &OAuthPanelProps) -> Html {
                     <button type="submit" id="oauth-client-save" disabled={*busy}>{ "Save client" }</button>
                 </form>
             </details>
+            if let Some(mechanism) = mechanism {
+                <div class="field">
+                    <label for="oauth-mechanism">{ "Mechanism" }</label>
+                    <select id="oauth-mechanism" onchange={on_mechanism} disabled={*busy}>
+                        <option value="xoauth2" selected={mechanism == OAuthMechanism::Xoauth2}>{ "XOAUTH2 (Gmail's usual)" }</option>
+                        <option value="oauthbearer" selected={mechanism == OAuthMechanism::Oauthbearer}>{ "OAUTHBEARER (RFC 7628), when the server offers it" }</option>
+                    </select>
+                </div>
+            }
             <div class="actions">
                 <button type="button" id="oauth-connect" class="primary" onclick={connect}
                     disabled={*busy || !has_client || !health.client_secret_stored}>
