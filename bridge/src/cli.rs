@@ -170,9 +170,15 @@ pub enum Command {
     /// make a new token with --reset.
     Pair {
         /// Replace the pairing token; pages and the extension paired with the old one must
-        /// pair again. A running bridge takes the new one at once.
+        /// pair again. A running bridge takes the new one at once. Forgets the Firefox
+        /// extension's origin too.
         #[arg(long)]
         reset: bool,
+        /// Pair the Firefox extension: for ten minutes, the first Firefox extension page that
+        /// says hello with the right token has its origin (a random one per install) learned,
+        /// and from then on that one alone is let in.
+        #[arg(long)]
+        firefox: bool,
         /// The port `mailbridge serve` listens on, for the URL.
         #[arg(long, default_value_t = DEFAULT_PORT)]
         port: u16,
@@ -430,7 +436,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Explain { reply } => explain(reply),
         Command::Sandbox(args) => sandbox::run_cli(args).await.map(|()| exit::OK),
         Command::Serve(args) => serve(&global, args).await.map(|()| exit::OK),
-        Command::Pair { reset, port } => pair(&global, reset, port),
+        Command::Pair {
+            reset,
+            firefox,
+            port,
+        } => pair(&global, reset, firefox, port),
         Command::Service(command) => service::run(&global, command),
         Command::Check {
             profile,
@@ -616,6 +626,7 @@ async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
     }
     let config = ServeConfig {
         allow_origins: args.allow_origin,
+        firefox: Some(server::FirefoxOrigin::in_data_dir(&data_dir(global)?)),
         ..ServeConfig::default()
     };
     let shutdown = async {
@@ -685,13 +696,25 @@ fn open_browser(url: &str) {
     }
 }
 
-fn pair(global: &Global, reset: bool, port: u16) -> anyhow::Result<u8> {
+fn pair(global: &Global, reset: bool, firefox: bool, port: u16) -> anyhow::Result<u8> {
     let secrets = open_secrets(global)?;
+    let firefox_origin = server::FirefoxOrigin::in_data_dir(&data_dir(global)?);
     if reset {
         store::reset_pairing_token(secrets.as_ref())?;
+        firefox_origin
+            .forget()
+            .with_context(|| format!("removing {}", firefox_origin.path().display()))?;
         println!(
             "Made a new pairing token. Pages and the extension paired before must pair again; a running \
              mailbridge serve accepts only the new one from now on."
+        );
+    }
+    if firefox {
+        firefox_origin
+            .open_window(std::time::SystemTime::now())
+            .context("opening the Firefox pairing window")?;
+        eprintln!(
+            "For the next 10 minutes, the first Firefox extension that pairs with this code is remembered, and then it alone may connect."
         );
     }
     let token = store::pairing_token(secrets.as_ref())?;

@@ -50,6 +50,23 @@ pub fn is_extension() -> bool {
         .is_some_and(|protocol| matches!(protocol.as_str(), "chrome-extension:" | "moz-extension:"))
 }
 
+/// The command that prints the pairing code here: Firefox gives each install its own origin,
+/// which the bridge learns only from a pairing that `--firefox` announced.
+pub fn pair_command() -> &'static str {
+    if is_firefox() {
+        "mailbridge pair --firefox"
+    } else {
+        "mailbridge pair"
+    }
+}
+
+/// Whether the app runs as the Firefox extension.
+pub fn is_firefox() -> bool {
+    web_sys::window()
+        .and_then(|window| window.location().protocol().ok())
+        .is_some_and(|protocol| protocol == "moz-extension:")
+}
+
 /// The page served by `mailbridge serve` (or `trunk serve`).
 struct Page;
 

@@ -31,13 +31,14 @@ pub fn ConnectionStatus() -> Html {
     };
     // The extension is paired by pasting a code, so its screens say so and show the form.
     let extension = platform::current().pairs_by_paste();
+    let pair_command = platform::pair_command();
     let (class, body) = match &bridge.connection {
         Connection::NoToken if extension => (
             "down",
             html! {
                 <>
                     <p><strong>{ "Not paired with a bridge yet." }</strong>
-                        { " Run " }<code>{ "mailbridge pair" }</code>
+                        { " Run " }<code>{ pair_command }</code>
                         { " in a terminal and paste the link or code it prints here, once: the extension remembers it." }</p>
                     <PairingForm />
                 </>
@@ -50,7 +51,7 @@ pub fn ConnectionStatus() -> Html {
                     <p><strong>{ "The bridge refused this extension's pairing code." }</strong>
                         { " The code is out of date (it changes with " }<code>{ "mailbridge pair --reset" }</code>
                         { "), or there were too many wrong tries and the bridge is locked for a while." }</p>
-                    <p>{ "Run " }<code>{ "mailbridge pair" }</code>
+                    <p>{ "Run " }<code>{ pair_command }</code>
                         { " and paste the new code below. Each refused try counts towards the lock, so the extension does not retry by itself." }</p>
                     <PairingForm />
                 </>
@@ -109,8 +110,12 @@ pub fn ConnectionStatus() -> Html {
                         { format!(" at {}. The page tries again in {}.", bridge.url(), seconds(*retry_in_ms)) }</p>
                     { start_a_bridge }
                     { retry_button("Try to connect now") }
+                    if platform::is_firefox() {
+                        <p>{ "If a bridge does run, it may not know this Firefox install yet (each has its own origin, which the bridge turns away before answering). Run " }
+                            <code>{ pair_command }</code>{ " and paste what it prints below." }</p>
+                    }
                     if extension {
-                        <details class="pairing-details">
+                        <details class="pairing-details" open=true>
                             <summary>{ "Pairing and the bridge's address" }</summary>
                             <PairingForm />
                         </details>
