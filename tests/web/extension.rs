@@ -209,7 +209,7 @@ fn other_extensions_wrong_tokens_and_pages_are_refused_while_the_paired_one_work
 }
 
 /// The unpacked extension `cargo xtask extension` built; the test fails (never skips) without.
-fn dist_ext() -> PathBuf {
+pub(super) fn dist_ext() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist-ext");
     assert!(
         dir.join("manifest.json").is_file() && dir.join("app.html").is_file(),
@@ -236,7 +236,7 @@ fn other_extension(folder: &Path) -> PathBuf {
     copy
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+pub(super) fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{}: {e}", to.display()));
     let entries = std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
     for entry in entries.map_while(Result::ok) {
@@ -258,8 +258,9 @@ async fn open_app(web: &Web, id: &str) {
         .unwrap_or_else(|e| panic!("cannot open {url} (is the extension loaded?): {e}"));
 }
 
-async fn paste_pairing(web: &Web, text: &str) {
-    web.replace_text("#pairing-code", text).await;
+pub(super) async fn paste_pairing(web: &Web, text: &str) {
+    // The form empties the field after each pairing, so typing is pasting.
+    web.type_into("#pairing-code", text).await;
     web.click("#pairing-submit").await;
 }
 
@@ -276,7 +277,7 @@ async fn new_tab(web: &Web) {
 }
 
 /// What the extension keeps in `chrome.storage.local`.
-async fn stored_pairing(web: &Web) -> Value {
+pub(super) async fn stored_pairing(web: &Web) -> Value {
     web.js_async(
         "const done = arguments[0];\
          chrome.storage.local.get(['pairingToken', 'bridgeAddress']).then(done, (e) => done(String(e)));",
@@ -285,7 +286,7 @@ async fn stored_pairing(web: &Web) -> Value {
     .await
 }
 
-fn hello(token: &str) -> String {
+pub(super) fn hello(token: &str) -> String {
     serde_json::to_string(&ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
         token: Secret::new(token),
@@ -295,7 +296,7 @@ fn hello(token: &str) -> String {
 
 /// A WebSocket to the bridge from the page in the current tab (so with its Origin), saying
 /// hello with `token`; what happened to it.
-async fn probe(web: &Web, bridge: &Bridge, token: &str) -> Vec<String> {
+pub(super) async fn probe(web: &Web, bridge: &Bridge, token: &str) -> Vec<String> {
     let socket_url = format!("ws://127.0.0.1:{}/ws", bridge.serve.port());
     let script = format!("{PROBE}\nprobe(arguments[0], arguments[1], arguments[2]);");
     let result = web
@@ -304,7 +305,7 @@ async fn probe(web: &Web, bridge: &Bridge, token: &str) -> Vec<String> {
     happened(&result).unwrap_or_else(|| panic!("the probe reported {result}"))
 }
 
-async fn compose(web: &Web, subject: &str) {
+pub(super) async fn compose(web: &Web, subject: &str) {
     web.select("#compose-profile", "sandbox").await;
     web.type_into("#compose-to", "bob@example.com,").await;
     wait_chip(web, "compose-to", "bob@example.com").await;

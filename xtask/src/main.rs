@@ -7,7 +7,8 @@
 //! - `extension`: the browser extension in `dist-ext/` from the built `dist/`, `web-ext lint`,
 //!   and its zip for the Chrome Web Store.
 //! - `tools`: installs what a fresh machine lacks (the wasm target, Python, aiosmtpd, swaks,
-//!   openssl, Postfix, nodemailer, SpamAssassin's spamd, dnsmasq, Chromium and ChromeDriver).
+//!   openssl, Postfix, nodemailer, SpamAssassin's spamd, dnsmasq, Chromium and ChromeDriver,
+//!   Firefox ESR and geckodriver, web-ext).
 //! - `web`: builds the web app into `dist/` with Trunk, installing Trunk, wasm-bindgen and
 //!   wasm-opt first.
 //!
@@ -99,6 +100,7 @@ fn test() -> Result<()> {
     tools::ensure_python()?;
     tools::ensure_openssl()?;
     tools::ensure_chromium()?;
+    tools::ensure_firefox(&root)?;
     // Postfix's smtpd and smtp-sink are the servers the outbox tests send to.
     tools::ensure_postfix()?;
     // SpamAssassin's spamd and dnsmasq: the pre-send checks' spam score and DNS records.
