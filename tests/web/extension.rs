@@ -26,6 +26,37 @@ const OTHER_ID: &str = "phddfdpibifcmjniieehnclcogcodncm";
 const SUBJECT: &str = "Sent from the mailbridge extension";
 const ATTACHMENT: &str = "extension-figures.bin";
 
+/// The extension is the page's own build: every file Trunk wrote beside `index.html`, the wasm
+/// included, is in `dist-ext/` byte for byte.
+#[test]
+fn the_extension_carries_the_pages_wasm() {
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist");
+    let dist_ext = dist_ext();
+    let mut wasm = 0;
+    for entry in std::fs::read_dir(&dist)
+        .unwrap_or_else(|e| panic!("{}: {e}", dist.display()))
+        .map_while(Result::ok)
+    {
+        let name = entry.file_name();
+        if name == "index.html" || entry.path().is_dir() {
+            continue;
+        }
+        wasm += usize::from(name.to_string_lossy().ends_with(".wasm"));
+        let page = std::fs::read(entry.path()).unwrap_or_else(|e| panic!("{e}"));
+        let extension = std::fs::read(dist_ext.join(&name)).unwrap_or_else(|e| {
+            panic!("dist-ext/ lacks {name:?} ({e}); run `cargo xtask extension` again")
+        });
+        assert!(page == extension, "dist-ext/{name:?} differs from dist/'s");
+    }
+    assert_eq!(wasm, 1, "one wasm in {}", dist.display());
+    let app = std::fs::read_to_string(dist_ext.join("app.html")).unwrap_or_default();
+    assert!(
+        app.contains("<script type=\"module\" src=\"/app.js\"></script>")
+            && !app.contains("import init"),
+        "app.html must load its bootstrap from app.js, with no inline script:\n{app}"
+    );
+}
+
 #[test]
 fn the_extension_pairs_once_stays_paired_across_a_restart_and_sends() {
     let profile = TempDir::new("extension-profile");
@@ -128,7 +159,12 @@ fn other_extensions_wrong_tokens_and_pages_are_refused_while_the_paired_one_work
         new_tab(&web).await;
         open_app(&web, OTHER_ID).await;
         paste_pairing(&web, &bridge.serve.url).await;
-        web.wait_text("#connection", "No bridge is answering").await;
+        let shown = web.wait_text("#connection", "No bridge is answering").await;
+        // It says how to start one, the login service included.
+        assert!(
+            shown.contains("mailbridge serve") && shown.contains("mailbridge service install"),
+            "{shown}"
+        );
         let events = probe(&web, &bridge, bridge.serve.token()).await;
         assert!(
             !events.iter().any(|event| event == "open"),
