@@ -797,6 +797,11 @@ impl Session {
     /// returned before the reply goes out.
     async fn capture(&self, transaction: Transaction, message: MessageBuffer) -> String {
         let (raw, _reservation) = message.into_parts();
+        let placement = crate::placement::place(
+            &raw,
+            &self.shared.config.user,
+            self.shared.faults.take_spam(),
+        );
         let new = NewMessage {
             envelope: Envelope {
                 mail_from: transaction.mail_from,
@@ -805,6 +810,8 @@ impl Session {
             raw,
             tls_version: self.tls_version.map(str::to_owned),
             auth_mechanism: self.auth_mechanism.map(str::to_owned),
+            placement,
+            counts_as_send: true,
         };
         let store = self.shared.store.clone();
         // Checked again as the message is stored: sessions past MAIL at the same moment must
