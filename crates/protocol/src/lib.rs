@@ -21,6 +21,7 @@
 //! - `lint`: checks before sending: findings by severity, the spam score.
 //! - `codec`: decoding with size limits and typed errors, and encoding.
 //! - `secret`: [`Secret`], a string that never prints itself.
+//! - `verify`: delivery verification over IMAP: where a message landed, how fast, why.
 
 mod campaign;
 mod captured;
@@ -31,6 +32,7 @@ mod operation;
 mod outbox;
 mod report;
 mod secret;
+mod verify;
 
 pub use campaign::{
     CampaignCheck, CampaignSpec, CampaignState, CampaignView, DayShare, RowPreview, RowProblem,
@@ -53,6 +55,7 @@ pub use report::{
     StepReport, StepStatus, TlsInfo, TranscriptLine, Verdict,
 };
 pub use secret::Secret;
+pub use verify::{AuthVerdict, DeliveryVerdict, Placement, Tab, VerifyReport};
 
 /// The version of this contract. A page and a bridge with different versions refuse each other
 /// with an error that names both.
