@@ -27,6 +27,7 @@ mod merge;
 mod outbox;
 mod suppression;
 mod unsubscribe;
+mod verify;
 use crate::server::{self, ServeConfig};
 use crate::smtp::{RetryPolicy, Timeouts};
 use crate::store::{self, HistoryStore, ProfileStore, SecretOptions};
@@ -141,15 +142,30 @@ pub enum Command {
     /// domain's SPF, DMARC and DKIM. Sends nothing. Exits 0 with no blocker, 1 with one, 2 when
     /// the command line or a file is wrong.
     Lint(LintArgs),
-    /// Send a short "SMTP test" message from the profile's account to itself.
+    /// Send a short "SMTP test" message from the profile's account to itself; with
+    /// --verify, to a receiving mailbox instead, then say where it landed there (exit 0 for
+    /// the Inbox, 1 for Spam or not arrived).
     Test {
         /// The profile's name or id.
         #[arg(long)]
         profile: String,
-        /// Print the redacted SMTP transcript.
+        /// Print the redacted SMTP (and IMAP) transcript.
         #[arg(long)]
         transcript: bool,
+        /// A receiving mailbox (name or id) to send the test to and verify at.
+        #[arg(long, value_name = "MAILBOX")]
+        verify: Option<String>,
+        /// How long to wait for the test to arrive, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+        verify_timeout: u64,
     },
+    /// Find a sent message in a receiving mailbox over IMAP and say where it landed: Inbox
+    /// (and tab), Spam, Trash, archived, or not arrived; with the delivery time and the
+    /// authentication results. Exit 0 for the Inbox, 1 otherwise.
+    Verify(verify::VerifyArgs),
+    /// The receiving mailboxes that delivery is verified at.
+    #[command(subcommand)]
+    Mailboxes(verify::MailboxesCommand),
     /// List, show, import and export sending profiles.
     #[command(subcommand)]
     Profiles(ProfilesCommand),
@@ -224,6 +240,10 @@ pub struct ServeArgs {
     /// The sandbox's implicit-TLS port; 0 picks a free one.
     #[arg(long, value_name = "PORT", default_value_t = 2465)]
     pub sandbox_tls_port: u16,
+    /// The sandbox's read-only IMAP port (implicit TLS), for delivery verification; 0 picks a
+    /// free one.
+    #[arg(long, value_name = "PORT", default_value_t = 2993)]
+    pub sandbox_imap_port: u16,
 }
 
 #[derive(Debug, Args)]
@@ -417,6 +437,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Test {
             profile,
             transcript,
+            verify: Some(mailbox),
+            verify_timeout,
+        } => verify::test_and_verify(&global, &profile, &mailbox, verify_timeout, transcript).await,
+        Command::Verify(args) => verify::verify(&global, args).await,
+        Command::Mailboxes(command) => verify::mailboxes(&global, command).await,
+        Command::Test {
+            profile,
+            transcript,
+            verify: None,
+            ..
         } => {
             let bridge = open_bridge(&global, None)?;
             let profile = find_profile(&bridge, &profile).await?;
@@ -540,9 +570,11 @@ async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
     println!("Secrets are kept in {}.", bridge.secret_store_description());
     if let Some(sandbox) = bridge.sandbox() {
         println!(
-            "The sandbox is listening on {} (STARTTLS) and {} (TLS).",
+            "The sandbox is listening on {} (STARTTLS) and {} (TLS), IMAP on {} (TLS, \
+             read-only, for delivery verification).",
             sandbox.starttls_addr(),
-            sandbox.tls_addr()
+            sandbox.tls_addr(),
+            sandbox.imap_addr()
         );
     }
     match bridge.outbox().try_take_over() {
@@ -603,11 +635,13 @@ async fn start_sandbox(global: &Global, args: &ServeArgs) -> anyhow::Result<sand
     let mut config = sandbox::Config::new(data_dir(global)?.join("sandbox"));
     config.starttls_port = args.sandbox_starttls_port;
     config.tls_port = args.sandbox_tls_port;
+    config.imap_port = args.sandbox_imap_port;
     match sandbox::Sandbox::start(config.clone()).await {
         Ok(sandbox) => Ok(sandbox),
         Err(sandbox::Error::Bind { .. }) => {
             config.starttls_port = 0;
             config.tls_port = 0;
+            config.imap_port = 0;
             sandbox::Sandbox::start(config)
                 .await
                 .context("starting the sandbox")

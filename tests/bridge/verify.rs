@@ -728,3 +728,101 @@ async fn hostile_servers_end_in_clear_errors_with_bounded_memory() {
         assert!(!transcript(&report).contains("hostile-secret"));
     }
 }
+
+/// `mailbridge test --verify`, `mailbridge verify` and `mailbridge mailboxes`, across
+/// processes: `serve` keeps the sandbox's receiving mailbox pointing at its sandbox, so
+/// "send test and verify" works on the first run; the verdict decides the exit code.
+#[tokio::test]
+async fn the_command_line_sends_tests_and_verifies_them() {
+    let dir = TempDir::new("verify-cli");
+    let _serve = crate::support::Serve::start(dir.path());
+    let run = |args: &[&str]| {
+        let output = crate::support::mailbridge(dir.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("mailbridge runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&["mailboxes", "list"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("sandbox") && out.contains("127.0.0.1:"),
+        "{out}"
+    );
+
+    let started = Instant::now();
+    let (code, out, err) = run(&[
+        "test",
+        "--profile",
+        "Sandbox",
+        "--verify",
+        "Sandbox",
+        "--transcript",
+    ]);
+    let elapsed = started.elapsed();
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("Verdict:   Inbox"), "{out}");
+    assert!(out.contains("Tab:       primary"), "{out}");
+    assert!(out.contains("LOGIN ****"), "{out}");
+    assert!(
+        !out.contains(PASSWORD) && !err.contains(PASSWORD),
+        "{out}{err}"
+    );
+    assert!(elapsed < PATIENCE, "send and verify took {elapsed:?}");
+
+    let (code, out, err) = run(&[
+        "verify",
+        "sandbox",
+        "--message-id",
+        "<absent@mailbridge.test>",
+        "--timeout",
+        "1",
+    ]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(out.contains("Verdict:   not arrived"), "{out}");
+    let (code, _, err) = run(&["verify", "sandbox", "--message-id", "not an id"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("not of the form <local@domain>"), "{err}");
+
+    // A mailbox without its secret says how to get one; the exported file holds no secret.
+    let (code, out, err) = run(&[
+        "mailboxes",
+        "add",
+        "work",
+        "--preset",
+        "fastmail",
+        "--username",
+        "me@fastmail.com",
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, _, err) = run(&["verify", "work", "--message-id", "<a@b.example>"]);
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("no secret stored") && err.contains("app password"),
+        "{err}"
+    );
+    let (code, out, err) = run(&[
+        "mailboxes",
+        "add",
+        "bad",
+        "--preset",
+        "gmail",
+        "--username",
+        "me@gmail.com",
+        "--port",
+        "0",
+    ]);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(err.contains("port"), "{err}");
+    let (_, exported, _) = run(&["mailboxes", "export"]);
+    assert!(
+        exported.contains("mailbridge-mailboxes") && exported.contains("work"),
+        "{exported}"
+    );
+    assert!(!exported.contains(PASSWORD));
+}

@@ -13,6 +13,7 @@
 //! - `outbox`: listing, retrying, cancelling and releasing outbox entries, and the quotas;
 //!   the bridge as the outbox's source of senders.
 //! - `uploads`: attachments on their way from the page.
+//! - `verify`: receiving mailboxes, verifying delivery over IMAP, send test and verify.
 
 mod campaign;
 mod lint;
@@ -20,6 +21,7 @@ mod outbox;
 mod profiles;
 mod send;
 mod uploads;
+mod verify;
 
 use std::sync::{Arc, Mutex};
 
@@ -36,6 +38,7 @@ use crate::store::{HistoryStore, ProfileStore, SecretKey, SecretStore};
 
 pub use lint::{ChecksConfig, LintOptions};
 use uploads::Uploads;
+pub use verify::{SANDBOX_MAILBOX_ID, SentAndVerified, VERIFY_SUBJECT};
 
 /// Everything the bridge holds while it runs.
 pub struct Bridge {
@@ -85,6 +88,11 @@ impl Bridge {
             ) {
                 tracing::warn!("could not save the sandbox profile: {error}");
             }
+            let config_dir = profiles.path().parent().map(std::path::Path::to_path_buf);
+            let mailboxes = crate::store::MailboxStore::new(
+                config_dir.unwrap_or_default().join("mailboxes.json"),
+            );
+            verify::ensure_sandbox_mailbox(&mailboxes, sandbox);
             let arrivals = sandbox.store().subscribe();
             forward(arrivals, notices.clone(), |summary| {
                 Notice::SandboxMessageArrived { summary }

@@ -12,8 +12,11 @@
 //! - `secrets/file`: the opt-in 0600 secrets file.
 //! - `profiles`: [`ProfileStore`], the profiles in the team file format.
 //! - `history`: [`HistoryStore`], the bounded history of sends in SQLite.
+//! - `mailboxes`: [`MailboxStore`], the receiving mailboxes, and [`VerdictStore`], the
+//!   delivery verdicts with their IMAP transcripts.
 
 mod history;
+mod mailboxes;
 mod profiles;
 mod secrets;
 
@@ -26,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use profile::{Problem, ProfileId};
 
 pub use history::{DEFAULT_CAPACITY, HistoryStore};
+pub use mailboxes::{MailboxError, MailboxStore, VerdictStore};
 pub use profiles::{ProfileStore, SANDBOX_ID, SANDBOX_NAME};
 pub use secrets::{
     EnvOverride, FileStore, KeyringStore, MemoryStore, SecretKey, SecretOptions, SecretStore,

@@ -44,6 +44,8 @@ pub enum SecretKey {
     PairingToken,
     /// The HMAC key that signs campaigns' one-click unsubscribe tokens.
     Unsubscribe,
+    /// A receiving mailbox's App Password or OAuth token (delivery verification), by its id.
+    Mailbox(String),
 }
 
 impl SecretKey {
@@ -54,6 +56,7 @@ impl SecretKey {
             SecretKey::Profile(id) => format!("profile:{id}"),
             SecretKey::PairingToken => "pairing-token".to_string(),
             SecretKey::Unsubscribe => "unsubscribe-key".to_string(),
+            SecretKey::Mailbox(id) => format!("mailbox:{id}"),
         }
     }
 }
@@ -64,6 +67,7 @@ impl fmt::Display for SecretKey {
             SecretKey::Profile(id) => write!(f, "the secret of profile {:?}", id.0),
             SecretKey::PairingToken => f.write_str("the pairing token"),
             SecretKey::Unsubscribe => f.write_str("the unsubscribe signing key"),
+            SecretKey::Mailbox(id) => write!(f, "the secret of receiving mailbox {id:?}"),
         }
     }
 }

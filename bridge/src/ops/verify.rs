@@ -1,0 +1,247 @@
+//! Delivery verification for the page and the command line: the receiving mailboxes (with
+//! the sandbox's, kept pointing at the running sandbox), their secrets, "verify at" a
+//! mailbox, and "send test and verify", whose verdict is kept by Message-ID.
+
+use std::time::Duration;
+
+use profile::{ImapSecurity, MailboxAuth, MailboxPreset, ProfileId, ReceivingMailbox};
+use protocol::{
+    Draft, ErrorKind, Operation, OperationError, Outcome, Progress, Secret, VerifyReport,
+};
+use tokio::sync::mpsc;
+
+use super::{Bridge, store_error};
+use crate::imap::{self, Login, Security, Target, Wanted};
+use crate::lock;
+use crate::store::{MailboxStore, SecretKey, VerdictStore};
+
+/// The id of the sandbox's receiving mailbox.
+pub const SANDBOX_MAILBOX_ID: &str = "sandbox";
+
+/// The subject of "Send test and verify".
+pub const VERIFY_SUBJECT: &str = "mailbridge delivery test";
+
+/// A send and what the receiving mailbox showed.
+#[derive(Debug, Clone)]
+pub struct SentAndVerified {
+    pub send: Outcome,
+    pub verify: VerifyReport,
+}
+
+impl Bridge {
+    /// `mailboxes.json`, beside `profiles.json`.
+    pub fn mailbox_store(&self) -> MailboxStore {
+        let profiles = lock(&self.profiles);
+        let dir = profiles
+            .path()
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        MailboxStore::new(dir.join("mailboxes.json"))
+    }
+
+    pub fn receiving_mailboxes(&self) -> Result<Vec<ReceivingMailbox>, OperationError> {
+        self.mailbox_store().list().map_err(store_error)
+    }
+
+    /// By id or name; the error lists the ones there are.
+    pub fn find_mailbox(&self, key: &str) -> Result<ReceivingMailbox, OperationError> {
+        let store = self.mailbox_store();
+        match store.find(key).map_err(store_error)? {
+            Some(mailbox) => Ok(mailbox),
+            None => {
+                let names: Vec<String> = store
+                    .list()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| format!("{} ({})", m.name, m.id))
+                    .collect();
+                Err(OperationError::new(
+                    ErrorKind::NotFound,
+                    format!("there is no receiving mailbox {key:?}"),
+                )
+                .with_fix(if names.is_empty() {
+                    "Add one with `mailbridge mailboxes add`; the sandbox's appears once \
+                     `mailbridge serve` has run."
+                        .to_owned()
+                } else {
+                    format!("Choose one of: {}.", names.join(", "))
+                }))
+            }
+        }
+    }
+
+    /// Stores a mailbox's App Password (spaces removed) or token.
+    pub fn set_mailbox_secret(&self, id: &str, secret: &Secret) -> Result<(), OperationError> {
+        let mailbox = self.find_mailbox(id)?;
+        let secret = match mailbox.auth {
+            MailboxAuth::AppPassword => secret.without_spaces(),
+            MailboxAuth::OAuth2 => Secret::new(secret.expose().trim()),
+        };
+        if secret.expose().is_empty() {
+            return Err(
+                OperationError::new(ErrorKind::Invalid, "the secret is empty")
+                    .with_fix("Paste the App Password or the OAuth token."),
+            );
+        }
+        self.secrets
+            .set(&SecretKey::Mailbox(mailbox.id), &secret)
+            .map_err(store_error)
+    }
+
+    /// Forgets a mailbox's secret (when the mailbox is removed).
+    pub fn clear_mailbox_secret(&self, id: &str) -> Result<(), OperationError> {
+        self.secrets
+            .delete(&SecretKey::Mailbox(id.to_owned()))
+            .map_err(store_error)
+    }
+
+    fn mailbox_login(&self, mailbox: &ReceivingMailbox) -> Result<Login, OperationError> {
+        let stored = self
+            .secrets
+            .get(&SecretKey::Mailbox(mailbox.id.clone()))
+            .map_err(store_error)?;
+        let secret = match (stored, mailbox.preset) {
+            (Some(secret), _) => secret,
+            // The sandbox's password is no secret: it prints it.
+            (None, MailboxPreset::Sandbox) => Secret::new(
+                self.sandbox
+                    .as_ref()
+                    .map(|sandbox| sandbox.config().app_password.clone())
+                    .unwrap_or_else(|| sandbox::DEFAULT_APP_PASSWORD.to_owned()),
+            ),
+            (None, preset) => {
+                return Err(OperationError::new(
+                    ErrorKind::SecretMissing,
+                    format!(
+                        "the receiving mailbox {:?} has no secret stored",
+                        mailbox.name
+                    ),
+                )
+                .with_fix(preset.rules()));
+            }
+        };
+        Ok(match mailbox.auth {
+            MailboxAuth::AppPassword => Login::Password(secret),
+            MailboxAuth::OAuth2 => Login::Bearer(secret),
+        })
+    }
+
+    /// Looks for a message at a mailbox until it is found or `limit` passes, and keeps the
+    /// verdict with its transcript.
+    pub async fn verify_at(
+        &self,
+        mailbox: &str,
+        wanted: Wanted,
+        limit: Duration,
+    ) -> Result<VerifyReport, OperationError> {
+        let mailbox = self.find_mailbox(mailbox)?;
+        let login = self.mailbox_login(&mailbox)?;
+        let target = Target {
+            name: mailbox.name.clone(),
+            host: mailbox.host.clone(),
+            port: mailbox.port,
+            security: match mailbox.security {
+                ImapSecurity::Tls => Security::Tls,
+                ImapSecurity::StartTls => Security::StartTls,
+            },
+            user: mailbox.username.clone(),
+            extra_ca_pem: mailbox.extra_ca_pem.clone(),
+        };
+        let config = imap::Config {
+            limit,
+            ..imap::Config::default()
+        };
+        let report = imap::verify(&target, &login, &wanted, &config).await;
+        let path = self.data_dir.join("verdicts.sqlite3");
+        let message_id = wanted.message_id.clone();
+        let id = mailbox.id.clone();
+        let kept = report.clone();
+        let stored = tokio::task::spawn_blocking(move || {
+            VerdictStore::open(&path)?.put(&message_id, &id, imap::now_ms(), &kept)
+        })
+        .await;
+        if !matches!(stored, Ok(Ok(()))) {
+            tracing::warn!("could not keep the verdict for {}", wanted.message_id);
+        }
+        Ok(report)
+    }
+
+    /// Sends a short test through a profile to a receiving mailbox's address, then verifies it
+    /// there.
+    pub async fn send_test_and_verify(
+        &self,
+        profile: ProfileId,
+        mailbox: &str,
+        limit: Duration,
+        progress: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Result<SentAndVerified, OperationError> {
+        let receiving = self.find_mailbox(mailbox)?;
+        let sender = self.profile(&profile)?;
+        let draft = Draft {
+            to: vec![receiving.username.clone()],
+            cc: Vec::new(),
+            bcc: Vec::new(),
+            reply_to: None,
+            subject: format!("{VERIFY_SUBJECT} ({})", receiving.name),
+            text: Some(
+                "This message was sent by mailbridge to check where it lands: Inbox, a tab, or \
+                 Spam. You can delete it.\r\n"
+                    .to_owned(),
+            ),
+            html: None,
+            attachments: Vec::new(),
+            headers: Vec::new(),
+        };
+        let send = self
+            .execute(Operation::Send { profile, draft }, progress)
+            .await?;
+        let sent_at_ms = imap::now_ms();
+        let message_id = match &send {
+            Outcome::Sent(report) => report.message_id.clone(),
+            Outcome::Queued(queued) => queued.message_id.clone(),
+            _ => {
+                return Err(OperationError::new(
+                    ErrorKind::Internal,
+                    "the send gave no Message-ID to look for",
+                ));
+            }
+        };
+        let wanted = Wanted {
+            message_id,
+            sent_at_ms: matches!(send, Outcome::Sent(_)).then_some(sent_at_ms),
+            sender: Some(sender.username.clone()),
+        };
+        let verify = self.verify_at(&receiving.id, wanted, limit).await?;
+        Ok(SentAndVerified { send, verify })
+    }
+
+    /// The verdicts kept for a Message-ID, newest first.
+    pub fn verdicts_for(&self, message_id: &str) -> Result<Vec<VerifyReport>, OperationError> {
+        VerdictStore::open(&self.data_dir.join("verdicts.sqlite3"))
+            .and_then(|store| store.for_message(message_id))
+            .map_err(store_error)
+    }
+}
+
+/// Makes the sandbox's receiving mailbox point at the running sandbox (its IMAP port and CA
+/// change between runs), so "Send test and verify" works from the first run.
+pub(crate) fn ensure_sandbox_mailbox(store: &MailboxStore, sandbox: &sandbox::Sandbox) {
+    let mailbox = ReceivingMailbox {
+        port: sandbox.imap_addr().port(),
+        extra_ca_pem: Some(sandbox.ca_cert_pem().to_owned()),
+        ..ReceivingMailbox::from_preset(
+            MailboxPreset::Sandbox,
+            SANDBOX_MAILBOX_ID,
+            "Sandbox",
+            &sandbox.config().user,
+        )
+    };
+    let current = store.find(SANDBOX_MAILBOX_ID);
+    if matches!(&current, Ok(Some(existing)) if *existing == mailbox) {
+        return;
+    }
+    if let Err(error) = current.and_then(|_| store.save(mailbox)) {
+        tracing::warn!("could not save the sandbox's receiving mailbox: {error}");
+    }
+}
