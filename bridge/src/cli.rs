@@ -166,6 +166,9 @@ pub enum Command {
     /// The receiving mailboxes that delivery is verified at.
     #[command(subcommand)]
     Mailboxes(verify::MailboxesCommand),
+    /// Read the bounce reports (RFC 3464) in the sending account's mailbox, match them to
+    /// the history, explain them, and add hard bounces to the suppression list.
+    Bounces(verify::BouncesArgs),
     /// List, show, import and export sending profiles.
     #[command(subcommand)]
     Profiles(ProfilesCommand),
@@ -442,6 +445,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         } => verify::test_and_verify(&global, &profile, &mailbox, verify_timeout, transcript).await,
         Command::Verify(args) => verify::verify(&global, args).await,
         Command::Mailboxes(command) => verify::mailboxes(&global, command).await,
+        Command::Bounces(args) => verify::bounces(&global, args).await,
         Command::Test {
             profile,
             transcript,

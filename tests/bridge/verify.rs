@@ -826,3 +826,99 @@ async fn the_command_line_sends_tests_and_verifies_them() {
     );
     assert!(!exported.contains(PASSWORD));
 }
+
+/// Gmail's way with a dead address, in the sandbox: a 250 now, a report in the sender's inbox
+/// later. The report is read over IMAP, matched to the send in the history, explained, and the
+/// address suppressed; a look-alike in the same inbox is ignored.
+#[tokio::test]
+async fn bounces_come_back_matched_explained_and_suppressed() {
+    let running = super::harness::start(
+        "verify-bounces",
+        |_| {},
+        mailbridge::server::ServeConfig::default(),
+    )
+    .await;
+    let mut client = super::harness::Client::connect(&running).await;
+    let profile = running.sandbox_profile(&mut client).await;
+    let outcome = client
+        .ok(protocol::Operation::Send {
+            profile: profile.id.clone(),
+            draft: protocol::Draft {
+                to: vec!["bounce-7@example.com".into(), "bob@example.com".into()],
+                subject: "to a dead address".into(),
+                text: Some("hello".into()),
+                ..protocol::Draft::default()
+            },
+        })
+        .await;
+    let protocol::Outcome::Sent(sent) = outcome else {
+        panic!("not sent: {outcome:?}");
+    };
+    // A look-alike: a read receipt (multipart/report, but not of delivery status) that quotes
+    // a delivery report's fields.
+    let lookalike = format!(
+        "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\r\nTo: {USER}\r\n\
+         Subject: Read: to a dead address\r\nMessage-ID: <receipt.1@example.com>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=disposition-notification; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nFinal-Recipient: rfc822; bounce-7@example.com\r\n\
+         Action: failed\r\nStatus: 5.1.1\r\nX-Original-Message-ID: {}\r\n--b--\r\n",
+        sent.message_id
+    );
+    let ca = Certificate::from_pem(running.sandbox().ca_cert_pem().as_bytes()).expect("CA");
+    let tls = TlsParameters::builder("localhost".to_owned())
+        .certificate_store(CertificateStore::None)
+        .add_root_certificate(ca)
+        .build_rustls()
+        .expect("TLS");
+    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(running.sandbox().tls_addr().port())
+        .tls(Tls::Wrapper(tls))
+        .credentials(Credentials::new(USER.to_owned(), PASSWORD.to_owned()))
+        .authentication(vec![Mechanism::Plain])
+        .build()
+        .send_raw(
+            &lettre::address::Envelope::new(
+                Some(USER.parse().expect("from")),
+                vec![USER.parse().expect("to")],
+            )
+            .expect("envelope"),
+            lookalike.as_bytes(),
+        )
+        .await
+        .expect("the look-alike is accepted");
+
+    let report = running
+        .bridge
+        .read_bounces(mailbridge::ops::SANDBOX_MAILBOX_ID)
+        .await
+        .expect("bounces read");
+    assert_eq!(report.matched.len(), 1, "{report:#?}");
+    assert_eq!((report.unmatched, report.ignored), (0, 1), "{report:#?}");
+    let bounce = &report.matched[0];
+    assert_eq!(bounce.recipient, "bounce-7@example.com");
+    assert_eq!(bounce.status, "5.1.1");
+    assert_eq!(format!("<{}>", bounce.message_id), sent.message_id);
+    assert_eq!(bounce.history_id, sent.history_id);
+    assert!(bounce.suppressed);
+    assert!(
+        bounce
+            .remote_text
+            .as_deref()
+            .unwrap_or_default()
+            .contains("does not exist")
+    );
+    assert!(bounce.diagnosis.is_some());
+    let suppressed =
+        std::fs::read_to_string(running.dir.path().join("data").join("suppressed.csv"))
+            .expect("suppression list");
+    assert!(
+        suppressed.contains("bounce-7@example.com") && suppressed.contains("bounce"),
+        "{suppressed}"
+    );
+    assert!(!suppressed.contains("bob@example.com"), "{suppressed}");
+    // Reading again adds nothing twice.
+    let again = running.bridge.read_bounces("Sandbox").await.expect("again");
+    assert_eq!(again.matched.len(), 1);
+    running.stop().await;
+}

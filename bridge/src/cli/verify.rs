@@ -226,6 +226,52 @@ pub fn print_report(report: &VerifyReport, transcript: bool) -> u8 {
     u8::try_from(v.placement.exit_code()).unwrap_or(exit::PERMANENT)
 }
 
+#[derive(Debug, Args)]
+pub struct BouncesArgs {
+    /// The sending account's own mailbox, as a receiving mailbox (name or id).
+    pub mailbox: String,
+    /// Print the redacted IMAP transcript.
+    #[arg(long)]
+    pub transcript: bool,
+}
+
+/// `mailbridge bounces MAILBOX`: the bounce reports there, matched to the history; hard ones
+/// go to the suppression list.
+pub async fn bounces(global: &Global, args: BouncesArgs) -> anyhow::Result<u8> {
+    let bridge = open_bridge(global, None)?;
+    let report = bridge
+        .read_bounces(&args.mailbox)
+        .await
+        .map_err(operation_error)?;
+    if args.transcript {
+        for line in &report.transcript {
+            println!("{:>7} ms {:?} {}", line.at_ms, line.direction, line.text);
+        }
+    }
+    for bounce in &report.matched {
+        println!(
+            "Bounced: {} ({} {}) for <{}>, history #{}",
+            bounce.recipient, bounce.action, bounce.status, bounce.message_id, bounce.history_id
+        );
+        if let Some(text) = &bounce.remote_text {
+            println!("  The remote server said: {text}");
+        }
+        if let Some(diagnosis) = &bounce.diagnosis {
+            println!("  {}: {}", diagnosis.title, diagnosis.likely_cause);
+        }
+        if bounce.suppressed {
+            println!("  Added to the suppression list: no campaign mails it again.");
+        }
+    }
+    println!(
+        "{} bounces matched to sent messages, {} about other messages, {} look-alikes ignored.",
+        report.matched.len(),
+        report.unmatched,
+        report.ignored
+    );
+    Ok(exit::OK)
+}
+
 /// `mailbridge mailboxes ...`.
 pub async fn mailboxes(global: &Global, command: MailboxesCommand) -> anyhow::Result<u8> {
     let bridge = open_bridge(global, None)?;

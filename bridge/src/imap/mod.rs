@@ -14,9 +14,11 @@
 //! Every step has a timeout, and [`guard::Guard`] bounds what a server can make us hold.
 //!
 //! # Layout
+//! - `bounce`: RFC 3464 delivery reports read, matched to what was sent, explained (pure).
 //! - `guard`: the stream under async-imap: size limits and the redacted transcript.
 //! - `verdict`: from what was found to the verdict and the spam causes (pure).
 
+pub mod bounce;
 pub mod guard;
 pub mod verdict;
 
@@ -839,6 +841,71 @@ async fn tab(session: &mut Imap, config: &Config, message_id: &str) -> Result<Ta
         }
     }
     Ok(Tab::Primary)
+}
+
+/// Reports fetched from a mailbox's Inbox, newest first, with the IMAP transcript.
+#[derive(Debug)]
+pub struct Reports {
+    pub messages: Vec<Vec<u8>>,
+    pub transcript: Vec<protocol::TranscriptLine>,
+}
+
+/// How much of a report is read: the status part comes early; the returned message may be cut.
+const REPORT_BYTES: u32 = 256 * 1024;
+
+/// Logs in and fetches the newest `max` messages of the Inbox that say they are reports
+/// (`Content-Type: multipart/report`). [`bounce::parse`] decides which really are.
+pub async fn fetch_reports(
+    target: &Target,
+    login: &Login,
+    config: &Config,
+    max: usize,
+) -> Result<Reports, (Diagnosis, Vec<protocol::TranscriptLine>)> {
+    let transcript = Transcript::new(vec![
+        login.secret().expose().to_owned(),
+        login.secret().without_spaces().expose().to_owned(),
+    ]);
+    let fetched = async {
+        let client = open(target, config, &transcript).await?;
+        let mut session = authenticate(client, target, login, config).await?;
+        timed(config, "opening the Inbox", session.examine("INBOX")).await?;
+        let uids = timed(
+            config,
+            "searching for reports",
+            session.uid_search("HEADER Content-Type \"multipart/report\""),
+        )
+        .await?;
+        let mut uids: Vec<u32> = uids.into_iter().collect();
+        uids.sort_unstable_by(|a, b| b.cmp(a));
+        uids.truncate(max);
+        let mut messages = Vec::new();
+        for uid in uids {
+            let query = format!("(UID BODY.PEEK[]<0.{REPORT_BYTES}>)");
+            let one = async {
+                let mut stream = session.uid_fetch(uid.to_string(), &query).await?;
+                let mut body = None;
+                while let Some(fetch) = stream.next().await {
+                    let fetch = fetch?;
+                    if body.is_none() {
+                        body = fetch.body().map(<[u8]>::to_vec);
+                    }
+                }
+                Ok(body)
+            };
+            if let Some(body) = timed(config, "fetching a report", one).await? {
+                messages.push(body);
+            }
+        }
+        let _ = tokio::time::timeout(config.command_timeout, session.logout()).await;
+        Ok::<_, Error>(messages)
+    };
+    match fetched.await {
+        Ok(messages) => Ok(Reports {
+            messages,
+            transcript: transcript.lines(),
+        }),
+        Err(error) => Err((error.diagnosis(), transcript.lines())),
+    }
 }
 
 /// Milliseconds since the Unix epoch, now.

@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use profile::{ImapSecurity, MailboxAuth, MailboxPreset, ProfileId, ReceivingMailbox};
 use protocol::{
-    Draft, ErrorKind, Operation, OperationError, Outcome, Progress, Secret, VerifyReport,
+    BounceReport, BounceView, Draft, ErrorKind, Operation, OperationError, Outcome, Progress,
+    Secret, VerifyReport,
 };
 use tokio::sync::mpsc;
 
 use super::{Bridge, store_error};
-use crate::imap::{self, Login, Security, Target, Wanted};
+use crate::campaign::suppression::{self, Suppression};
+use crate::imap::{self, Login, Security, Target, Wanted, bounce};
 use crate::lock;
 use crate::store::{MailboxStore, SecretKey, VerdictStore};
 
@@ -137,17 +139,7 @@ impl Bridge {
     ) -> Result<VerifyReport, OperationError> {
         let mailbox = self.find_mailbox(mailbox)?;
         let login = self.mailbox_login(&mailbox)?;
-        let target = Target {
-            name: mailbox.name.clone(),
-            host: mailbox.host.clone(),
-            port: mailbox.port,
-            security: match mailbox.security {
-                ImapSecurity::Tls => Security::Tls,
-                ImapSecurity::StartTls => Security::StartTls,
-            },
-            user: mailbox.username.clone(),
-            extra_ca_pem: mailbox.extra_ca_pem.clone(),
-        };
+        let target = target_of(&mailbox);
         let config = imap::Config {
             limit,
             ..imap::Config::default()
@@ -216,11 +208,118 @@ impl Bridge {
         Ok(SentAndVerified { send, verify })
     }
 
+    /// Reads the bounce reports in a receiving mailbox (the sending account's own, over IMAP),
+    /// matches each to a sent message in the history by Message-ID and recipient, explains it,
+    /// and adds hard bounces (5.x.x) to the suppression list.
+    pub async fn read_bounces(&self, mailbox: &str) -> Result<BounceReport, OperationError> {
+        let receiving = self.find_mailbox(mailbox)?;
+        let login = self.mailbox_login(&receiving)?;
+        let target = target_of(&receiving);
+        let reports = imap::fetch_reports(&target, &login, &imap::Config::default(), 200)
+            .await
+            .map_err(|(diagnosis, _)| {
+                OperationError::new(ErrorKind::Smtp, diagnosis.title.clone())
+                    .with_fix(diagnosis.fix.join(" "))
+            })?;
+        let history = self.history.clone();
+        let sent_entries = tokio::task::spawn_blocking(move || lock(&history).list(10_000))
+            .await
+            .map_err(store_error)?
+            .map_err(store_error)?;
+        let sent: Vec<bounce::Sent> = sent_entries
+            .iter()
+            .filter_map(|entry| {
+                Some(bounce::Sent {
+                    message_id: entry
+                        .message_id
+                        .as_deref()?
+                        .trim_matches(['<', '>'])
+                        .to_owned(),
+                    recipients: entry.recipients.clone(),
+                })
+            })
+            .collect();
+        let mut ignored = 0;
+        let mut bounces = Vec::new();
+        for raw in &reports.messages {
+            match bounce::parse(raw) {
+                Ok(found) => bounces.extend(found),
+                Err(_) => ignored += 1,
+            }
+        }
+        let matched = bounce::matching(&bounces, &sent);
+        let unmatched = bounces.len() - matched.len();
+        let path = self.data_dir.join(crate::campaign::suppression::FILE);
+        let mut list = Suppression::load(&path).map_err(|error| {
+            OperationError::new(ErrorKind::Internal, format!("{error:#}"))
+                .with_fix("Fix or remove the suppression file.")
+        })?;
+        let now = u64::try_from(imap::now_ms() / 1000).unwrap_or_default();
+        let mut views = Vec::new();
+        let mut changed = false;
+        for (found, index) in matched {
+            let hard = found.is_hard();
+            if hard {
+                changed |= list.add(suppression::Entry {
+                    address: found.recipient.clone(),
+                    reason: format!(
+                        "bounced {}: {}",
+                        found.status,
+                        found.remote_text.as_deref().unwrap_or("no reason given")
+                    ),
+                    source: suppression::Source::Bounce,
+                    added_at: now,
+                });
+            }
+            views.push(BounceView {
+                recipient: found.recipient.clone(),
+                action: found.action.clone(),
+                status: found.status.clone(),
+                remote_text: found.remote_text.clone(),
+                message_id: sent[index].message_id.clone(),
+                history_id: sent_entries
+                    .iter()
+                    .find(|e| {
+                        e.message_id
+                            .as_deref()
+                            .is_some_and(|id| id.trim_matches(['<', '>']) == sent[index].message_id)
+                    })
+                    .map_or(0, |e| e.id),
+                diagnosis: found.diagnosis(),
+                suppressed: hard,
+            });
+        }
+        if changed {
+            list.save(&path)
+                .map_err(|error| OperationError::new(ErrorKind::Internal, format!("{error:#}")))?;
+        }
+        Ok(BounceReport {
+            matched: views,
+            unmatched,
+            ignored,
+            transcript: reports.transcript,
+        })
+    }
+
     /// The verdicts kept for a Message-ID, newest first.
     pub fn verdicts_for(&self, message_id: &str) -> Result<Vec<VerifyReport>, OperationError> {
         VerdictStore::open(&self.data_dir.join("verdicts.sqlite3"))
             .and_then(|store| store.for_message(message_id))
             .map_err(store_error)
+    }
+}
+
+fn target_of(mailbox: &ReceivingMailbox) -> Target {
+    Target {
+        name: mailbox.name.clone(),
+        host: mailbox.host.clone(),
+        port: mailbox.port,
+        security: match mailbox.security {
+            ImapSecurity::Tls => Security::Tls,
+            ImapSecurity::StartTls => Security::StartTls,
+        },
+        user: mailbox.username.clone(),
+        extra_ca_pem: mailbox.extra_ca_pem.clone(),
     }
 }
 

@@ -55,7 +55,9 @@ pub use report::{
     StepReport, StepStatus, TlsInfo, TranscriptLine, Verdict,
 };
 pub use secret::Secret;
-pub use verify::{AuthVerdict, DeliveryVerdict, Placement, Tab, VerifyReport};
+pub use verify::{
+    AuthVerdict, BounceReport, BounceView, DeliveryVerdict, Placement, Tab, VerifyReport,
+};
 
 /// The version of this contract. A page and a bridge with different versions refuse each other
 /// with an error that names both.

@@ -139,3 +139,35 @@ pub struct VerifyReport {
     pub error: Option<diagnosis::Diagnosis>,
     pub transcript: Vec<TranscriptLine>,
 }
+
+/// A bounce report read from the sending account's mailbox and matched to a sent message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BounceView {
+    pub recipient: String,
+    /// `failed` or `delayed`.
+    pub action: String,
+    /// The enhanced status code, such as `5.1.1`.
+    pub status: String,
+    /// The remote server's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_text: Option<String>,
+    /// The bounced message's Message-ID, without angle brackets.
+    pub message_id: String,
+    /// The history entry of the send it belongs to.
+    pub history_id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<diagnosis::Diagnosis>,
+    /// A hard bounce (5.x.x, failed): the address was added to the suppression list.
+    pub suppressed: bool,
+}
+
+/// What reading a mailbox for bounces found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BounceReport {
+    pub matched: Vec<BounceView>,
+    /// Reports about messages this bridge did not send (or recipients they did not have).
+    pub unmatched: usize,
+    /// Messages that looked like reports but are not (`multipart/report` structure missing).
+    pub ignored: usize,
+    pub transcript: Vec<TranscriptLine>,
+}

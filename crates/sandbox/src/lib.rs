@@ -30,6 +30,7 @@
 //! - `introspect`: asking the token's issuer about it (RFC 7662), over hyper.
 //! - `command`: parsing command lines and envelope addresses (pure).
 //! - `reply`: every reply text, copied from Gmail's.
+//! - `dsn`: the bounce reports the sandbox writes for `bounce-*@example.com` (pure).
 //! - `message`: Gmail's header checks and the parsed view of a message (pure).
 //! - `placement`: the spam score and the tab a message is filed under (pure).
 //! - `store`: the capture store in SQLite, and the serializable message types.
@@ -44,6 +45,7 @@ mod budget;
 mod cli;
 mod command;
 mod config;
+mod dsn;
 mod error;
 mod imap;
 mod introspect;
