@@ -153,8 +153,11 @@ pub enum Command {
         #[arg(long)]
         transcript: bool,
         /// A receiving mailbox (name or id) to send the test to and verify at.
-        #[arg(long, value_name = "MAILBOX")]
+        #[arg(long, value_name = "MAILBOX", conflicts_with = "verify_all")]
         verify: Option<String>,
+        /// Send one test to each receiving mailbox and print a table of verdicts and times.
+        #[arg(long)]
+        verify_all: bool,
         /// How long to wait for the test to arrive, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 180)]
         verify_timeout: u64,
@@ -439,9 +442,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Test {
             profile,
+            verify_all: true,
+            verify_timeout,
+            ..
+        } => verify::test_and_verify_all(&global, &profile, verify_timeout).await,
+        Command::Test {
+            profile,
             transcript,
             verify: Some(mailbox),
             verify_timeout,
+            ..
         } => verify::test_and_verify(&global, &profile, &mailbox, verify_timeout, transcript).await,
         Command::Verify(args) => verify::verify(&global, args).await,
         Command::Mailboxes(command) => verify::mailboxes(&global, command).await,

@@ -819,6 +819,31 @@ async fn the_command_line_sends_tests_and_verifies_them() {
     ]);
     assert_ne!(code, Some(0), "{out}");
     assert!(err.contains("port"), "{err}");
+    // Every mailbox at once: the sandbox's verdict, and a row saying why "work" has none.
+    let (code, out, err) = run(&[
+        "test",
+        "--profile",
+        "Sandbox",
+        "--verify-all",
+        "--verify-timeout",
+        "20",
+    ]);
+    assert_eq!(
+        code,
+        Some(1),
+        "not every mailbox is in the Inbox:\n{out}{err}"
+    );
+    let row = |id: &str| {
+        out.lines()
+            .find(|line| line.starts_with(id))
+            .unwrap_or_else(|| panic!("no row for {id}:\n{out}"))
+            .to_owned()
+    };
+    assert!(row("sandbox").contains("Inbox (primary)"), "{out}");
+    assert!(
+        row("work").contains("error:") && row("work").contains("no secret stored"),
+        "{out}"
+    );
     let (_, exported, _) = run(&["mailboxes", "export"]);
     assert!(
         exported.contains("mailbridge-mailboxes") && exported.contains("work"),
@@ -920,5 +945,112 @@ async fn bounces_come_back_matched_explained_and_suppressed() {
     // Reading again adds nothing twice.
     let again = running.bridge.read_bounces("Sandbox").await.expect("again");
     assert_eq!(again.matched.len(), 1);
+    running.stop().await;
+}
+
+/// The page's operations over a real WebSocket: the mailboxes (the sandbox's there from the
+/// start, a bad one refused by field, never a secret back), "send test and verify" giving
+/// Inbox, the spam fault switched on from the page giving Spam, and "verify at" by Message-ID.
+#[tokio::test]
+async fn the_page_lists_mailboxes_sends_and_verifies_and_switches_the_spam_fault() {
+    use protocol::{Operation as O, Outcome};
+    let running = super::harness::start(
+        "verify-ops",
+        |_| {},
+        mailbridge::server::ServeConfig::default(),
+    )
+    .await;
+    let mut client = super::harness::Client::connect(&running).await;
+    let profile = running.sandbox_profile(&mut client).await;
+    let Outcome::Mailboxes { mailboxes } = client.ok(O::ListMailboxes).await else {
+        panic!("no mailboxes");
+    };
+    assert_eq!(mailboxes.len(), 1, "{mailboxes:?}");
+    assert_eq!(mailboxes[0].mailbox.id, "sandbox");
+    assert_eq!(
+        mailboxes[0].mailbox.port,
+        running.sandbox().imap_addr().port()
+    );
+    assert_eq!(mailboxes[0].secret, protocol::SecretState::NotNeeded);
+
+    let mut bad =
+        profile::ReceivingMailbox::from_preset(profile::MailboxPreset::Gmail, "g", "G", "");
+    bad.port = 0;
+    let error = client
+        .call(O::SaveMailbox { mailbox: bad })
+        .await
+        .result
+        .expect_err("refused");
+    let fields: Vec<&str> = error.problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(fields, ["port", "username"], "{error:?}");
+    let gmail = profile::ReceivingMailbox::from_preset(
+        profile::MailboxPreset::Gmail,
+        "g",
+        "G",
+        "me@gmail.com",
+    );
+    client.ok(O::SaveMailbox { mailbox: gmail }).await;
+    let Outcome::Mailboxes { mailboxes } = client
+        .ok(O::SetMailboxSecret {
+            id: "g".into(),
+            secret: Secret::new("abcd efgh ijkl mnop"),
+        })
+        .await
+    else {
+        panic!("no mailboxes");
+    };
+    let json = serde_json::to_string(&mailboxes).expect("json");
+    assert!(
+        json.contains("\"stored\"") && !json.contains("abcd"),
+        "{json}"
+    );
+    client.ok(O::DeleteMailbox { id: "g".into() }).await;
+
+    let send_and_verify = O::SendAndVerify {
+        profile: profile.id.clone(),
+        mailboxes: vec!["sandbox".into()],
+        draft: None,
+        limit_seconds: Some(20),
+    };
+    let verdict_of = |outcome: Outcome| match outcome {
+        Outcome::SentAndVerified { mut results } if results.len() == 1 => {
+            let result = results.remove(0);
+            assert!(
+                matches!(result.send.as_deref(), Some(Outcome::Sent(_))),
+                "{result:?}"
+            );
+            result
+                .report
+                .verdict
+                .unwrap_or_else(|| panic!("{:?}", result.report.error))
+        }
+        other => panic!("{other:?}"),
+    };
+    let v = verdict_of(client.ok(send_and_verify.clone()).await);
+    assert_eq!(
+        (v.placement, v.tab),
+        (Placement::Inbox, Some(Tab::Primary)),
+        "{v:?}"
+    );
+    let Outcome::SandboxSpam { next } = client.ok(O::SetSandboxSpam { next: 1 }).await else {
+        panic!("no fault");
+    };
+    assert_eq!(next, 1);
+    let spam = verdict_of(client.ok(send_and_verify).await);
+    assert_eq!(spam.placement, Placement::Spam, "{spam:?}");
+    assert!(!spam.spam_causes.is_empty());
+
+    let Outcome::Verified(report) = client
+        .ok(O::Verify {
+            mailbox: "Sandbox".into(),
+            message_id: format!("<{}>", v.message_id),
+            sent_at_unix_ms: None,
+            limit_seconds: Some(5),
+        })
+        .await
+    else {
+        panic!("no verdict");
+    };
+    assert_eq!(report.verdict.map(|v| v.placement), Some(Placement::Inbox));
     running.stop().await;
 }

@@ -144,6 +144,76 @@ pub async fn test_and_verify(
     Ok(print_report(&done.verify, transcript))
 }
 
+/// `mailbridge test --profile P --verify-all`: one test per receiving mailbox, searched at
+/// once, and a table. Exit 0 only when every one is in the Inbox.
+pub async fn test_and_verify_all(
+    global: &Global,
+    profile: &str,
+    timeout: u64,
+) -> anyhow::Result<u8> {
+    let bridge = open_bridge(global, None)?;
+    let profile = find_profile(&bridge, profile).await?;
+    let outcome = bridge
+        .execute(
+            protocol::Operation::SendAndVerify {
+                profile,
+                mailboxes: Vec::new(),
+                draft: None,
+                limit_seconds: Some(timeout),
+            },
+            None,
+        )
+        .await
+        .map_err(operation_error)?;
+    let Outcome::SentAndVerified { results } = outcome else {
+        anyhow::bail!("the bridge gave no verdicts");
+    };
+    println!(
+        "{:<20} {:<28} {:>10} {:>10}  auth",
+        "mailbox", "verdict", "delivery", "verified"
+    );
+    let mut code = exit::OK;
+    for result in &results {
+        let (verdict, delivery, waited, auth) = match (&result.report.verdict, &result.report.error)
+        {
+            (Some(v), _) => (
+                match v.tab {
+                    Some(tab) => format!("{} ({})", v.placement.words(), tab.name()),
+                    None => v.placement.words().to_owned(),
+                },
+                v.delivery_ms
+                    .map_or("-".to_owned(), |ms| format!("{:.1} s", ms as f64 / 1000.0)),
+                format!("{:.1} s", v.waited_ms as f64 / 1000.0),
+                v.authentication
+                    .iter()
+                    .map(|a| format!("{}={}", a.method, a.result))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            (None, Some(error)) => (
+                format!("error: {}", error.title),
+                "-".into(),
+                "-".into(),
+                String::new(),
+            ),
+            (None, None) => ("no verdict".into(), "-".into(), "-".into(), String::new()),
+        };
+        if result
+            .report
+            .verdict
+            .as_ref()
+            .is_none_or(|v| v.placement.exit_code() != 0)
+        {
+            code = exit::PERMANENT;
+        }
+        println!(
+            "{:<20} {:<28} {:>10} {:>10}  {auth}",
+            result.mailbox, verdict, delivery, waited
+        );
+    }
+    Ok(code)
+}
+
 /// Prints a verdict (or why there is none) and returns the exit code.
 pub fn print_report(report: &VerifyReport, transcript: bool) -> u8 {
     if transcript {

@@ -240,6 +240,14 @@ impl Bridge {
             | O::CancelCampaign { .. }
             | O::ExportCampaignResults { .. } => self.campaigning(operation, progress).await,
             O::Lint { .. } => self.linting(operation).await,
+            O::ListMailboxes
+            | O::SaveMailbox { .. }
+            | O::DeleteMailbox { .. }
+            | O::SetMailboxSecret { .. }
+            | O::SendAndVerify { .. }
+            | O::Verify { .. }
+            | O::ReadBounces { .. }
+            | O::SetSandboxSpam { .. } => self.verifying(operation, progress).await,
         }
     }
 

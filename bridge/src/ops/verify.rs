@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use profile::{ImapSecurity, MailboxAuth, MailboxPreset, ProfileId, ReceivingMailbox};
 use protocol::{
-    BounceReport, BounceView, Draft, ErrorKind, Operation, OperationError, Outcome, Progress,
-    Secret, VerifyReport,
+    BounceReport, BounceView, Draft, ErrorKind, MailboxView, Operation, OperationError, Outcome,
+    Progress, Secret, SecretState, VerifyReport,
 };
 use tokio::sync::mpsc;
 
@@ -30,7 +30,191 @@ pub struct SentAndVerified {
     pub verify: VerifyReport,
 }
 
+/// The time limit when the page names none.
+const DEFAULT_LIMIT: Duration = Duration::from_secs(180);
+/// The longest a page may ask to wait.
+const MAX_LIMIT: Duration = Duration::from_secs(1800);
+
 impl Bridge {
+    /// The operations of delivery verification.
+    pub(super) async fn verifying(
+        &self,
+        operation: Operation,
+        progress: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Result<Outcome, OperationError> {
+        let limit = |seconds: Option<u64>| {
+            seconds
+                .map(Duration::from_secs)
+                .unwrap_or(DEFAULT_LIMIT)
+                .clamp(Duration::from_secs(1), MAX_LIMIT)
+        };
+        match operation {
+            Operation::ListMailboxes => self.mailbox_views(),
+            Operation::SaveMailbox { mailbox } => {
+                if mailbox.id == SANDBOX_MAILBOX_ID && mailbox.preset != MailboxPreset::Sandbox {
+                    return Err(OperationError::new(
+                        ErrorKind::Invalid,
+                        "the id \"sandbox\" belongs to the sandbox's mailbox",
+                    )
+                    .with_fix("Choose another id."));
+                }
+                self.mailbox_store()
+                    .save(mailbox)
+                    .map_err(|error| match error {
+                        crate::store::MailboxError::Invalid(problems) => OperationError::invalid(
+                            "the mailbox cannot be saved as it is",
+                            problems,
+                        ),
+                        other => store_error(other),
+                    })?;
+                self.mailbox_views()
+            }
+            Operation::DeleteMailbox { id } => {
+                if !self.mailbox_store().delete(&id).map_err(store_error)? {
+                    return Err(OperationError::new(
+                        ErrorKind::NotFound,
+                        format!("there is no receiving mailbox {id:?}"),
+                    ));
+                }
+                let _ = self.clear_mailbox_secret(&id);
+                self.mailbox_views()
+            }
+            Operation::SetMailboxSecret { id, secret } => {
+                self.set_mailbox_secret(&id, &secret)?;
+                self.mailbox_views()
+            }
+            Operation::SendAndVerify {
+                profile,
+                mailboxes,
+                draft,
+                limit_seconds,
+            } => {
+                let mailboxes = if mailboxes.is_empty() {
+                    self.receiving_mailboxes()?
+                        .into_iter()
+                        .map(|m| m.id)
+                        .collect()
+                } else {
+                    mailboxes
+                };
+                if mailboxes.is_empty() {
+                    return Err(OperationError::new(
+                        ErrorKind::NotFound,
+                        "there is no receiving mailbox to verify at",
+                    )
+                    .with_fix("Add one in Mailboxes."));
+                }
+                // One send per mailbox, then every mailbox searched at once.
+                let runs = mailboxes.iter().map(|mailbox| {
+                    self.send_and_verify(
+                        profile.clone(),
+                        mailbox,
+                        draft.clone(),
+                        limit(limit_seconds),
+                        progress.clone(),
+                    )
+                });
+                let done = futures_util::future::join_all(runs).await;
+                let mut results = Vec::new();
+                // With several mailboxes, one that fails (no secret, a refused send) is a row
+                // that says why, not the end of the others.
+                let single = mailboxes.len() == 1;
+                for (mailbox, done) in mailboxes.into_iter().zip(done) {
+                    match done {
+                        Ok(done) => results.push(protocol::SentAndVerified {
+                            mailbox,
+                            send: Some(Box::new(done.send)),
+                            report: done.verify,
+                        }),
+                        Err(error) if single => return Err(error),
+                        Err(error) => results.push(protocol::SentAndVerified {
+                            mailbox,
+                            send: None,
+                            report: VerifyReport {
+                                verdict: None,
+                                error: Some(error.diagnosis.map(|d| *d).unwrap_or_else(|| {
+                                    diagnosis::Diagnosis {
+                                        title: error.message.clone(),
+                                        what_happened: error.message.clone(),
+                                        likely_cause: String::new(),
+                                        fix: error.fix.clone().into_iter().collect(),
+                                        help_link: None,
+                                        retry: diagnosis::Retry::Permanent,
+                                        reply: None,
+                                    }
+                                })),
+                                transcript: Vec::new(),
+                            },
+                        }),
+                    }
+                }
+                Ok(Outcome::SentAndVerified { results })
+            }
+            Operation::Verify {
+                mailbox,
+                message_id,
+                sent_at_unix_ms,
+                limit_seconds,
+            } => {
+                let wanted = Wanted {
+                    message_id,
+                    sent_at_ms: sent_at_unix_ms,
+                    sender: None,
+                };
+                let report = self
+                    .verify_at(&mailbox, wanted, limit(limit_seconds))
+                    .await?;
+                Ok(Outcome::Verified(Box::new(report)))
+            }
+            Operation::ReadBounces { mailbox } => {
+                let report = self.read_bounces(&mailbox).await?;
+                Ok(Outcome::Bounces(Box::new(report)))
+            }
+            Operation::SetSandboxSpam { next } => {
+                let sandbox = self.sandbox.as_ref().ok_or_else(|| {
+                    OperationError::new(
+                        ErrorKind::NotFound,
+                        "the sandbox is not running in this bridge",
+                    )
+                    .with_fix("Restart mailbridge serve without --no-sandbox.")
+                })?;
+                sandbox
+                    .faults()
+                    .update(|faults| faults.spam_next = next.min(1000));
+                Ok(Outcome::SandboxSpam {
+                    next: sandbox.faults().get().spam_next,
+                })
+            }
+            other => Err(super::misrouted(&other)),
+        }
+    }
+
+    fn mailbox_views(&self) -> Result<Outcome, OperationError> {
+        let mailboxes = self
+            .receiving_mailboxes()?
+            .into_iter()
+            .map(|mailbox| {
+                let stored = self
+                    .secrets
+                    .get(&SecretKey::Mailbox(mailbox.id.clone()))
+                    .ok()
+                    .flatten()
+                    .is_some();
+                let secret = match (stored, mailbox.preset) {
+                    (true, _) => SecretState::Stored,
+                    (false, MailboxPreset::Sandbox) => SecretState::NotNeeded,
+                    (false, _) => SecretState::Missing,
+                };
+                MailboxView {
+                    rules: mailbox.preset.rules().to_owned(),
+                    mailbox,
+                    secret,
+                }
+            })
+            .collect();
+        Ok(Outcome::Mailboxes { mailboxes })
+    }
+
     /// `mailboxes.json`, beside `profiles.json`.
     pub fn mailbox_store(&self) -> MailboxStore {
         let profiles = lock(&self.profiles);
@@ -168,9 +352,30 @@ impl Bridge {
         limit: Duration,
         progress: Option<mpsc::UnboundedSender<Progress>>,
     ) -> Result<SentAndVerified, OperationError> {
+        self.send_and_verify(profile, mailbox, None, limit, progress)
+            .await
+    }
+
+    /// Sends the draft (its recipients replaced by the mailbox's address) or a short test
+    /// through a profile, then verifies it at the mailbox.
+    pub async fn send_and_verify(
+        &self,
+        profile: ProfileId,
+        mailbox: &str,
+        draft: Option<Draft>,
+        limit: Duration,
+        progress: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Result<SentAndVerified, OperationError> {
         let receiving = self.find_mailbox(mailbox)?;
         let sender = self.profile(&profile)?;
-        let draft = Draft {
+        let draft = match draft {
+            Some(draft) => Draft {
+                to: vec![receiving.username.clone()],
+                cc: Vec::new(),
+                bcc: Vec::new(),
+                ..draft
+            },
+            None => Draft {
             to: vec![receiving.username.clone()],
             cc: Vec::new(),
             bcc: Vec::new(),
@@ -184,6 +389,7 @@ impl Bridge {
             html: None,
             attachments: Vec::new(),
             headers: Vec::new(),
+            },
         };
         let send = self
             .execute(Operation::Send { profile, draft }, progress)

@@ -56,12 +56,13 @@ pub use report::{
 };
 pub use secret::Secret;
 pub use verify::{
-    AuthVerdict, BounceReport, BounceView, DeliveryVerdict, Placement, Tab, VerifyReport,
+    AuthVerdict, BounceReport, BounceView, DeliveryVerdict, MailboxView, Placement,
+    SentAndVerified, Tab, VerifyReport,
 };
 
 /// The version of this contract. A page and a bridge with different versions refuse each other
 /// with an error that names both.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Gmail accepts 25 MB of attachments per message; the bridge enforces the same cap.
 pub const MAX_ATTACHMENT_TOTAL_BYTES: u64 = 25 * 1024 * 1024;

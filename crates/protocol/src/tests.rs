@@ -143,9 +143,17 @@ fn operation_index(operation: &Operation) -> usize {
         Operation::CancelCampaign { .. } => 32,
         Operation::ExportCampaignResults { .. } => 33,
         Operation::Lint { .. } => 34,
+        Operation::ListMailboxes => 35,
+        Operation::SaveMailbox { .. } => 36,
+        Operation::DeleteMailbox { .. } => 37,
+        Operation::SetMailboxSecret { .. } => 38,
+        Operation::SendAndVerify { .. } => 39,
+        Operation::Verify { .. } => 40,
+        Operation::ReadBounces { .. } => 41,
+        Operation::SetSandboxSpam { .. } => 42,
     }
 }
-const OPERATIONS: usize = 35;
+const OPERATIONS: usize = 43;
 
 fn outcome_index(outcome: &Outcome) -> usize {
     match outcome {
@@ -177,9 +185,14 @@ fn outcome_index(outcome: &Outcome) -> usize {
         Outcome::Campaigns { .. } => 25,
         Outcome::CampaignResults { .. } => 26,
         Outcome::Linted(_) => 27,
+        Outcome::Mailboxes { .. } => 28,
+        Outcome::SentAndVerified { .. } => 29,
+        Outcome::Verified(_) => 30,
+        Outcome::Bounces(_) => 31,
+        Outcome::SandboxSpam { .. } => 32,
     }
 }
-const OUTCOMES: usize = 28;
+const OUTCOMES: usize = 33;
 
 fn spec() -> CampaignSpec {
     CampaignSpec {
@@ -376,7 +389,72 @@ fn operations() -> Vec<Operation> {
         Operation::ResumeCampaign { id: 3 },
         Operation::CancelCampaign { id: 3 },
         Operation::ExportCampaignResults { id: 3 },
+        Operation::ListMailboxes,
+        Operation::SaveMailbox {
+            mailbox: receiving(),
+        },
+        Operation::DeleteMailbox { id: "g".into() },
+        Operation::SetMailboxSecret {
+            id: "g".into(),
+            secret: Secret::new("abcd efgh ijkl mnop"),
+        },
+        Operation::SendAndVerify {
+            profile: id.clone(),
+            mailboxes: vec!["g".into()],
+            draft: Some(draft()),
+            limit_seconds: Some(60),
+        },
+        Operation::Verify {
+            mailbox: "g".into(),
+            message_id: "<1@x>".into(),
+            sent_at_unix_ms: Some(1),
+            limit_seconds: None,
+        },
+        Operation::ReadBounces {
+            mailbox: "g".into(),
+        },
+        Operation::SetSandboxSpam { next: 2 },
     ]
+}
+
+fn receiving() -> profile::ReceivingMailbox {
+    profile::ReceivingMailbox::from_preset(
+        profile::MailboxPreset::Gmail,
+        "g",
+        "My Gmail",
+        "me@gmail.com",
+    )
+}
+
+fn verify_report() -> crate::VerifyReport {
+    crate::VerifyReport {
+        verdict: Some(crate::DeliveryVerdict {
+            mailbox: "My Gmail".into(),
+            message_id: "1@x".into(),
+            placement: crate::Placement::Inbox,
+            tab: Some(crate::Tab::Promotions),
+            folder: Some("[Gmail]/All Mail".into()),
+            labels: vec!["\\Inbox".into()],
+            delivery_ms: Some(1200),
+            arrival_source: Some("INTERNALDATE".into()),
+            arrived_at: Some("2025-01-01T00:00:00Z".into()),
+            waited_ms: 3000,
+            authentication: vec![crate::AuthVerdict {
+                method: "spf".into(),
+                result: "pass".into(),
+                domain: Some("example.com".into()),
+                by: "mx.google.com".into(),
+            }],
+            received: vec!["by mx.google.com; Wed, 1 Jan 2025 00:00:00 +0000".into()],
+            original_from: None,
+            original_message_id: None,
+            spam_causes: vec![],
+            next_steps: vec!["Look in the tab.".into()],
+            summary: "Delivered.".into(),
+        }),
+        error: None,
+        transcript: vec![transcript()],
+    }
 }
 
 fn outcomes() -> Vec<Outcome> {
@@ -598,6 +676,48 @@ fn outcomes() -> Vec<Outcome> {
                 transcript: vec![transcript()],
             }],
         },
+        Outcome::Mailboxes {
+            mailboxes: vec![crate::MailboxView {
+                mailbox: receiving(),
+                secret: SecretState::Missing,
+                rules: "Create an App Password.".into(),
+            }],
+        },
+        Outcome::SentAndVerified {
+            results: vec![crate::SentAndVerified {
+                mailbox: "g".into(),
+                send: Some(Box::new(Outcome::Sent(SendReport {
+                    message_id: "<1@x>".into(),
+                    reply: "250 2.0.0 OK".into(),
+                    attempts: 1,
+                    recipients: vec!["me@gmail.com".into()],
+                    warnings: vec![],
+                    history_id: 4,
+                }))),
+                report: verify_report(),
+            }],
+        },
+        Outcome::Verified(Box::new(crate::VerifyReport {
+            verdict: None,
+            error: Some(diagnosis()),
+            transcript: vec![transcript()],
+        })),
+        Outcome::Bounces(Box::new(crate::BounceReport {
+            matched: vec![crate::BounceView {
+                recipient: "gone@example.com".into(),
+                action: "failed".into(),
+                status: "5.1.1".into(),
+                remote_text: Some("550 5.1.1 no such user".into()),
+                message_id: "1@x".into(),
+                history_id: 4,
+                diagnosis: Some(diagnosis()),
+                suppressed: true,
+            }],
+            unmatched: 1,
+            ignored: 2,
+            transcript: vec![],
+        })),
+        Outcome::SandboxSpam { next: 1 },
     ]
 }
 

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::operation::{Outcome, SecretState};
 use crate::report::TranscriptLine;
 
 /// Where the message was found.
@@ -170,4 +171,23 @@ pub struct BounceReport {
     /// Messages that looked like reports but are not (`multipart/report` structure missing).
     pub ignored: usize,
     pub transcript: Vec<TranscriptLine>,
+}
+
+/// A receiving mailbox as the page shows it: never its secret, only whether one is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxView {
+    pub mailbox: profile::ReceivingMailbox,
+    pub secret: SecretState,
+    /// How to get the App Password or token, in words (the preset's rules).
+    pub rules: String,
+}
+
+/// One "send and verify": the send's outcome (sent or queued; none when the send or the
+/// mailbox failed first, which `report.error` explains) and what the mailbox showed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentAndVerified {
+    pub mailbox: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send: Option<Box<Outcome>>,
+    pub report: VerifyReport,
 }
