@@ -420,6 +420,7 @@ pub fn Compose() -> Html {
                 },
             } }
             <SendResult />
+            <super::verify::VerifyPanel profile={selected_id.clone()} />
         </section>
     }
 }
