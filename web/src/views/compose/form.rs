@@ -420,7 +420,8 @@ pub fn Compose() -> Html {
                 },
             } }
             <SendResult />
-            <super::verify::VerifyPanel profile={selected_id.clone()} />
+            <super::verify::VerifyPanel profile={selected_id.clone()}
+                draft={draft.as_ref().ok().map(|(_, draft)| draft.clone())} />
         </section>
     }
 }

@@ -1,6 +1,7 @@
 use profile::ProfileId;
 use protocol::{
-    DeliveryVerdict, MailboxView, Operation, OperationError, Outcome, Placement, SentAndVerified,
+    DeliveryVerdict, Draft, MailboxView, Operation, OperationError, Outcome, Placement,
+    SentAndVerified,
 };
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
@@ -13,6 +14,8 @@ use crate::route::Route;
 pub struct Props {
     /// The profile the compose form sends with.
     pub profile: Option<ProfileId>,
+    /// The composed message, when it is complete enough to send.
+    pub draft: Option<Draft>,
 }
 
 /// What "Send test and verify" is doing.
@@ -36,6 +39,7 @@ pub fn VerifyPanel(props: &Props) -> Html {
     let chosen = use_state(|| "sandbox".to_owned());
     let run = use_state(|| Run::Idle);
     let spam_note = use_state(String::new);
+    let composed = use_state(|| false);
     {
         let bridge = bridge.clone();
         let mailboxes = mailboxes.clone();
@@ -62,6 +66,8 @@ pub fn VerifyPanel(props: &Props) -> Html {
         let run = run.clone();
         let chosen = chosen.clone();
         let profile = props.profile.clone();
+        // The composed message goes to the mailbox's address instead of its own recipients.
+        let draft = props.draft.clone().filter(|_| *composed);
         Callback::from(move |_: MouseEvent| {
             let Some(profile) = profile.clone() else {
                 return;
@@ -75,7 +81,7 @@ pub fn VerifyPanel(props: &Props) -> Html {
             let answer = bridge.call(Operation::SendAndVerify {
                 profile,
                 mailboxes,
-                draft: None,
+                draft: draft.clone(),
                 limit_seconds: None,
             });
             let run = run.clone();
@@ -129,6 +135,16 @@ pub fn VerifyPanel(props: &Props) -> Html {
                 </select>
                 <p class="hint">{ "A test goes to the mailbox's address, then the bridge looks for it there over IMAP. " }
                     <a href={Route::Mailboxes.hash()}>{ "Add mailboxes" }</a></p>
+            </div>
+            <div class="field checkbox">
+                <input id="verify-composed" type="checkbox" checked={*composed} disabled={props.draft.is_none()}
+                    onchange={{
+                        let composed = composed.clone();
+                        Callback::from(move |event: Event| {
+                            composed.set(event.target_unchecked_into::<web_sys::HtmlInputElement>().checked());
+                        })
+                    }} />
+                <label for="verify-composed">{ "Send the composed message (to the mailbox's address only) instead of a short test" }</label>
             </div>
             <div class="actions">
                 <button type="button" id="compose-send-verify" disabled={!can_start} onclick={start}>
