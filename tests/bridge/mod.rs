@@ -32,3 +32,5 @@ mod real_server;
 mod redaction;
 /// TLS and DNS failures against openssl s_server and Python's ssl, with the presented chain.
 mod tls;
+/// Delivery verification over IMAP: the sandbox's Gmail, Dovecot, hostile servers.
+mod verify;

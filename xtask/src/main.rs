@@ -5,7 +5,7 @@
 //! - `bench`: the benchmarks behind `cargo xtask bench`.
 //! - `caniemail`: generates the lint crate's Gmail rows of the caniemail data.
 //! - `tools`: installs what a fresh machine lacks (the wasm target, Python, aiosmtpd, swaks,
-//!   openssl, Postfix, nodemailer, SpamAssassin's spamd, dnsmasq, Chromium and ChromeDriver).
+//!   openssl, Postfix, nodemailer, SpamAssassin's spamd, dnsmasq, Dovecot, Chromium and ChromeDriver).
 //! - `web`: builds the web app into `dist/` with Trunk, installing Trunk, wasm-bindgen and
 //!   wasm-opt first.
 //!
@@ -90,6 +90,8 @@ fn test() -> Result<()> {
     // SpamAssassin's spamd and dnsmasq: the pre-send checks' spam score and DNS records.
     tools::ensure_spamd()?;
     tools::ensure_dnsmasq()?;
+    // Dovecot: an IMAP server we did not write, for delivery verification.
+    tools::ensure_dovecot()?;
     tools::ensure_oidc_provider(&root)?;
     web::ensure_web_tools(&root)?;
 
