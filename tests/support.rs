@@ -98,6 +98,8 @@ impl Serve {
                 "0",
                 "--sandbox-tls-port",
                 "0",
+                "--sandbox-imap-port",
+                "0",
             ])
             .args(extra)
             .stdin(Stdio::null())

@@ -29,6 +29,7 @@ mod outbox;
 mod service;
 mod suppression;
 mod unsubscribe;
+mod verify;
 use crate::server::{self, ServeConfig};
 use crate::smtp::{RetryPolicy, Timeouts};
 use crate::store::{self, HistoryStore, ProfileStore, SecretOptions};
@@ -143,15 +144,36 @@ pub enum Command {
     /// domain's SPF, DMARC and DKIM. Sends nothing. Exits 0 with no blocker, 1 with one, 2 when
     /// the command line or a file is wrong.
     Lint(LintArgs),
-    /// Send a short "SMTP test" message from the profile's account to itself.
+    /// Send a short "SMTP test" message from the profile's account to itself; with
+    /// --verify, to a receiving mailbox instead, then say where it landed there (exit 0 for
+    /// the Inbox, 1 for Spam or not arrived).
     Test {
         /// The profile's name or id.
         #[arg(long)]
         profile: String,
-        /// Print the redacted SMTP transcript.
+        /// Print the redacted SMTP (and IMAP) transcript.
         #[arg(long)]
         transcript: bool,
+        /// A receiving mailbox (name or id) to send the test to and verify at.
+        #[arg(long, value_name = "MAILBOX", conflicts_with = "verify_all")]
+        verify: Option<String>,
+        /// Send one test to each receiving mailbox and print a table of verdicts and times.
+        #[arg(long)]
+        verify_all: bool,
+        /// How long to wait for the test to arrive, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+        verify_timeout: u64,
     },
+    /// Find a sent message in a receiving mailbox over IMAP and say where it landed: Inbox
+    /// (and tab), Spam, Trash, archived, or not arrived; with the delivery time and the
+    /// authentication results. Exit 0 for the Inbox, 1 otherwise.
+    Verify(verify::VerifyArgs),
+    /// The receiving mailboxes that delivery is verified at.
+    #[command(subcommand)]
+    Mailboxes(verify::MailboxesCommand),
+    /// Read the bounce reports (RFC 3464) in the sending account's mailbox, match them to
+    /// the history, explain them, and add hard bounces to the suppression list.
+    Bounces(verify::BouncesArgs),
     /// List, show, import and export sending profiles.
     #[command(subcommand)]
     Profiles(ProfilesCommand),
@@ -257,6 +279,10 @@ pub struct ServeArgs {
     /// A file holding that client's secret.
     #[arg(long, value_name = "FILE", requires = "sandbox_oauth_introspection")]
     pub sandbox_oauth_client_secret_file: Option<PathBuf>,
+    /// The sandbox's read-only IMAP port (implicit TLS), for delivery verification; 0 picks a
+    /// free one.
+    #[arg(long, value_name = "PORT", default_value_t = 2993)]
+    pub sandbox_imap_port: u16,
 }
 
 #[derive(Debug, Args)]
@@ -454,7 +480,25 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Test {
             profile,
+            verify_all: true,
+            verify_timeout,
+            ..
+        } => verify::test_and_verify_all(&global, &profile, verify_timeout).await,
+        Command::Test {
+            profile,
             transcript,
+            verify: Some(mailbox),
+            verify_timeout,
+            ..
+        } => verify::test_and_verify(&global, &profile, &mailbox, verify_timeout, transcript).await,
+        Command::Verify(args) => verify::verify(&global, args).await,
+        Command::Mailboxes(command) => verify::mailboxes(&global, command).await,
+        Command::Bounces(args) => verify::bounces(&global, args).await,
+        Command::Test {
+            profile,
+            transcript,
+            verify: None,
+            ..
         } => {
             let bridge = open_bridge(&global, None)?;
             let profile = find_profile(&bridge, &profile).await?;
@@ -587,9 +631,11 @@ async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
     println!("Secrets are kept in {}.", bridge.secret_store_description());
     if let Some(sandbox) = bridge.sandbox() {
         println!(
-            "The sandbox is listening on {} (STARTTLS) and {} (TLS).",
+            "The sandbox is listening on {} (STARTTLS) and {} (TLS), IMAP on {} (TLS, \
+             read-only, for delivery verification).",
             sandbox.starttls_addr(),
-            sandbox.tls_addr()
+            sandbox.tls_addr(),
+            sandbox.imap_addr()
         );
     }
     match bridge.outbox().try_take_over() {
@@ -670,11 +716,13 @@ async fn start_sandbox(global: &Global, args: &ServeArgs) -> anyhow::Result<sand
             client_secret,
         });
     }
+    config.imap_port = args.sandbox_imap_port;
     match sandbox::Sandbox::start(config.clone()).await {
         Ok(sandbox) => Ok(sandbox),
         Err(sandbox::Error::Bind { .. }) => {
             config.starttls_port = 0;
             config.tls_port = 0;
+            config.imap_port = 0;
             sandbox::Sandbox::start(config)
                 .await
                 .context("starting the sandbox")

@@ -5,6 +5,7 @@
 //! - `campaign`: mail merge: the CSV list, templates, checks, suppression, unsubscribe tokens.
 //! - `cli`: the command line (clap), its exit codes, and each command's entry point.
 //! - `server`: `mailbridge serve`: the Host/Origin/pairing checks and the WebSocket sessions.
+//! - `imap`: delivery verification: find a sent message over IMAP and say where it landed.
 //! - `logging`: logs on standard error, never the contents of WebSocket frames.
 //! - `ops`: what the bridge does for each operation; shared by the server and the command line.
 //! - `oauth`: OAuth for Gmail: the client file, consent on a loopback redirect, token health.
@@ -17,6 +18,7 @@
 pub mod campaign;
 pub mod cli;
 pub mod compose;
+pub mod imap;
 pub mod logging;
 pub mod oauth;
 pub mod ops;

@@ -1,7 +1,9 @@
 //! The bridge's logs: `RUST_LOG` chooses what to show (warnings by default), and one fixed rule
 //! sits on top of it. The WebSocket library logs whole frames at DEBUG and TRACE, and a frame can
-//! carry a secret on its way to the secret store. So those crates never log below INFO, whatever
-//! `RUST_LOG` says.
+//! carry a secret on its way to the secret store; async-imap logs every command it encodes
+//! (LOGIN with its password) and every response it decodes (messages) at TRACE. So those crates
+//! never log below INFO, whatever `RUST_LOG` says; the IMAP client's own redacted transcript
+//! logs under `mailbridge::imap` instead.
 
 use tracing::{Level, Metadata, Subscriber};
 use tracing_subscriber::Layer;
@@ -12,7 +14,12 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Crates that log message contents when verbose.
-const CONTENT_LOGGERS: [&str; 2] = ["tungstenite", "tokio_tungstenite"];
+const CONTENT_LOGGERS: [&str; 4] = [
+    "tungstenite",
+    "tokio_tungstenite",
+    "async_imap",
+    "imap_proto",
+];
 
 /// Logs to standard error, as `RUST_LOG` says, within the rule above.
 pub fn init() {
@@ -61,6 +68,9 @@ mod tests {
             Case("tungstenite::protocol", Level::WARN, true),
             Case("mailbridge::ops", Level::TRACE, true),
             Case("tungstenite_extra", Level::TRACE, true),
+            Case("async_imap::imap_stream", Level::TRACE, false),
+            Case("async_imap", Level::DEBUG, false),
+            Case("mailbridge::imap", Level::TRACE, true),
         ];
         for Case(target, level, expected) in cases {
             let metadata = metadata(target, level);

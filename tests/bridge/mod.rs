@@ -34,3 +34,5 @@ mod redaction;
 mod service;
 /// TLS and DNS failures against openssl s_server and Python's ssl, with the presented chain.
 mod tls;
+/// Delivery verification over IMAP: the sandbox's Gmail, Dovecot, hostile servers.
+mod verify;

@@ -216,6 +216,88 @@ async fn secrets_never_reach_transcripts_history_logs_or_the_page() {
     }
     assert!(file.len() > 4096, "the outbox file was read");
     assert_clean("the outbox file", &String::from_utf8_lossy(&file), &forms);
+
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn imap_secrets_never_reach_the_transcript_verdicts_files_or_logs() {
+    let _ = captured_logs();
+    let running = start(
+        "redaction-imap",
+        |config| config.app_password = CANARY_PASSWORD.to_owned(),
+        ServeConfig::default(),
+    )
+    .await;
+    let mut client = Client::connect(&running).await;
+    let password_profile = running.sandbox_profile(&mut client).await;
+    let forms = forbidden_forms(&password_profile.username);
+    client
+        .ok(Operation::SetSecret {
+            profile: password_profile.id.clone(),
+            secret: Secret::new(CANARY_PASSWORD),
+        })
+        .await;
+    let bridge = &running.bridge;
+    // Delivery verification: the receiving mailbox's password goes over IMAP (LOGIN), into
+    // the secret store and nowhere else: not the IMAP transcript, the kept verdict, the
+    // mailboxes file or a log line.
+    bridge
+        .set_mailbox_secret(
+            mailbridge::ops::SANDBOX_MAILBOX_ID,
+            &Secret::new(format!(
+                "{} {}",
+                &CANARY_PASSWORD[..8],
+                &CANARY_PASSWORD[8..]
+            )),
+        )
+        .expect("the mailbox secret is stored");
+    let done = bridge
+        .send_test_and_verify(
+            password_profile.id.clone(),
+            mailbridge::ops::SANDBOX_MAILBOX_ID,
+            std::time::Duration::from_secs(20),
+            None,
+        )
+        .await
+        .expect("send test and verify");
+    let verdict = done
+        .verify
+        .verdict
+        .as_ref()
+        .unwrap_or_else(|| panic!("{:#?}", done.verify));
+    assert_eq!(
+        verdict.placement,
+        protocol::Placement::Inbox,
+        "{:#?}",
+        done.send
+    );
+    let report_json = serde_json::to_string(&done.verify).expect("json");
+    assert!(report_json.contains("LOGIN ****"), "{report_json}");
+    assert_clean("the IMAP transcript and verdict", &report_json, &forms);
+    let kept = bridge.verdicts_for(&verdict.message_id).expect("verdicts");
+    assert_eq!(kept.len(), 1);
+    let data = running.dir.path().join("data");
+    let config = running.dir.path().join("config");
+    for file in [data.join("verdicts.sqlite3"), config.join("mailboxes.json")] {
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_clean(
+            &file.display().to_string(),
+            &String::from_utf8_lossy(&bytes),
+            &forms,
+        );
+    }
+    let logged = String::from_utf8_lossy(
+        &captured_logs()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+    .into_owned();
+    assert!(
+        logged.contains("mailbridge::imap"),
+        "IMAP lines were logged at TRACE"
+    );
+    assert_clean("the logs after verification", &logged, &forms);
     running.stop().await;
 }
 

@@ -335,3 +335,115 @@ async fn the_banner_shows_the_imap_port() {
     );
     assert_eq!(fixture.imap_addr().ip().to_string(), "127.0.0.1");
 }
+
+/// The spam rule and the tabs as imaplib sees them: a message with List-Unsubscribe is in
+/// Promotions, the GTUBE string sends one to Spam (and out of INBOX and All Mail), and the
+/// fault switched on while the sandbox runs sends the next one there whatever it is.
+#[tokio::test]
+async fn spam_and_tabs_as_imaplib_sees_them() {
+    let fixture = start("imap-spam", |_| {}).await;
+    let message = |id: &str, extra: &str, body: &str| {
+        format!(
+            "From: {USER}\r\nTo: bob@example.com\r\nSubject: {id}\r\nMessage-ID: <{id}@mailbridge.test>\r\n\
+             Date: Mon, 1 Jan 2024 00:00:00 +0000\r\n{extra}\r\n{body}\r\n"
+        )
+    };
+    let send = |id: &str, extra: &str, body: &str| {
+        on_tls(
+            &fixture,
+            vec![
+                json!(["auth", "PLAIN", USER, PASSWORD]),
+                json!([
+                    "sendmail",
+                    USER,
+                    ["bob@example.com"],
+                    message(id, extra, body)
+                ]),
+            ],
+        )
+    };
+    let gtube = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+    let sent = python(
+        &fixture,
+        vec![
+            send(
+                "promo",
+                "List-Unsubscribe: <https://example.com/u>\r\n",
+                "Sale.",
+            ),
+            send("gtube", "", gtube),
+        ],
+    )
+    .await;
+    for session in 0..2 {
+        if sent.error(session, 2).is_some() {
+            sent.fail("sending through the sandbox's SMTP failed");
+        }
+    }
+    fixture.faults().update(|f| f.spam_next = 1);
+    let faulted = python(
+        &fixture,
+        vec![send("faulted", "", "Nothing wrong with me.")],
+    )
+    .await;
+    if faulted.error(0, 2).is_some() {
+        faulted.fail("sending the faulted message failed");
+    }
+    let raw = |query: &str| format!("\"{query}\"");
+    let run = imaplib(
+        &fixture,
+        vec![vec![
+            login(),
+            call("select", &["\"[Gmail]/All Mail\"", "True"]),
+            call("uid", &["SEARCH", "X-GM-RAW", &raw("category:promotions")]),
+            call(
+                "uid",
+                &["SEARCH", "HEADER", "Message-ID", "gtube@mailbridge.test"],
+            ),
+            call("select", &["\"[Gmail]/Spam\"", "True"]),
+            call(
+                "uid",
+                &["SEARCH", "HEADER", "Message-ID", "gtube@mailbridge.test"],
+            ),
+            call(
+                "uid",
+                &[
+                    "SEARCH",
+                    "X-GM-RAW",
+                    &raw("rfc822msgid:faulted@mailbridge.test"),
+                ],
+            ),
+            call("select", &["INBOX", "True"]),
+        ]],
+    )
+    .await;
+    let ids: Vec<u64> = fixture
+        .store()
+        .list()
+        .expect("list")
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    // Newest first: faulted, gtube, promo.
+    let (faulted_uid, gtube_uid, promo_uid) = (ids[0], ids[1], ids[2]);
+    assert_eq!(
+        run.ok(0, 2)[0],
+        json!({"text": "1"}),
+        "All Mail holds only the promotion"
+    );
+    assert_eq!(run.text(0, 3), promo_uid.to_string(), "in Promotions");
+    assert_eq!(run.text(0, 4), "", "GTUBE is not in All Mail");
+    assert_eq!(run.ok(0, 5)[0], json!({"text": "2"}), "Spam holds two");
+    assert_eq!(run.text(0, 6), gtube_uid.to_string());
+    assert_eq!(
+        run.text(0, 7),
+        faulted_uid.to_string(),
+        "the fault sent it to Spam"
+    );
+    assert_eq!(
+        run.ok(0, 8)[0],
+        json!({"text": "1"}),
+        "INBOX holds only the promotion"
+    );
+    assert_eq!(fixture.faults().get().spam_next, 0);
+}

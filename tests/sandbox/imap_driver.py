@@ -6,7 +6,8 @@ Reads a JSON plan on stdin and prints JSON results on stdout:
              "sessions": [[STEP, ...], ...]}
   results = {"sessions": [[RESULT, ...], ...]}
 
-Each session connects with IMAP4_SSL, trusting only the CA in cafile (its first result, op
+Each session connects with IMAP4_SSL (or, with "starttls": true in the plan, IMAP4 and then
+STARTTLS), trusting only the CA in cafile (its first result, op
 "connect", has the greeting in "welcome" and "capabilities"), then runs its steps in order,
 going on after errors. A RESULT has "op", and either "typ" and "data" (imaplib's answer; each
 datum is {"text": ...} for a line, or [{"text": ...}, {"base64": ...}] for a line with a
@@ -15,6 +16,7 @@ literal) or "error" (the exception class) and "detail". STEP is a list:
   ["call", NAME, ARGS...]     imaplib's method NAME (login, list, select, search, fetch, uid,
                               noop, logout, ...) with ARGS
   ["authenticate_plain", USER, PASSWORD]
+  ["append", MAILBOX, BASE64]  APPENDs the message (bytes, base64 in the plan) to MAILBOX
   ["internaldate", DATUM_TEXT] parses an INTERNALDATE with imaplib.Internaldate2tuple into
                               "unix" (seconds)
   ["raw", TEXT, COUNT?]       sends TEXT (UTF-8, repeated COUNT times) on the socket as is,
@@ -87,6 +89,9 @@ def run_step(client, step):
         user, password = args
         return answer(*client.authenticate(
             "PLAIN", lambda _challenge: ("\0%s\0%s" % (user, password)).encode("utf-8")))
+    if op == "append":
+        mailbox, message = args
+        return answer(*client.append(mailbox, None, None, base64.b64decode(message)))
     if op == "internaldate":
         parsed = imaplib.Internaldate2tuple(args[0].encode("ascii"))
         return {"unix": None if parsed is None else int(time.mktime(parsed))}
@@ -104,8 +109,12 @@ def run_session(plan, context, steps):
         return [result]
     results = []
     try:
-        client = imaplib.IMAP4_SSL(plan["host"], plan["port"], ssl_context=context,
-                                   timeout=plan["timeout"])
+        if plan.get("starttls"):
+            client = imaplib.IMAP4(plan["host"], plan["port"], timeout=plan["timeout"])
+            client.starttls(ssl_context=context)
+        else:
+            client = imaplib.IMAP4_SSL(plan["host"], plan["port"], ssl_context=context,
+                                       timeout=plan["timeout"])
         results.append({"op": "connect", "welcome": client.welcome.decode("utf-8", "replace"),
                         "capabilities": list(client.capabilities)})
     except Exception as error:

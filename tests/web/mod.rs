@@ -26,5 +26,7 @@ mod origin;
 mod pairing;
 /// Profiles: a preset with its secret, a failed check's diagnosis, export and import.
 mod profiles;
+/// "Send test and verify": the Inbox card, the Spam card with the fault on, the mailboxes.
+mod verify;
 /// The views: the address names the one on screen, through a reload and Back.
 mod views;

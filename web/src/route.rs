@@ -1,5 +1,5 @@
 //! The views the address bar can name, as hash routes: `#/compose` (the default), `#/outbox`,
-//! `#/campaigns`, `#/inbox`, `#/history` and `#/profiles`.
+//! `#/campaigns`, `#/inbox`, `#/history`, `#/profiles` and `#/mailboxes`.
 //!
 //! A route lives in the fragment, so the bridge serves one page for all of them and a reload or
 //! Back keeps the view. Parsing is plain Rust with no browser calls, so its tests run natively;
@@ -15,17 +15,19 @@ pub enum Route {
     Inbox,
     History,
     Profiles,
+    Mailboxes,
 }
 
 impl Route {
     /// In the order the navigation lists them.
-    pub const ALL: [Route; 6] = [
+    pub const ALL: [Route; 7] = [
         Route::Compose,
         Route::Outbox,
         Route::Campaigns,
         Route::Inbox,
         Route::History,
         Route::Profiles,
+        Route::Mailboxes,
     ];
 
     /// The route a fragment names (`#/outbox`, with or without the `#`). An empty fragment and
@@ -56,6 +58,7 @@ impl Route {
             Route::Inbox => "inbox",
             Route::History => "history",
             Route::Profiles => "profiles",
+            Route::Mailboxes => "mailboxes",
         }
     }
 
@@ -68,6 +71,7 @@ impl Route {
             Route::Inbox => "#/inbox",
             Route::History => "#/history",
             Route::Profiles => "#/profiles",
+            Route::Mailboxes => "#/mailboxes",
         }
     }
 
@@ -80,6 +84,7 @@ impl Route {
             Route::Inbox => "Inbox",
             Route::History => "History",
             Route::Profiles => "Profiles",
+            Route::Mailboxes => "Mailboxes",
         }
     }
 
@@ -93,6 +98,7 @@ impl Route {
             Route::Inbox => "inbox-heading",
             Route::History => "history-heading",
             Route::Profiles => "profiles-heading",
+            Route::Mailboxes => "mailboxes-heading",
         }
     }
 
@@ -105,6 +111,7 @@ impl Route {
             Route::Inbox => "Sandbox inbox · mailbridge",
             Route::History => "History · mailbridge",
             Route::Profiles => "Profiles · mailbridge",
+            Route::Mailboxes => "Mailboxes · mailbridge",
         }
     }
 }
@@ -121,6 +128,7 @@ mod tests {
             ("#/inbox", Some(Route::Inbox)),
             ("#/history", Some(Route::History)),
             ("#/profiles", Some(Route::Profiles)),
+            ("#/mailboxes", Some(Route::Mailboxes)),
             ("#/campaigns", Some(Route::Campaigns)),
             ("campaigns", None),
             ("/campaigns", Some(Route::Campaigns)),

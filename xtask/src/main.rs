@@ -7,8 +7,8 @@
 //! - `extension`: the browser extension in `dist-ext/` from the built `dist/`, `web-ext lint`,
 //!   and its zip for the Chrome Web Store.
 //! - `tools`: installs what a fresh machine lacks (the wasm target, Python, aiosmtpd, swaks,
-//!   openssl, Postfix, nodemailer, SpamAssassin's spamd, dnsmasq, Chromium and ChromeDriver,
-//!   Firefox ESR and geckodriver, web-ext).
+//!   openssl, Postfix, nodemailer, SpamAssassin's spamd, dnsmasq, Dovecot, Chromium and
+//!   ChromeDriver, Firefox ESR and geckodriver, web-ext).
 //! - `web`: builds the web app into `dist/` with Trunk, installing Trunk, wasm-bindgen and
 //!   wasm-opt first.
 //!
@@ -106,6 +106,8 @@ fn test() -> Result<()> {
     // SpamAssassin's spamd and dnsmasq: the pre-send checks' spam score and DNS records.
     tools::ensure_spamd()?;
     tools::ensure_dnsmasq()?;
+    // Dovecot: an IMAP server we did not write, for delivery verification.
+    tools::ensure_dovecot()?;
     tools::ensure_oidc_provider(&root)?;
     tools::ensure_web_ext(&root)?;
     web::ensure_web_tools(&root)?;

@@ -288,6 +288,32 @@ pub fn ensure_dnsmasq() -> Result<()> {
     apt_install(&["dnsmasq-base"])
 }
 
+/// Debian's Dovecot (`dovecot-imapd`): the delivery-verification tests start it as a private
+/// instance on 127.0.0.1 with their own config, CA and passwd-file user. The packaged
+/// service must not start: while it installs, a policy-rc.d that refuses every start is put
+/// in place (unless the machine has one already), so no IMAP server listens on 143 or 993.
+pub fn ensure_dovecot() -> Result<()> {
+    if Path::new("/usr/sbin/dovecot").is_file() {
+        return Ok(());
+    }
+    println!("==> installing dovecot-imapd (Debian package), for the delivery-verification tests");
+    let policy = Path::new("/usr/sbin/policy-rc.d");
+    let ours = !policy.exists();
+    if ours {
+        std::fs::write(
+            policy,
+            "#!/bin/sh\n# cargo xtask: no service starts while Dovecot installs\nexit 101\n",
+        )
+        .context("writing /usr/sbin/policy-rc.d")?;
+        run(Command::new("chmod").args(["0755", "/usr/sbin/policy-rc.d"]))?;
+    }
+    let installed = apt_install(&["dovecot-imapd"]);
+    if ours {
+        let _ = std::fs::remove_file(policy);
+    }
+    installed
+}
+
 /// A `spamd` that `cargo xtask run` started for the spam score; stopped when dropped.
 pub struct Spamd {
     pub addr: String,

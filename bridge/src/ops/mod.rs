@@ -15,6 +15,7 @@
 //! - `oauth`: a profile's OAuth client, consent, disconnecting and token health; the bridge
 //!   as the source of the access tokens SMTP signs in with.
 //! - `uploads`: attachments on their way from the page.
+//! - `verify`: receiving mailboxes, verifying delivery over IMAP, send test and verify.
 
 mod campaign;
 mod lint;
@@ -23,6 +24,7 @@ mod outbox;
 mod profiles;
 mod send;
 mod uploads;
+mod verify;
 
 use std::sync::{Arc, Mutex};
 
@@ -41,6 +43,7 @@ use crate::store::{GrantStore, HistoryStore, ProfileStore, SecretKey, SecretStor
 pub use lint::{ChecksConfig, LintOptions};
 pub use oauth::{ago, health_view};
 use uploads::Uploads;
+pub use verify::{SANDBOX_MAILBOX_ID, SentAndVerified, VERIFY_SUBJECT};
 
 /// Everything the bridge holds while it runs.
 pub struct Bridge {
@@ -98,6 +101,11 @@ impl Bridge {
             ) {
                 tracing::warn!("could not save the sandbox profile: {error}");
             }
+            let config_dir = profiles.path().parent().map(std::path::Path::to_path_buf);
+            let mailboxes = crate::store::MailboxStore::new(
+                config_dir.unwrap_or_default().join("mailboxes.json"),
+            );
+            verify::ensure_sandbox_mailbox(&mailboxes, sandbox);
             let arrivals = sandbox.store().subscribe();
             forward(arrivals, notices.clone(), |summary| {
                 Notice::SandboxMessageArrived { summary }
@@ -265,6 +273,14 @@ impl Bridge {
             | O::ConnectOAuth { .. }
             | O::DisconnectOAuth { .. }
             | O::ReadTokenHealth { .. } => self.oauthing(operation, progress).await,
+            O::ListMailboxes
+            | O::SaveMailbox { .. }
+            | O::DeleteMailbox { .. }
+            | O::SetMailboxSecret { .. }
+            | O::SendAndVerify { .. }
+            | O::Verify { .. }
+            | O::ReadBounces { .. }
+            | O::SetSandboxSpam { .. } => self.verifying(operation, progress).await,
         }
     }
 

@@ -39,6 +39,9 @@ use tokio::sync::mpsc::UnboundedSender;
 
 pub use session::{Capabilities, RESOLVE_VAR, Session};
 pub(crate) use tls::rfc3339;
+// The IMAP client (delivery verification) shares the TLS setup and the DNS override.
+pub(crate) use session::resolve_override;
+pub(crate) use tls::{connector, handshake_failure, server_name, unbracket};
 
 use session::Auth;
 pub(crate) use transcript::Recorder;

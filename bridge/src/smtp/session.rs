@@ -1266,7 +1266,7 @@ async fn resolve(
 pub const RESOLVE_VAR: &str = "MAILBRIDGE_RESOLVE";
 
 /// `Some` when [`RESOLVE_VAR`] names `host`: its addresses, or the resolver's error text.
-fn resolve_override(host: &str, port: u16) -> Option<Result<Vec<SocketAddr>, String>> {
+pub(crate) fn resolve_override(host: &str, port: u16) -> Option<Result<Vec<SocketAddr>, String>> {
     let table = std::env::var(RESOLVE_VAR).ok()?;
     let address = table.split(',').find_map(|entry| {
         let (name, address) = entry.split_once('=')?;

@@ -13,9 +13,12 @@
 //! - `profiles`: [`ProfileStore`], the profiles in the team file format.
 //! - `history`: [`HistoryStore`], the bounded history of sends in SQLite.
 //! - `grants`: [`GrantStore`], what is not secret about each profile's OAuth grant.
+//! - `mailboxes`: [`MailboxStore`], the receiving mailboxes, and [`VerdictStore`], the
+//!   delivery verdicts with their IMAP transcripts.
 
 mod grants;
 mod history;
+mod mailboxes;
 mod profiles;
 mod secrets;
 
@@ -29,6 +32,7 @@ use profile::{Problem, ProfileId};
 
 pub use grants::{Grant, GrantStore, unix_ms};
 pub use history::{DEFAULT_CAPACITY, HistoryStore};
+pub use mailboxes::{MailboxError, MailboxStore, VerdictStore};
 pub use profiles::{ProfileStore, SANDBOX_ID, SANDBOX_NAME};
 pub use secrets::{
     EnvOverride, FileStore, KeyringStore, MemoryStore, SecretKey, SecretOptions, SecretStore,

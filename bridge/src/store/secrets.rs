@@ -48,6 +48,8 @@ pub enum SecretKey {
     OAuthClientSecret(ProfileId),
     /// The refresh token consent gave a profile's account.
     RefreshToken(ProfileId),
+    /// A receiving mailbox's App Password or OAuth token (delivery verification), by its id.
+    Mailbox(String),
 }
 
 impl SecretKey {
@@ -60,6 +62,7 @@ impl SecretKey {
             SecretKey::Unsubscribe => "unsubscribe-key".to_string(),
             SecretKey::OAuthClientSecret(id) => format!("oauth-client-secret:{id}"),
             SecretKey::RefreshToken(id) => format!("oauth-refresh-token:{id}"),
+            SecretKey::Mailbox(id) => format!("mailbox:{id}"),
         }
     }
 }
@@ -76,6 +79,7 @@ impl fmt::Display for SecretKey {
             SecretKey::RefreshToken(id) => {
                 write!(f, "the OAuth refresh token of profile {:?}", id.0)
             }
+            SecretKey::Mailbox(id) => write!(f, "the secret of receiving mailbox {id:?}"),
         }
     }
 }

@@ -30,6 +30,7 @@
 //! - `preset`: the known servers and Google's limits ([`Preset`]).
 //! - `profile`: the profile and its parts ([`Profile`], [`ProfileId`], [`Limits`], ...).
 //! - `validate`: [`Profile::validate`] and [`Problem`].
+//! - `receiving`: receiving mailboxes for delivery verification, their presets and team file.
 //! - `team`: the team file ([`TeamFile`], [`export`], [`import`], [`Conflict`]).
 //! - `decode`: reading a team file's JSON with a path for every error.
 
@@ -38,6 +39,7 @@ mod decode;
 mod encoded_word;
 mod preset;
 mod profile;
+mod receiving;
 mod team;
 mod validate;
 
@@ -46,6 +48,9 @@ pub use preset::{GMAIL_HOST, Pool, Preset, RELAY_HOST, SANDBOX_HOST, SANDBOX_USE
 pub use profile::{
     AuthMethod, Header, Limits, OAuthEndpoints, OAuthMechanism, OAuthSettings, Profile, ProfileId,
     Security,
+};
+pub use receiving::{
+    ImapSecurity, MAILBOX_FORMAT, MailboxAuth, MailboxFile, MailboxPreset, ReceivingMailbox,
 };
 pub use team::{Conflict, FORMAT, ImportOutcome, TeamFile, VERSION, export, import, json_schema};
 pub use validate::{

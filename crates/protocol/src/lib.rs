@@ -22,6 +22,7 @@
 //! - `oauth`: a profile's OAuth client and its token health.
 //! - `codec`: decoding with size limits and typed errors, and encoding.
 //! - `secret`: [`Secret`], a string that never prints itself.
+//! - `verify`: delivery verification over IMAP: where a message landed, how fast, why.
 
 mod campaign;
 mod captured;
@@ -33,6 +34,7 @@ mod operation;
 mod outbox;
 mod report;
 mod secret;
+mod verify;
 
 pub use campaign::{
     CampaignCheck, CampaignSpec, CampaignState, CampaignView, DayShare, RowPreview, RowProblem,
@@ -56,6 +58,10 @@ pub use report::{
     StepReport, StepStatus, TlsInfo, TranscriptLine, Verdict,
 };
 pub use secret::Secret;
+pub use verify::{
+    AuthVerdict, BounceReport, BounceView, DeliveryVerdict, MailboxView, Placement,
+    SentAndVerified, Tab, VerifyReport,
+};
 
 /// The version of this contract. A page and a bridge with different versions refuse each other
 /// with an error that names both.

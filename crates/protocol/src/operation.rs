@@ -198,6 +198,45 @@ pub enum Operation {
     ExportCampaignResults {
         id: u64,
     },
+    /// Delivery verification (`verify.rs` has the types): mailboxes, verify, send and verify.
+    ListMailboxes,
+    SaveMailbox {
+        mailbox: profile::ReceivingMailbox,
+    },
+    DeleteMailbox {
+        id: String,
+    },
+    SetMailboxSecret {
+        id: String,
+        secret: Secret,
+    },
+    /// Sends the draft (or, without one, a short test) through a profile to a receiving
+    /// mailbox's address, then finds it there; `mailboxes` empty means every mailbox.
+    SendAndVerify {
+        profile: ProfileId,
+        mailboxes: Vec<String>,
+        #[serde(default)]
+        draft: Option<Draft>,
+        #[serde(default)]
+        limit_seconds: Option<u64>,
+    },
+    /// Looks for a sent message at a receiving mailbox.
+    Verify {
+        mailbox: String,
+        message_id: String,
+        #[serde(default)]
+        sent_at_unix_ms: Option<i64>,
+        #[serde(default)]
+        limit_seconds: Option<u64>,
+    },
+    /// Reads the bounce reports at a receiving mailbox (the sending account's own).
+    ReadBounces {
+        mailbox: String,
+    },
+    /// The sandbox's spam fault: the next `next` messages it accepts go to Spam.
+    SetSandboxSpam {
+        next: u32,
+    },
 }
 
 /// A message as composed on the page. Addresses are as typed; the bridge parses them and names
@@ -358,5 +397,17 @@ pub enum Outcome {
         csv: String,
         /// A suggested file name for the download.
         filename: String,
+    },
+    Mailboxes {
+        mailboxes: Vec<crate::verify::MailboxView>,
+    },
+    /// One verification per mailbox, in the order asked.
+    SentAndVerified {
+        results: Vec<crate::verify::SentAndVerified>,
+    },
+    Verified(Box<crate::verify::VerifyReport>),
+    Bounces(Box<crate::verify::BounceReport>),
+    SandboxSpam {
+        next: u32,
     },
 }

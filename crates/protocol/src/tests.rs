@@ -147,9 +147,17 @@ fn operation_index(operation: &Operation) -> usize {
         Operation::ConnectOAuth { .. } => 36,
         Operation::DisconnectOAuth { .. } => 37,
         Operation::ReadTokenHealth { .. } => 38,
+        Operation::ListMailboxes => 39,
+        Operation::SaveMailbox { .. } => 40,
+        Operation::DeleteMailbox { .. } => 41,
+        Operation::SetMailboxSecret { .. } => 42,
+        Operation::SendAndVerify { .. } => 43,
+        Operation::Verify { .. } => 44,
+        Operation::ReadBounces { .. } => 45,
+        Operation::SetSandboxSpam { .. } => 46,
     }
 }
-const OPERATIONS: usize = 39;
+const OPERATIONS: usize = 47;
 
 fn outcome_index(outcome: &Outcome) -> usize {
     match outcome {
@@ -185,9 +193,14 @@ fn outcome_index(outcome: &Outcome) -> usize {
         Outcome::OAuthConnected { .. } => 29,
         Outcome::OAuthDisconnected { .. } => 30,
         Outcome::TokenHealth { .. } => 31,
+        Outcome::Mailboxes { .. } => 32,
+        Outcome::SentAndVerified { .. } => 33,
+        Outcome::Verified(_) => 34,
+        Outcome::Bounces(_) => 35,
+        Outcome::SandboxSpam { .. } => 36,
     }
 }
-const OUTCOMES: usize = 32;
+const OUTCOMES: usize = 37;
 
 fn spec() -> CampaignSpec {
     CampaignSpec {
@@ -407,6 +420,31 @@ fn operations() -> Vec<Operation> {
         Operation::ReadTokenHealth {
             profile: id.clone(),
         },
+        Operation::ListMailboxes,
+        Operation::SaveMailbox {
+            mailbox: receiving(),
+        },
+        Operation::DeleteMailbox { id: "g".into() },
+        Operation::SetMailboxSecret {
+            id: "g".into(),
+            secret: Secret::new("abcd efgh ijkl mnop"),
+        },
+        Operation::SendAndVerify {
+            profile: id.clone(),
+            mailboxes: vec!["g".into()],
+            draft: Some(draft()),
+            limit_seconds: Some(60),
+        },
+        Operation::Verify {
+            mailbox: "g".into(),
+            message_id: "<1@x>".into(),
+            sent_at_unix_ms: Some(1),
+            limit_seconds: None,
+        },
+        Operation::ReadBounces {
+            mailbox: "g".into(),
+        },
+        Operation::SetSandboxSpam { next: 2 },
     ]
 }
 
@@ -418,6 +456,46 @@ fn health() -> TokenHealthView {
         error_description: Some("Token has been expired or revoked.".into()),
         likely_causes: vec!["the consent screen is in Testing".into()],
         ..TokenHealthView::new(TokenState::SignInAgain)
+    }
+}
+
+fn receiving() -> profile::ReceivingMailbox {
+    profile::ReceivingMailbox::from_preset(
+        profile::MailboxPreset::Gmail,
+        "g",
+        "My Gmail",
+        "me@gmail.com",
+    )
+}
+
+fn verify_report() -> crate::VerifyReport {
+    crate::VerifyReport {
+        verdict: Some(crate::DeliveryVerdict {
+            mailbox: "My Gmail".into(),
+            message_id: "1@x".into(),
+            placement: crate::Placement::Inbox,
+            tab: Some(crate::Tab::Promotions),
+            folder: Some("[Gmail]/All Mail".into()),
+            labels: vec!["\\Inbox".into()],
+            delivery_ms: Some(1200),
+            arrival_source: Some("INTERNALDATE".into()),
+            arrived_at: Some("2025-01-01T00:00:00Z".into()),
+            waited_ms: 3000,
+            authentication: vec![crate::AuthVerdict {
+                method: "spf".into(),
+                result: "pass".into(),
+                domain: Some("example.com".into()),
+                by: "mx.google.com".into(),
+            }],
+            received: vec!["by mx.google.com; Wed, 1 Jan 2025 00:00:00 +0000".into()],
+            original_from: None,
+            original_message_id: None,
+            spam_causes: vec![],
+            next_steps: vec!["Look in the tab.".into()],
+            summary: "Delivered.".into(),
+        }),
+        error: None,
+        transcript: vec![transcript()],
     }
 }
 
@@ -657,6 +735,48 @@ fn outcomes() -> Vec<Outcome> {
                 transcript: vec![transcript()],
             }],
         },
+        Outcome::Mailboxes {
+            mailboxes: vec![crate::MailboxView {
+                mailbox: receiving(),
+                secret: SecretState::Missing,
+                rules: "Create an App Password.".into(),
+            }],
+        },
+        Outcome::SentAndVerified {
+            results: vec![crate::SentAndVerified {
+                mailbox: "g".into(),
+                send: Some(Box::new(Outcome::Sent(SendReport {
+                    message_id: "<1@x>".into(),
+                    reply: "250 2.0.0 OK".into(),
+                    attempts: 1,
+                    recipients: vec!["me@gmail.com".into()],
+                    warnings: vec![],
+                    history_id: 4,
+                }))),
+                report: verify_report(),
+            }],
+        },
+        Outcome::Verified(Box::new(crate::VerifyReport {
+            verdict: None,
+            error: Some(diagnosis()),
+            transcript: vec![transcript()],
+        })),
+        Outcome::Bounces(Box::new(crate::BounceReport {
+            matched: vec![crate::BounceView {
+                recipient: "gone@example.com".into(),
+                action: "failed".into(),
+                status: "5.1.1".into(),
+                remote_text: Some("550 5.1.1 no such user".into()),
+                message_id: "1@x".into(),
+                history_id: 4,
+                diagnosis: Some(diagnosis()),
+                suppressed: true,
+            }],
+            unmatched: 1,
+            ignored: 2,
+            transcript: vec![],
+        })),
+        Outcome::SandboxSpam { next: 1 },
     ]
 }
 

@@ -93,6 +93,9 @@ pub struct Args {
     /// Cut the connection in the middle of the next K DATA or BDAT transfers.
     #[arg(long, value_name = "K", default_value_t = 0)]
     pub drop_in_data: u32,
+    /// File the next K accepted messages in Spam, whatever their spam score.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub spam_next: u32,
 }
 
 impl Args {
@@ -126,6 +129,7 @@ impl Args {
             reject_auth: self.reject_auth,
             drop_in_data: self.drop_in_data,
             reply_delay_ms: self.reply_delay_ms,
+            spam_next: self.spam_next,
         };
         Ok(config)
     }

@@ -131,6 +131,10 @@ pub struct Faults {
     pub drop_in_data: u32,
     /// A pause before every reply, in milliseconds: a slow server.
     pub reply_delay_ms: u64,
+    /// The next K messages accepted are filed in Spam, whatever their score
+    /// (`placement.rs` has the score that files the others).
+    #[serde(default)]
+    pub spam_next: u32,
 }
 
 /// Switches faults while the sandbox runs. Clones share the same settings.
@@ -179,6 +183,10 @@ impl FaultHandle {
 
     pub(crate) fn take_data_drop(&self) -> bool {
         take(&mut self.lock().drop_in_data)
+    }
+
+    pub(crate) fn take_spam(&self) -> bool {
+        take(&mut self.lock().spam_next)
     }
 
     pub(crate) fn reply_delay(&self) -> Duration {

@@ -30,7 +30,9 @@
 //! - `introspect`: asking the token's issuer about it (RFC 7662), over hyper.
 //! - `command`: parsing command lines and envelope addresses (pure).
 //! - `reply`: every reply text, copied from Gmail's.
+//! - `dsn`: the bounce reports the sandbox writes for `bounce-*@example.com` (pure).
 //! - `message`: Gmail's header checks and the parsed view of a message (pure).
+//! - `placement`: the spam score and the tab a message is filed under (pure).
 //! - `store`: the capture store in SQLite, and the serializable message types.
 //! - `tls`: the local CA and server certificate, created once and reused.
 //! - `imap`: the read-only IMAP side (implicit TLS, like imap.gmail.com:993) over the store.
@@ -43,10 +45,12 @@ mod budget;
 mod cli;
 mod command;
 mod config;
+mod dsn;
 mod error;
 mod imap;
 mod introspect;
 mod message;
+mod placement;
 mod reply;
 mod server;
 mod session;
@@ -60,5 +64,8 @@ pub use config::{
     GMAIL_MAX_RECIPIENTS, Introspection,
 };
 pub use error::Error;
+pub use placement::{GTUBE, Placement, SPAM_THRESHOLD, Tab};
 pub use server::{STORE_FILE, Sandbox};
-pub use store::{Attachment, CapturedMessage, DAY_MS, Envelope, HeaderLine, MessageSummary, Store};
+pub use store::{
+    Attachment, CapturedMessage, DAY_MS, Envelope, Filed, HeaderLine, MessageSummary, Store,
+};

@@ -797,6 +797,11 @@ impl Session {
     /// returned before the reply goes out.
     async fn capture(&self, transaction: Transaction, message: MessageBuffer) -> String {
         let (raw, _reservation) = message.into_parts();
+        let placement = crate::placement::place(
+            &raw,
+            &self.shared.config.user,
+            self.shared.faults.take_spam(),
+        );
         let new = NewMessage {
             envelope: Envelope {
                 mail_from: transaction.mail_from,
@@ -805,12 +810,61 @@ impl Session {
             raw,
             tls_version: self.tls_version.map(str::to_owned),
             auth_mechanism: self.auth_mechanism.map(str::to_owned),
+            placement,
+            counts_as_send: true,
         };
         let store = self.shared.store.clone();
         // Checked again as the message is stored: sessions past MAIL at the same moment must
         // not pass the limit together.
         let limit = self.shared.faults.daily_limit();
-        match tokio::task::spawn_blocking(move || store.insert_within(new, limit)).await {
+        // Like Gmail, a dead address is accepted now and reported later, in the sender's inbox.
+        let bounced: Vec<String> = new
+            .envelope
+            .rcpt_to
+            .iter()
+            .filter(|rcpt| crate::dsn::bounces(rcpt))
+            .cloned()
+            .collect();
+        let reports = if bounced.is_empty() {
+            Vec::new()
+        } else {
+            let sender = if new.envelope.mail_from.is_empty() {
+                self.shared.config.user.clone()
+            } else {
+                new.envelope.mail_from.clone()
+            };
+            bounced
+                .iter()
+                .enumerate()
+                .map(|(index, rcpt)| NewMessage {
+                    envelope: Envelope {
+                        mail_from: String::new(),
+                        rcpt_to: vec![sender.clone()],
+                    },
+                    raw: crate::dsn::report(
+                        &sender,
+                        rcpt,
+                        &new.raw,
+                        now_ms(),
+                        now_ms().wrapping_mul(31).wrapping_add(index as u64),
+                    ),
+                    tls_version: None,
+                    auth_mechanism: None,
+                    placement: crate::placement::Placement::default(),
+                    counts_as_send: false,
+                })
+                .collect()
+        };
+        let stored = tokio::task::spawn_blocking(move || {
+            let summary = store.insert_within(new, limit)?;
+            if summary.is_some() {
+                for report in reports {
+                    store.insert_within(report, None)?;
+                }
+            }
+            Ok::<_, crate::Error>(summary)
+        });
+        match stored.await {
             Ok(Ok(Some(summary))) => reply::accepted(summary.received_unix_ms / 1000, &self.id),
             Ok(Ok(None)) => reply::daily_limit(&self.id),
             Ok(Err(error)) => {

@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 
 use crate::Error;
 use crate::message;
+use crate::placement::Placement;
 pub use protocol::{Attachment, CapturedMessage, Envelope, HeaderLine, MessageSummary};
 
 /// The length of Gmail's rolling quota window.
@@ -25,6 +26,20 @@ pub(crate) struct NewMessage {
     pub raw: Vec<u8>,
     pub tls_version: Option<String>,
     pub auth_mechanism: Option<String>,
+    /// Where the IMAP side files it (Spam or the Inbox, and the tab).
+    pub placement: Placement,
+    /// Whether it counts against the daily sending quota: a bounce report the sandbox
+    /// writes itself does not.
+    pub counts_as_send: bool,
+}
+
+/// A stored message as the IMAP side lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filed {
+    pub id: u64,
+    pub received_unix_ms: u64,
+    pub size_bytes: u64,
+    pub placement: Placement,
 }
 
 /// The capture store. Cheap to clone; all clones share one database connection.
@@ -88,6 +103,15 @@ impl Store {
             conn.execute("ALTER TABLE messages ADD COLUMN message_id TEXT", [])
                 .map_err(store_error)?;
         }
+        // Likewise the placement (JSON); older rows read as the Inbox's Primary tab.
+        let has_placement = conn
+            .prepare("SELECT 1 FROM pragma_table_info('messages') WHERE name = 'placement'")
+            .and_then(|mut statement| statement.exists([]))
+            .map_err(store_error)?;
+        if !has_placement {
+            conn.execute("ALTER TABLE messages ADD COLUMN placement TEXT", [])
+                .map_err(store_error)?;
+        }
         let (arrivals, _) = broadcast::channel(64);
         Ok(Store {
             inner: Arc::new(Inner {
@@ -115,6 +139,30 @@ impl Store {
             .map_err(|e| self.error(e))?;
         let rows = statement
             .query_map([], summary_from_row)
+            .map_err(|e| self.error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+
+    /// Every stored message with where the IMAP side files it, newest first.
+    pub fn filed(&self) -> Result<Vec<Filed>, Error> {
+        let conn = self.conn();
+        let mut statement = conn
+            .prepare(
+                "SELECT id, received_ms, length(raw), placement FROM messages ORDER BY id DESC",
+            )
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map([], |row| {
+                let placement: Option<String> = row.get(3)?;
+                Ok(Filed {
+                    id: row.get::<_, i64>(0)? as u64,
+                    received_unix_ms: row.get::<_, i64>(1)? as u64,
+                    size_bytes: row.get::<_, i64>(2)? as u64,
+                    placement: placement
+                        .and_then(|json| serde_json::from_str(&json).ok())
+                        .unwrap_or_default(),
+                })
+            })
             .map_err(|e| self.error(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
     }
@@ -296,8 +344,9 @@ impl Store {
         }
         tx.execute(
             "INSERT INTO messages (received_ms, header_from, header_to, subject, mail_from,
-                                   rcpt_to, tls_version, auth_mechanism, raw, message_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                   rcpt_to, tls_version, auth_mechanism, raw, message_id,
+                                   placement)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 received_ms as i64,
                 from,
@@ -309,6 +358,7 @@ impl Store {
                 new.auth_mechanism,
                 new.raw,
                 message_id,
+                serde_json::to_string(&new.placement).ok(),
             ],
         )
         .map_err(|e| self.error(e))?;
@@ -320,11 +370,13 @@ impl Store {
             [id as i64 - self.inner.capacity as i64],
         )
         .map_err(|e| self.error(e))?;
-        tx.execute(
-            "INSERT INTO sends (received_ms) VALUES (?1)",
-            [received_ms as i64],
-        )
-        .map_err(|e| self.error(e))?;
+        if new.counts_as_send {
+            tx.execute(
+                "INSERT INTO sends (received_ms) VALUES (?1)",
+                [received_ms as i64],
+            )
+            .map_err(|e| self.error(e))?;
+        }
         tx.execute(
             "DELETE FROM sends WHERE received_ms < ?1",
             [received_ms.saturating_sub(DAY_MS) as i64],
@@ -409,6 +461,8 @@ mod tests {
             .into_bytes(),
             tls_version: Some("TLSv1.3".into()),
             auth_mechanism: Some("PLAIN".into()),
+            placement: Placement::default(),
+            counts_as_send: true,
         }
     }
 

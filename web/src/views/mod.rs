@@ -7,12 +7,14 @@
 //! - `campaigns`: mail merge from a CSV list: check, preview, start, and follow campaigns.
 //! - `inbox`: what the sandbox received, and the message opened from it.
 //! - `history`: past sends with their transcripts.
+//! - `mailboxes`: the receiving mailboxes that delivery is verified at.
 //! - `profiles`: the profile list, its editor, import and export, beside the check.
 
 mod campaigns;
 pub mod compose;
 mod history;
 mod inbox;
+mod mailboxes;
 mod outbox;
 mod profiles;
 
@@ -38,6 +40,7 @@ pub fn Views(props: &ViewsProps) -> Html {
         Route::Inbox => html! { <inbox::InboxView /> },
         Route::History => html! { <history::HistoryView /> },
         Route::Profiles => html! { <profiles::ProfilesView /> },
+        Route::Mailboxes => html! { <mailboxes::MailboxesView /> },
     };
     html! {
         <compose::AttachmentsProvider>{ view }</compose::AttachmentsProvider>

@@ -1,15 +1,17 @@
 //! The folders the sandbox shows, and what LIST, SEARCH and FETCH find in them (pure: the
 //! messages come in as values).
 //!
-//! Every captured message is in `INBOX` and `[Gmail]/All Mail`; `[Gmail]/Spam` and
-//! `[Gmail]/Trash` are empty until a spam rule exists. Messages have no flags (nothing is
-//! read, the server being read-only), and every message is in the Primary tab.
+//! A captured message is in `INBOX` and `[Gmail]/All Mail`, or, when `placement.rs` filed it
+//! as spam, in `[Gmail]/Spam` only (Gmail's All Mail never shows Spam or Trash);
+//! `[Gmail]/Trash` is empty. Messages have no flags (nothing is read, the server being
+//! read-only); their tab is found with `X-GM-RAW "category:..."`, as on Gmail.
 
 use imap_codec::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItemName, Section};
 use imap_codec::imap_types::search::SearchKey;
 use imap_codec::imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
 
 use super::gmail::{self, Attribute, RawQuery};
+use crate::placement::Placement;
 
 /// The hierarchy delimiter, as Gmail's.
 pub(crate) const DELIMITER: char = '/';
@@ -51,9 +53,13 @@ impl Folder {
         }
     }
 
-    /// Whether captured messages are shown here.
-    pub(crate) fn holds_captured(self) -> bool {
-        matches!(self, Folder::Inbox | Folder::AllMail)
+    /// Whether a message filed so is shown here.
+    pub(crate) fn holds(self, placement: &Placement) -> bool {
+        match self {
+            Folder::Inbox | Folder::AllMail => !placement.spam,
+            Folder::Spam => placement.spam,
+            Folder::Trash => false,
+        }
     }
 
     /// Fixed per folder: UIDs are the store's ids, which SQLite never hands out twice.
@@ -122,6 +128,7 @@ pub(crate) struct Entry {
     pub uid: u32,
     pub received_unix_ms: u64,
     pub size: u64,
+    pub placement: Placement,
 }
 
 /// Whether `value` is in `set`, with `*` standing for `largest`.
@@ -208,7 +215,7 @@ pub(crate) fn matches(
                 return false;
             };
             let id = raw.and_then(crate::message::message_id);
-            query.matches(id.as_deref())
+            query.matches(id.as_deref(), &entry.placement)
         }
         Header(field, value) => header(field.as_ref(), value.as_ref()),
         Bcc(value) => header(b"Bcc", value.as_ref()),
@@ -603,6 +610,7 @@ mod tests {
             uid: 7,
             received_unix_ms: 1_704_067_200_000,
             size: 12,
+            placement: Placement::default(),
         };
         let raw = b"A: 1\r\nB: 2\r\n\r\nbody";
         let plan = vec![

@@ -10,6 +10,7 @@
 //!
 //! The server then answers those as Gmail would.
 
+use crate::placement::{Placement, Tab};
 use std::borrow::Cow;
 
 /// The prefix of the field names that carry Gmail's keywords through the parser.
@@ -169,23 +170,16 @@ fn strip_prefix_ignore_case<'a>(value: &'a [u8], prefix: &[u8]) -> Option<&'a [u
         .then(|| &value[prefix.len()..])
 }
 
-/// Gmail's tabs. The sandbox files every message under Primary for now: it has no rule
-/// that would send one to another tab.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Category {
-    Primary,
-    Other,
-}
-
 /// The part of Gmail's search language the sandbox understands.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct RawQuery {
     /// `rfc822msgid:<id>`, without angle brackets.
     pub message_ids: Vec<String>,
     /// `category:NAME`.
-    pub categories: Vec<Category>,
-    /// `in:spam` or `in:trash`: nothing is filed there yet.
-    pub in_empty_folder: bool,
+    pub categories: Vec<Tab>,
+    /// `in:spam` (`Some(true)`), `in:inbox` (`Some(false)`); `in:trash` matches nothing.
+    pub in_spam: Option<bool>,
+    pub in_trash: bool,
 }
 
 impl RawQuery {
@@ -201,15 +195,21 @@ impl RawQuery {
                         .trim_end_matches('>')
                         .to_owned(),
                 ),
-                "category" => match value.to_ascii_lowercase().as_str() {
-                    "primary" | "personal" => parsed.categories.push(Category::Primary),
-                    "social" | "promotions" | "updates" | "forums" | "reservations"
-                    | "purchases" => parsed.categories.push(Category::Other),
-                    _ => return Err(format!("unknown category {value:?}")),
+                "category" => match Tab::from_name(value) {
+                    Some(tab) => parsed.categories.push(tab),
+                    // Gmail's optional tabs, which the sandbox never files into.
+                    None if ["reservations", "purchases"]
+                        .contains(&value.to_ascii_lowercase().as_str()) =>
+                    {
+                        parsed.in_trash = true;
+                    }
+                    None => return Err(format!("unknown category {value:?}")),
                 },
                 "in" => match value.to_ascii_lowercase().as_str() {
-                    "inbox" | "anywhere" | "all" => {}
-                    "spam" | "trash" => parsed.in_empty_folder = true,
+                    "anywhere" | "all" => {}
+                    "inbox" => parsed.in_spam = Some(false),
+                    "spam" => parsed.in_spam = Some(true),
+                    "trash" => parsed.in_trash = true,
                     _ => return Err(format!("unknown folder in:{value}")),
                 },
                 _ => {
@@ -222,8 +222,8 @@ impl RawQuery {
         Ok(parsed)
     }
 
-    /// Whether a message with this Message-ID (without brackets) matches.
-    pub(crate) fn matches(&self, message_id: Option<&str>) -> bool {
+    /// Whether a message with this Message-ID (without brackets), filed so, matches.
+    pub(crate) fn matches(&self, message_id: Option<&str>, placement: &Placement) -> bool {
         let id_ok = self
             .message_ids
             .iter()
@@ -231,8 +231,9 @@ impl RawQuery {
         let category_ok = self
             .categories
             .iter()
-            .all(|category| *category == Category::Primary);
-        id_ok && category_ok && !self.in_empty_folder
+            .all(|category| *category == placement.tab);
+        let folder_ok = self.in_spam.is_none_or(|spam| spam == placement.spam);
+        id_ok && category_ok && folder_ok && !self.in_trash
     }
 
     pub(crate) fn needs_message_id(&self) -> bool {
@@ -313,17 +314,30 @@ mod tests {
 
     #[test]
     fn raw_queries() {
+        let primary = Placement::default();
+        let promotions = Placement {
+            tab: Tab::Promotions,
+            ..Placement::default()
+        };
+        let spam = Placement {
+            spam: true,
+            ..Placement::default()
+        };
         let query = RawQuery::parse("rfc822msgid:<1.2@x> category:promotions").expect("parses");
         assert_eq!(query.message_ids, ["1.2@x"]);
-        assert!(!query.matches(Some("1.2@x")), "every message is in Primary");
+        assert!(!query.matches(Some("1.2@x"), &primary));
+        assert!(query.matches(Some("1.2@x"), &promotions));
         let query = RawQuery::parse("rfc822msgid:1.2@x category:primary").expect("parses");
-        assert!(query.matches(Some("1.2@x")));
-        assert!(!query.matches(Some("other@x")));
-        assert!(!query.matches(None));
+        assert!(query.matches(Some("1.2@x"), &primary));
+        assert!(!query.matches(Some("other@x"), &primary));
+        assert!(!query.matches(None, &primary));
+        let in_spam = RawQuery::parse("in:spam").expect("parses");
+        assert!(!in_spam.matches(Some("1"), &primary));
+        assert!(in_spam.matches(Some("1"), &spam));
         assert!(
-            !RawQuery::parse("in:spam")
+            !RawQuery::parse("in:trash")
                 .expect("parses")
-                .matches(Some("1"))
+                .matches(Some("1"), &spam)
         );
         assert!(RawQuery::parse("has:attachment").is_err());
         assert!(RawQuery::parse("category:nonsense").is_err());

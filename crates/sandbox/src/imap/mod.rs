@@ -509,23 +509,22 @@ impl Session {
     }
 
     async fn entries(&self, folder: Folder) -> Vec<Entry> {
-        if !folder.holds_captured() {
-            return Vec::new();
-        }
         let store = self.shared.store.clone();
-        let listed = tokio::task::spawn_blocking(move || store.list()).await;
-        let Ok(Ok(mut summaries)) = listed else {
+        let listed = tokio::task::spawn_blocking(move || store.filed()).await;
+        let Ok(Ok(mut filed)) = listed else {
             tracing::warn!("the IMAP side could not read the capture store");
             return Vec::new();
         };
-        summaries.reverse();
-        summaries
+        filed.reverse();
+        filed
             .into_iter()
-            .filter_map(|summary| {
+            .filter(|filed| folder.holds(&filed.placement))
+            .filter_map(|filed| {
                 Some(Entry {
-                    uid: u32::try_from(summary.id).ok().filter(|uid| *uid > 0)?,
-                    received_unix_ms: summary.received_unix_ms,
-                    size: summary.size_bytes,
+                    uid: u32::try_from(filed.id).ok().filter(|uid| *uid > 0)?,
+                    received_unix_ms: filed.received_unix_ms,
+                    size: filed.size_bytes,
+                    placement: filed.placement,
                 })
             })
             .collect()

@@ -420,6 +420,8 @@ pub fn Compose() -> Html {
                 },
             } }
             <SendResult />
+            <super::verify::VerifyPanel profile={selected_id.clone()}
+                draft={draft.as_ref().ok().map(|(_, draft)| draft.clone())} />
         </section>
     }
 }

@@ -7,12 +7,14 @@
 //! - `attachments`: files picked or dropped, uploaded in chunks.
 //! - `preview`: the HTML preview and the raw MIME.
 //! - `send_result`: how the last send went: sent, queued in the outbox, or why it failed.
+//! - `verify`: "Send test and verify" and the verdict card (Inbox and tab, Spam, not arrived).
 
 mod attachments;
 pub mod chips;
 mod form;
 mod preview;
 mod send_result;
+mod verify;
 
 use yew::prelude::*;
 
