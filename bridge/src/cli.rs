@@ -26,6 +26,7 @@ pub(crate) mod lint;
 mod merge;
 mod oauth;
 mod outbox;
+mod service;
 mod suppression;
 mod unsubscribe;
 mod verify;
@@ -187,15 +188,27 @@ pub enum Command {
     /// quota; `outbox flush` delivers what is queued.
     #[command(subcommand)]
     Outbox(outbox::OutboxCommand),
-    /// Print the pairing URL again, or make a new token with --reset.
+    /// Print the pairing URL again (open it, or paste it into the browser extension), or
+    /// make a new token with --reset.
     Pair {
-        /// Replace the pairing token; pages paired with the old one must pair again.
+        /// Replace the pairing token; pages and the extension paired with the old one must
+        /// pair again. A running bridge takes the new one at once. Forgets the Firefox
+        /// extension's origin too.
         #[arg(long)]
         reset: bool,
+        /// Pair the Firefox extension: for ten minutes, the first Firefox extension page that
+        /// says hello with the right token has its origin (a random one per install) learned,
+        /// and from then on that one alone is let in.
+        #[arg(long)]
+        firefox: bool,
         /// The port `mailbridge serve` listens on, for the URL.
         #[arg(long, default_value_t = DEFAULT_PORT)]
         port: u16,
     },
+    /// Start the bridge at login: install, uninstall or check the systemd user unit (Linux)
+    /// or launchd agent (macOS) that runs `mailbridge serve`.
+    #[command(subcommand)]
+    Service(service::ServiceCommand),
     /// Explain an SMTP server reply pasted from a log, with the fix.
     #[command(
         after_help = "The exit code tells what kind of reply it was: 0 success, 1 permanent, 75 transient."
@@ -236,8 +249,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ORIGIN")]
     pub allow_origin: Vec<String>,
     /// Open the pairing URL in a browser.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "hide_pairing_address")]
     pub open: bool,
+    /// Do not print the pairing address, which holds the token: for a login service, whose
+    /// output goes to a log. `mailbridge pair` prints it.
+    #[arg(long)]
+    pub hide_pairing_address: bool,
     /// Do not start the embedded sandbox.
     #[arg(long)]
     pub no_sandbox: bool,
@@ -445,7 +462,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Explain { reply } => explain(reply),
         Command::Sandbox(args) => sandbox::run_cli(args).await.map(|()| exit::OK),
         Command::Serve(args) => serve(&global, args).await.map(|()| exit::OK),
-        Command::Pair { reset, port } => pair(&global, reset, port),
+        Command::Pair {
+            reset,
+            firefox,
+            port,
+        } => pair(&global, reset, firefox, port),
+        Command::Service(command) => service::run(&global, command),
         Command::Check {
             profile,
             transcript,
@@ -596,10 +618,16 @@ async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
     let token = store::pairing_token(open_secrets(global)?.as_ref())?;
     let url = format!("http://127.0.0.1:{port}/#pair={}", token.expose());
     println!("mailbridge is running.");
-    println!(
-        "Open this address to pair the web app (keep it private, it holds the pairing token):"
-    );
-    println!("  {url}");
+    if args.hide_pairing_address {
+        println!(
+            "The web app and the browser extension pair with the address `mailbridge pair` prints."
+        );
+    } else {
+        println!(
+            "Open this address to pair the web app, or paste it into the browser extension (keep it private, it holds the pairing token):"
+        );
+        println!("  {url}");
+    }
     println!("Secrets are kept in {}.", bridge.secret_store_description());
     if let Some(sandbox) = bridge.sandbox() {
         println!(
@@ -644,6 +672,7 @@ async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
     }
     let config = ServeConfig {
         allow_origins: args.allow_origin,
+        firefox: Some(server::FirefoxOrigin::in_data_dir(&data_dir(global)?)),
         ..ServeConfig::default()
     };
     let shutdown = async {
@@ -715,16 +744,33 @@ fn open_browser(url: &str) {
     }
 }
 
-fn pair(global: &Global, reset: bool, port: u16) -> anyhow::Result<u8> {
+fn pair(global: &Global, reset: bool, firefox: bool, port: u16) -> anyhow::Result<u8> {
     let secrets = open_secrets(global)?;
+    let firefox_origin = server::FirefoxOrigin::in_data_dir(&data_dir(global)?);
     if reset {
         store::reset_pairing_token(secrets.as_ref())?;
+        firefox_origin
+            .forget()
+            .with_context(|| format!("removing {}", firefox_origin.path().display()))?;
         println!(
-            "Made a new pairing token. Pages paired before must pair again; restart mailbridge serve."
+            "Made a new pairing token. Pages and the extension paired before must pair again; a running \
+             mailbridge serve accepts only the new one from now on."
+        );
+    }
+    if firefox {
+        firefox_origin
+            .open_window(std::time::SystemTime::now())
+            .context("opening the Firefox pairing window")?;
+        eprintln!(
+            "For the next 10 minutes, the first Firefox extension that pairs with this code is remembered, and then it alone may connect."
         );
     }
     let token = store::pairing_token(secrets.as_ref())?;
     println!("http://127.0.0.1:{port}/#pair={}", token.expose());
+    // On standard error, so that a script reading the address gets the one line it expects.
+    eprintln!(
+        "Open it in a browser to pair the web app, or paste it into the browser extension's pairing screen."
+    );
     Ok(exit::OK)
 }
 

@@ -13,6 +13,7 @@
 //! - `store`: secrets (keyring, kernel keyring or an opt-in 0600 file), profiles and history.
 //! - `smtp`: the SMTP engine: check, send, pipelined transactions, redacted transcripts.
 //! - `compose`: drafts to RFC 5322 messages (built with lettre); Bcc only in the envelope.
+//! - `service`: the login service's systemd user unit and launchd agent, as text.
 
 pub mod campaign;
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod oauth;
 pub mod ops;
 pub mod outbox;
 pub mod server;
+pub mod service;
 pub mod smtp;
 pub mod store;
 

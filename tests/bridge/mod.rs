@@ -30,6 +30,8 @@ mod outbox;
 mod real_server;
 /// No secret in transcripts, history, logs or anything sent to the page.
 mod redaction;
+/// `mailbridge service`: the systemd user unit verified, run, reported and removed.
+mod service;
 /// TLS and DNS failures against openssl s_server and Python's ssl, with the presented chain.
 mod tls;
 /// Delivery verification over IMAP: the sandbox's Gmail, Dovecot, hostile servers.

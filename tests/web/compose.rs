@@ -202,7 +202,7 @@ fn a_draft_is_back_after_a_reload() {
 }
 
 /// Waits until the chip input `id` shows a chip with `address`.
-async fn wait_chip(web: &Web, id: &str, address: &str) {
+pub(super) async fn wait_chip(web: &Web, id: &str, address: &str) {
     web.eventually(&format!("a chip {address:?} in #{id}"), async || {
         let chips = chips(web, id).await;
         if chips.iter().any(|chip| chip.contains(address)) {

@@ -46,6 +46,100 @@ const CHROMIUM_ARGS: &[&str] = &[
 /// `web/src/pairing.rs`).
 pub const PAIRING_KEY: &str = "mailbridge.pairing-token";
 
+/// One browser at a time: two at once on two cores make every wait flaky. A test that failed
+/// while holding the lock poisons it, which says nothing about the next test.
+static BROWSER: Mutex<()> = Mutex::new(());
+
+/// Firefox ESR (Debian's), for the Firefox extension's test; geckodriver comes from crates.io.
+const FIREFOX: &str = "/usr/bin/firefox-esr";
+
+/// An unpacked Firefox extension: its `browser_specific_settings.gecko.id`, the UUID its
+/// `moz-extension://` origin gets (set through Firefox's `extensions.webextensions.uuids`
+/// preference, since Firefox would otherwise pick a random one), and its folder.
+pub struct FirefoxExtension<'a> {
+    pub id: &'a str,
+    pub uuid: &'a str,
+    pub dir: &'a std::path::Path,
+}
+
+/// As [`run`], in headless Firefox through geckodriver, with `extensions` installed as
+/// temporary add-ons.
+pub fn run_firefox<F, Fut>(name: &str, extensions: &[FirefoxExtension<'_>], test: F)
+where
+    F: FnOnce(Web) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let _turn = BROWSER.lock().unwrap_or_else(PoisonError::into_inner);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("no tokio runtime: {e}"));
+    runtime.block_on(async {
+        let geckodriver = geckodriver();
+        // Chrome-context scripts open the extension's pages: WebDriver may not navigate there.
+        let driver = Chromedriver::start_program(&geckodriver, &["--allow-system-access"]);
+        let uuids: serde_json::Map<String, Value> = extensions
+            .iter()
+            .map(|extension| (extension.id.to_owned(), json!(extension.uuid)))
+            .collect();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".to_owned(), json!("firefox"));
+        capabilities.insert(
+            "moz:firefoxOptions".to_owned(),
+            json!({
+                "binary": FIREFOX,
+                "args": ["-headless", "-width=1280", "-height=900"],
+                "prefs": { "extensions.webextensions.uuids": Value::Object(uuids).to_string() },
+            }),
+        );
+        let client = connect_with(driver.port, capabilities).await;
+        let web = Web {
+            client: client.clone(),
+            scratch: Arc::new(TempDir::new(&format!("web-{name}"))),
+            bridges: Arc::default(),
+            driver: driver.port,
+        };
+        for extension in extensions {
+            let installed = web
+                .geckodriver(
+                    "moz/addon/install",
+                    json!({ "path": extension.dir.display().to_string(), "temporary": true }),
+                )
+                .await;
+            assert_eq!(
+                installed["value"].as_str(),
+                Some(extension.id),
+                "Firefox did not install {}: {installed}",
+                extension.dir.display()
+            );
+        }
+        let outcome = AssertUnwindSafe(test(web.clone())).catch_unwind().await;
+        if let Err(panic) = outcome {
+            eprintln!("{}", web.report(name).await);
+            let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+            drop(web);
+            drop(driver);
+            std::panic::resume_unwind(panic);
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+    });
+}
+
+/// geckodriver as `cargo xtask test` installs it (`cargo install`, into cargo's bin folder).
+fn geckodriver() -> String {
+    let bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .map(|home| home.join("bin/geckodriver"))
+        .filter(|path| path.is_file());
+    match bin {
+        Some(path) => path.display().to_string(),
+        None => panic!(
+            "no geckodriver in cargo's bin folder: the Firefox test needs it; `cargo xtask test` installs it (cargo install geckodriver)"
+        ),
+    }
+}
+
 /// Runs one browser test: waits for its turn, starts chromedriver and Chromium, runs `test`,
 /// and when it panics prints the page's visible text and every bridge's output before failing
 /// the same way.
@@ -54,9 +148,34 @@ where
     F: FnOnce(Web) -> Fut,
     Fut: Future<Output = ()>,
 {
-    // One Chromium at a time: two at once on two cores make every wait flaky. A test that
-    // failed while holding the lock poisons it, which says nothing about the next test.
-    static BROWSER: Mutex<()> = Mutex::new(());
+    let args: Vec<String> = CHROMIUM_ARGS.iter().map(|arg| arg.to_string()).collect();
+    run_with(name, &args, test);
+}
+
+/// Chromium's arguments with extensions: the page tests' arguments but `--disable-extensions`,
+/// with the unpacked extensions in `extensions` loaded and the profile kept in `profile`, so
+/// that a second browser started with it finds what the first one stored.
+pub fn extension_args(extensions: &[&std::path::Path], profile: &std::path::Path) -> Vec<String> {
+    let mut args: Vec<String> = CHROMIUM_ARGS
+        .iter()
+        .filter(|arg| **arg != "--disable-extensions")
+        .map(|arg| arg.to_string())
+        .collect();
+    let list: Vec<String> = extensions
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    args.push(format!("--load-extension={}", list.join(",")));
+    args.push(format!("--user-data-dir={}", profile.display()));
+    args
+}
+
+/// As [`run`], with Chromium started with `args`.
+pub fn run_with<F, Fut>(name: &str, args: &[String], test: F)
+where
+    F: FnOnce(Web) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let _turn = BROWSER.lock().unwrap_or_else(PoisonError::into_inner);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -64,11 +183,12 @@ where
         .unwrap_or_else(|e| panic!("no tokio runtime: {e}"));
     runtime.block_on(async {
         let driver = Chromedriver::start();
-        let client = driver.connect().await;
+        let client = driver.connect(args).await;
         let web = Web {
             client: client.clone(),
             scratch: Arc::new(TempDir::new(&format!("web-{name}"))),
             bridges: Arc::default(),
+            driver: driver.port,
         };
         let outcome = AssertUnwindSafe(test(web.clone())).catch_unwind().await;
         if let Err(panic) = outcome {
@@ -90,6 +210,8 @@ pub struct Web {
     pub client: Client,
     scratch: Arc<TempDir>,
     bridges: Arc<Mutex<Vec<Arc<Bridge>>>>,
+    /// chromedriver's port, for a new browser in the same test.
+    driver: u16,
 }
 
 /// A `mailbridge serve` in its own temp dir, with its own sandbox.
@@ -114,6 +236,90 @@ impl Bridge {
 }
 
 impl Web {
+    /// A geckodriver extension command (`POST /session/ID/<command>`), which fantoccini does not
+    /// have; its JSON answer.
+    pub async fn geckodriver(&self, command: &str, body: Value) -> Value {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("the browser has no session"));
+        let body = body.to_string();
+        let port = self.driver;
+        let path = format!("/session/{session}/{command}");
+        let answer = tokio::task::spawn_blocking(move || {
+            let mut stream = TcpStream::connect(("127.0.0.1", port))
+                .unwrap_or_else(|e| panic!("cannot reach geckodriver on {port}: {e}"));
+            let _ = stream.set_read_timeout(Some(DEADLINE));
+            write!(
+                stream,
+                "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap_or_else(|e| panic!("cannot write to geckodriver: {e}"));
+            let mut response = String::new();
+            let _ = stream.read_to_string(&mut response);
+            response
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let json = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        serde_json::from_str(json)
+            .unwrap_or_else(|e| panic!("geckodriver answered {answer:?}: {e}"))
+    }
+
+    /// Opens `url` (a `moz-extension://` page, where WebDriver may not navigate) in a new
+    /// Firefox tab from the browser's own chrome, and switches to it.
+    pub async fn open_in_firefox_tab(&self, url: &str) {
+        // The tabs, taken in the content context: in the chrome one, handles are windows.
+        let before = self.client.windows().await.unwrap_or_default();
+        self.geckodriver("moz/context", json!({ "context": "chrome" }))
+            .await;
+        self.js(
+            "const window = Services.wm.getMostRecentWindow('navigator:browser');\
+             const tab = window.gBrowser.addTab(arguments[0], {\
+                 triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal() });\
+             window.gBrowser.selectedTab = tab;\
+             return true;",
+            vec![json!(url)],
+        )
+        .await;
+        self.geckodriver("moz/context", json!({ "context": "content" }))
+            .await;
+        let tab = self
+            .eventually("the new tab", async || {
+                let now = self.client.windows().await.map_err(|e| e.to_string())?;
+                now.into_iter()
+                    .find(|handle| !before.contains(handle))
+                    .ok_or_else(|| "not yet".to_owned())
+            })
+            .await;
+        self.client
+            .switch_to_window(tab)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.eventually(&format!("{url} to load"), async || {
+            let href = self.url().await;
+            if href.starts_with(url) {
+                Ok(())
+            } else {
+                Err(href)
+            }
+        })
+        .await;
+    }
+
+    /// Closes this browser and starts a new one with `args` (the same `--user-data-dir` is a
+    /// browser restart); the bridges and the scratch folder stay.
+    pub async fn restart_browser(self, args: &[String]) -> Web {
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.client.close()).await;
+        let client = connect(self.driver, args).await;
+        Web { client, ..self }
+    }
+
     /// Starts a fresh bridge and fails the test (it never skips) when the bridge has no web app
     /// to serve.
     pub fn start_bridge(&self, label: &str) -> Arc<Bridge> {
@@ -493,47 +699,63 @@ struct Chromedriver {
 
 impl Chromedriver {
     fn start() -> Chromedriver {
+        Chromedriver::start_program(CHROMEDRIVER, &[])
+    }
+
+    /// A WebDriver server (`chromedriver`, or `geckodriver`, which takes the same `--port=`).
+    fn start_program(program: &str, extra: &[&str]) -> Chromedriver {
         let port = free_port();
-        let child = Command::new(CHROMEDRIVER)
+        let child = Command::new(program)
             .arg(format!("--port={port}"))
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot run {CHROMEDRIVER} (the browser tests need chromium and its driver): {e}")
+                panic!("cannot run {program} (the browser tests need it; `cargo xtask test` installs it): {e}")
             });
         let mut driver = Chromedriver { child, port };
         let deadline = Instant::now() + DEADLINE;
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = driver.child.try_wait() {
-                panic!("{CHROMEDRIVER} --port={port} ended at once: {status}");
+                panic!("{program} --port={port} ended at once: {status}");
             }
             assert!(
                 Instant::now() < deadline,
-                "{CHROMEDRIVER} did not listen on 127.0.0.1:{port} within {DEADLINE:?}"
+                "{program} did not listen on 127.0.0.1:{port} within {DEADLINE:?}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
         driver
     }
 
-    /// A new browser session: headless Chromium with the test's window size.
-    async fn connect(&self) -> Client {
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".to_owned(),
-            json!({ "binary": CHROMIUM, "args": CHROMIUM_ARGS }),
-        );
-        let mut builder = ClientBuilder::new(HttpConnector::new());
-        builder.capabilities(capabilities);
-        let url = format!("http://127.0.0.1:{}", self.port);
-        match tokio::time::timeout(DEADLINE, builder.connect(&url)).await {
-            Ok(Ok(client)) => client,
-            Ok(Err(e)) => panic!("chromedriver at {url} started no Chromium ({CHROMIUM}): {e}"),
-            Err(_) => panic!("chromedriver at {url} started no Chromium in {DEADLINE:?}"),
-        }
+    /// A new browser session: headless Chromium with `args`.
+    async fn connect(&self, args: &[String]) -> Client {
+        connect(self.port, args).await
+    }
+}
+
+/// A new browser session from the chromedriver on `port`: headless Chromium with `args`.
+async fn connect(port: u16, args: &[String]) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({ "binary": CHROMIUM, "args": args }),
+    );
+    connect_with(port, capabilities).await
+}
+
+/// A new browser session from the WebDriver server on `port`, with `capabilities`.
+async fn connect_with(port: u16, capabilities: serde_json::Map<String, Value>) -> Client {
+    let mut builder = ClientBuilder::new(HttpConnector::new());
+    builder.capabilities(capabilities);
+    let url = format!("http://127.0.0.1:{port}");
+    match tokio::time::timeout(DEADLINE, builder.connect(&url)).await {
+        Ok(Ok(client)) => client,
+        Ok(Err(e)) => panic!("chromedriver at {url} started no Chromium ({CHROMIUM}): {e}"),
+        Err(_) => panic!("chromedriver at {url} started no Chromium in {DEADLINE:?}"),
     }
 }
 

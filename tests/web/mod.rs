@@ -8,6 +8,12 @@
 mod campaigns;
 /// Composing, sending to the sandbox with an attachment, reading it back, and the saved draft.
 mod compose;
+/// The browser extension loaded into Chromium: pairing by pasting the code, still paired
+/// after a browser restart, a send; other extensions, wrong tokens and pages refused.
+mod extension;
+/// The extension in Firefox: its per-install origin refused, learned once with
+/// `mailbridge pair --firefox`, then alone let in.
+mod firefox;
 /// Chromedriver, Chromium and the bridges a test opens; waits, and failure reports.
 mod harness;
 /// Checks before sending: programs attached are blockers, and Send asks before it sends them.

@@ -16,7 +16,7 @@ use super::harness::run;
 
 /// Opens a WebSocket to `url`, sends `hello` when it opens, and calls `done` with what
 /// happened: `open`, `message:<text>`, `error`, `close:<code>`, or `timeout`.
-const PROBE: &str = r#"
+pub(super) const PROBE: &str = r#"
 function probe(url, hello, done) {
     const events = [];
     let finished = false;
@@ -151,20 +151,20 @@ fn another_origin_cannot_use_the_bridge_even_with_the_token() {
 }
 
 /// The events [`PROBE`] reported, once it has.
-fn happened(result: &Value) -> Option<Vec<String>> {
+pub(super) fn happened(result: &Value) -> Option<Vec<String>> {
     serde_json::from_value(result.clone()).ok()
 }
 
 /// A web server on another loopback port, so another origin, that answers each GET with what
 /// `content` gives for its path (a content type and the body). Stopped when dropped.
-struct OtherOrigin {
+pub(super) struct OtherOrigin {
     port: u16,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl OtherOrigin {
-    fn serve(page: String) -> OtherOrigin {
+    pub(super) fn serve(page: String) -> OtherOrigin {
         OtherOrigin::serve_with(move |_| ("text/html; charset=utf-8", page.clone().into_bytes()))
     }
 
@@ -198,7 +198,7 @@ impl OtherOrigin {
         }
     }
 
-    fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.port)
     }
 }

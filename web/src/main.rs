@@ -14,6 +14,8 @@
 //! - `hooks`: [`hooks::BridgeProvider`] and [`hooks::use_bridge`], the app-wide connection;
 //!   [`hooks::use_route`], the route kept in step with the address bar.
 //! - `pairing`: the pairing token, from `#pair=` in the address to this tab's sessionStorage.
+//! - `platform`: what differs when the app runs as the browser extension: the token and the
+//!   bridge's address in `chrome.storage.local`, pairing by pasting a code.
 //! - `components`: the shared components, one per file, from [`components::App`] (the page
 //!   around the view) and its navigation down to the transcript and the diagnosis card.
 //! - `views`: one folder per view: `compose`, `outbox`, `campaigns`, `inbox`, `history`,
@@ -29,6 +31,7 @@ mod format;
 mod hooks;
 mod object_url;
 mod pairing;
+mod platform;
 mod route;
 mod state;
 mod upload;
@@ -38,7 +41,12 @@ fn main() {
     // `cfg!` rather than `#[cfg]`: both branches compile for both targets, so the host build
     // (`cargo clippy --workspace`, `cargo test`) checks every component as the browser build does.
     if cfg!(target_arch = "wasm32") {
-        yew::Renderer::<components::App>::new().render();
+        // The extension reads its stored pairing first (an asynchronous storage), so that the
+        // app starts paired; for the page this is immediate.
+        wasm_bindgen_futures::spawn_local(async {
+            platform::load().await;
+            yew::Renderer::<components::App>::new().render();
+        });
     } else {
         eprintln!(
             "the mailbridge web app runs in a browser: build it with `cargo xtask web`, then open the address `mailbridge serve` prints"

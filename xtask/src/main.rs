@@ -4,8 +4,11 @@
 //! - `main`: the task dispatcher (`test`, `run`, `web`, `bench`) and the steps each task runs.
 //! - `bench`: the benchmarks behind `cargo xtask bench`.
 //! - `caniemail`: generates the lint crate's Gmail rows of the caniemail data.
+//! - `extension`: the browser extension in `dist-ext/` from the built `dist/`, `web-ext lint`,
+//!   and its zip for the Chrome Web Store.
 //! - `tools`: installs what a fresh machine lacks (the wasm target, Python, aiosmtpd, swaks,
-//!   openssl, Postfix, nodemailer, SpamAssassin's spamd, dnsmasq, Dovecot, Chromium and ChromeDriver).
+//!   openssl, Postfix, nodemailer, SpamAssassin's spamd, dnsmasq, Dovecot, Chromium and
+//!   ChromeDriver, Firefox ESR and geckodriver, web-ext).
 //! - `web`: builds the web app into `dist/` with Trunk, installing Trunk, wasm-bindgen and
 //!   wasm-opt first.
 //!
@@ -14,6 +17,7 @@
 
 mod bench;
 mod caniemail;
+mod extension;
 mod tools;
 mod web;
 
@@ -34,6 +38,10 @@ tasks:
           with its embedded sandbox (no Google account needed); arguments after `run`
           replace `serve`
   web     build the web app into dist/ (installs trunk, wasm-bindgen and wasm-opt first)
+  extension
+          build the web app, then the browser extension (Manifest V3) into dist-ext/, check
+          it with Mozilla's `web-ext lint` and pack its Chrome Web Store zip into
+          target/extension/
   caniemail
           regenerate crates/lint/src/caniemail.rs, the Gmail rows of the caniemail
           data (npm package `caniemail`, pinned in xtask/caniemail/)
@@ -56,6 +64,13 @@ fn main() -> ExitCode {
         Some("web") => {
             let root = project_root();
             web::ensure_web_tools(&root).and_then(|()| web::build_web(&root).map(drop))
+        }
+        Some("extension") => {
+            let root = project_root();
+            web::ensure_web_tools(&root)
+                .and_then(|()| tools::ensure_web_ext(&root))
+                .and_then(|()| web::build_web(&root))
+                .and_then(|dist| build_extension(&root, &dist))
         }
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
@@ -85,6 +100,7 @@ fn test() -> Result<()> {
     tools::ensure_python()?;
     tools::ensure_openssl()?;
     tools::ensure_chromium()?;
+    tools::ensure_firefox(&root)?;
     // Postfix's smtpd and smtp-sink are the servers the outbox tests send to.
     tools::ensure_postfix()?;
     // SpamAssassin's spamd and dnsmasq: the pre-send checks' spam score and DNS records.
@@ -93,6 +109,7 @@ fn test() -> Result<()> {
     // Dovecot: an IMAP server we did not write, for delivery verification.
     tools::ensure_dovecot()?;
     tools::ensure_oidc_provider(&root)?;
+    tools::ensure_web_ext(&root)?;
     web::ensure_web_tools(&root)?;
 
     step(
@@ -120,6 +137,8 @@ fn test() -> Result<()> {
     step("wasm32 build of the shared crates", cargo(&root, &wasm))?;
     // The end-to-end tests drive the app the bridge embeds, so it is built first.
     let dist = web::build_web(&root)?;
+    // The extension's end-to-end tests load dist-ext/ into Chromium.
+    build_extension(&root, &dist)?;
 
     // The tests run last so that the suite's closing lines are the test counts.
     let started = Instant::now();
@@ -207,6 +226,14 @@ fn run_tests(
         failures.push(name.to_owned());
     }
     Ok(())
+}
+
+/// `dist-ext/` from `dist/`, linted, and its zip.
+fn build_extension(root: &Path, dist: &Path) -> Result<()> {
+    let dist_ext = extension::build(root, dist)?;
+    println!("\n==> web-ext lint");
+    extension::lint(root, &dist_ext)?;
+    extension::pack(root, &dist_ext).map(drop)
 }
 
 fn run(extra: &[String]) -> Result<()> {

@@ -70,6 +70,47 @@ pub fn ensure_chromium() -> Result<()> {
     apt_install(&["chromium", "chromium-driver"])
 }
 
+/// Debian's Firefox ESR and Mozilla's geckodriver (crates.io, at this version): the Firefox
+/// test loads the extension into it.
+pub const GECKODRIVER_VERSION: &str = "0.37.1";
+
+pub fn ensure_firefox(root: &Path) -> Result<()> {
+    if !Path::new("/usr/bin/firefox-esr").is_file() {
+        println!("==> installing firefox-esr (Debian package), for the extension's Firefox test");
+        apt_install(&["firefox-esr"])?;
+    }
+    let cargo_bin = match std::env::var_os("CARGO_HOME") {
+        Some(home) => std::path::PathBuf::from(home).join("bin"),
+        None => std::env::home_dir()
+            .context("finding the home folder (for ~/.cargo/bin)")?
+            .join(".cargo/bin"),
+    };
+    let installed = Command::new(cargo_bin.join("geckodriver"))
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| {
+            String::from_utf8_lossy(&output.stdout)
+                .starts_with(&format!("geckodriver {GECKODRIVER_VERSION}"))
+        });
+    if !installed {
+        println!(
+            "==> installing geckodriver {GECKODRIVER_VERSION} (crates.io; about 5 minutes on 2 cores)"
+        );
+        run(
+            Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+                .current_dir(root)
+                .args([
+                    "install",
+                    "geckodriver",
+                    "--locked",
+                    "--version",
+                    GECKODRIVER_VERSION,
+                ]),
+        )?;
+    }
+    Ok(())
+}
+
 /// The `openssl` command: the TLS tests run `openssl s_server` as a server we did not write,
 /// and compare fingerprints with `openssl x509`.
 pub fn ensure_openssl() -> Result<()> {
@@ -200,7 +241,11 @@ pub fn npm_ci(root: &Path, package: &NpmPackage) -> Result<()> {
     if package.ignore_scripts {
         npm.arg("--ignore-scripts");
     }
-    run(npm.args(["--prefix", package.target]))
+    // The real path: when `.tools` is a symlink (a worktree sharing another's tools), npm
+    // would take the folder for a link to itself and refuse the lock.
+    let prefix = std::fs::canonicalize(&target)
+        .with_context(|| format!("resolving {}", target.display()))?;
+    run(npm.arg("--prefix").arg(prefix))
 }
 
 /// Installs Debian packages; `apt-get update` runs first because a fresh machine has no lists.
@@ -368,6 +413,26 @@ pub fn ensure_oidc_provider(root: &Path) -> Result<()> {
             ignore_scripts: false,
         },
     )
+}
+
+/// Mozilla's web-ext, which lints the browser extension and packs its zip, at the version
+/// `xtask/extension/package-lock.json` pins, installed into `.tools/webext` by [`npm_ci`].
+pub fn ensure_web_ext(root: &Path) -> Result<()> {
+    npm_ci(
+        root,
+        &NpmPackage {
+            name: "web-ext",
+            source: "xtask/extension",
+            target: ".tools/webext",
+            installed: "node_modules/web-ext/package.json",
+            ignore_scripts: false,
+        },
+    )
+}
+
+/// The `web-ext` that [`ensure_web_ext`] installed.
+pub fn web_ext(root: &Path) -> std::path::PathBuf {
+    root.join(".tools/webext/node_modules/.bin/web-ext")
 }
 
 /// Waits until spamd answers PING (it takes a second or two to load its rules).

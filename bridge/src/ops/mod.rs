@@ -170,6 +170,13 @@ impl Bridge {
         self.secrets.describe()
     }
 
+    /// The pairing token the secret store holds now, which `mailbridge pair --reset` in
+    /// another process may have replaced since the bridge started; `None` when it holds none
+    /// or cannot be read.
+    pub fn stored_pairing_token(&self) -> Option<protocol::Secret> {
+        self.secrets.get(&SecretKey::PairingToken).ok().flatten()
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.notices.subscribe()
     }

@@ -12,6 +12,9 @@ use axum::http::{HeaderMap, header};
 use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
+use super::extension::EXTENSION_ORIGIN;
+use super::firefox::{Admission, FirefoxOrigin};
+
 /// Why an upgrade was refused. The HTTP answer is the same 403 for all of them; the reason is
 /// for the bridge's own log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,23 +24,65 @@ pub enum Refusal {
     QueryString,
 }
 
-/// The origins allowed to open the WebSocket: the bridge's own, plus any given with
-/// `--allow-origin` for a development server. Compared as exact strings: no patterns, no
-/// prefixes, and never "equal to Host".
+/// The origins allowed to open the WebSocket: the bridge's own, the browser extension's
+/// (`chrome-extension://` and its pinned ID), plus any given with `--allow-origin` for a
+/// development server. Compared as exact strings: no patterns, no prefixes, and never "equal
+/// to Host".
+/// With a [`FirefoxOrigin`], also the one `moz-extension://` origin it learned (or, while its
+/// window is open, a candidate).
 #[derive(Debug, Clone)]
 pub struct Origins {
     port: u16,
     extra: Vec<String>,
+    firefox: Option<FirefoxOrigin>,
+}
+
+/// How an upgrade's Origin passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admitted {
+    /// An origin the bridge knows.
+    Known,
+    /// A Firefox extension's origin that its hello may teach the bridge (see `firefox.rs`).
+    FirefoxCandidate(String),
 }
 
 impl Origins {
     pub fn new(port: u16, extra: Vec<String>) -> Origins {
-        Origins { port, extra }
+        Origins {
+            port,
+            extra,
+            firefox: None,
+        }
     }
 
-    fn allows(&self, origin: &str) -> bool {
-        own_authorities(self.port).any(|authority| origin == format!("http://{authority}"))
-            || self.extra.iter().any(|allowed| allowed == origin)
+    /// These origins and the Firefox origin `firefox` learns.
+    pub fn with_firefox(self, firefox: FirefoxOrigin) -> Origins {
+        Origins {
+            firefox: Some(firefox),
+            ..self
+        }
+    }
+
+    fn admits(&self, origin: &str) -> Option<Admitted> {
+        let known = own_authorities(self.port)
+            .any(|authority| origin == format!("http://{authority}"))
+            || origin == EXTENSION_ORIGIN
+            || self.extra.iter().any(|allowed| allowed == origin);
+        if known {
+            return Some(Admitted::Known);
+        }
+        match self
+            .firefox
+            .as_ref()?
+            .admits(origin, std::time::SystemTime::now())?
+        {
+            Admission::Learned => Some(Admitted::Known),
+            Admission::Candidate(origin) => Some(Admitted::FirefoxCandidate(origin)),
+        }
+    }
+
+    pub fn firefox(&self) -> Option<&FirefoxOrigin> {
+        self.firefox.as_ref()
     }
 }
 
@@ -53,20 +98,18 @@ pub fn check_upgrade(
     headers: &HeaderMap,
     query: Option<&str>,
     origins: &Origins,
-) -> Result<(), Refusal> {
+) -> Result<Admitted, Refusal> {
     let host = single(headers, header::HOST).ok_or(Refusal::Host)?;
     if !own_authorities(origins.port).any(|authority| authority == host) {
         return Err(Refusal::Host);
     }
     let origin = single(headers, header::ORIGIN).ok_or(Refusal::Origin)?;
-    if !origins.allows(origin) {
-        return Err(Refusal::Origin);
-    }
+    let admitted = origins.admits(origin).ok_or(Refusal::Origin)?;
     // A token in a URL ends up in logs and history; the token travels only in the first message.
     if query.is_some() {
         return Err(Refusal::QueryString);
     }
-    Ok(())
+    Ok(admitted)
 }
 
 /// The header's value when it appears exactly once and is valid text; a duplicated header is
@@ -153,6 +196,21 @@ mod tests {
     const PORT: u16 = 4590;
 
     fn check(host: &[&str], origin: &[&str], query: Option<&str>) -> Result<(), Refusal> {
+        check_with(
+            host,
+            origin,
+            query,
+            Origins::new(PORT, vec!["http://localhost:8080".into()]),
+        )
+        .map(drop)
+    }
+
+    fn check_with(
+        host: &[&str],
+        origin: &[&str],
+        query: Option<&str>,
+        origins: Origins,
+    ) -> Result<Admitted, Refusal> {
         let mut headers = HeaderMap::new();
         for value in host {
             headers.append(header::HOST, HeaderValue::from_str(value).expect("header"));
@@ -163,8 +221,45 @@ mod tests {
                 HeaderValue::from_str(value).expect("header"),
             );
         }
-        let origins = Origins::new(PORT, vec!["http://localhost:8080".into()]);
         check_upgrade(&headers, query, &origins)
+    }
+
+    #[test]
+    fn a_firefox_origin_passes_as_a_candidate_in_the_window_then_alone() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let firefox = FirefoxOrigin::in_data_dir(dir.path());
+        let origins = Origins::new(PORT, Vec::new()).with_firefox(firefox.clone());
+        let mine = "moz-extension://6a1e0f55-2a9b-4f44-9e1d-0123456789ab";
+        let host = ["127.0.0.1:4590"];
+        assert_eq!(
+            check_with(&host, &[mine], None, origins.clone()),
+            Err(Refusal::Origin)
+        );
+        firefox
+            .open_window(std::time::SystemTime::now())
+            .expect("opened");
+        assert_eq!(
+            check_with(&host, &[mine], None, origins.clone()),
+            Ok(Admitted::FirefoxCandidate(mine.to_owned()))
+        );
+        assert!(
+            firefox
+                .learn(mine, std::time::SystemTime::now())
+                .expect("learned")
+        );
+        assert_eq!(
+            check_with(&host, &[mine], None, origins.clone()),
+            Ok(Admitted::Known)
+        );
+        assert_eq!(
+            check_with(
+                &host,
+                &["moz-extension://0b7f9c1e-1111-4c2d-8e3f-abcdefabcdef"],
+                None,
+                origins
+            ),
+            Err(Refusal::Origin)
+        );
     }
 
     #[test]
@@ -175,6 +270,7 @@ mod tests {
                 "http://localhost:4590",
                 "http://[::1]:4590",
                 "http://localhost:8080",
+                "chrome-extension://dcnbdhobhaikmppcebpmkkpgklnednhn",
             ] {
                 assert_eq!(check(&[host], &[origin], None), Ok(()), "{host} {origin}");
             }
@@ -193,6 +289,11 @@ mod tests {
             "",
             "http://evil.test",
             "http://127.0.0.1",
+            // Another extension, the right one's ID under another scheme or with a path.
+            "chrome-extension://phddfdpibifcmjniieehnclcogcodncm",
+            "moz-extension://dcnbdhobhaikmppcebpmkkpgklnednhn",
+            "chrome-extension://dcnbdhobhaikmppcebpmkkpgklnednhn/",
+            "chrome-extension://DCNBDHOBHAIKMPPCEBPMKKPGKLNEDNHN",
         ];
         for origin in origins {
             assert_eq!(

@@ -2,10 +2,14 @@
 //!
 //! # Layout
 //! - `assets`: the web app's files from `dist/`, embedded at build time.
+//! - `extension`: the browser extension's pinned ID and origin, allowed by default.
+//! - `firefox`: the Firefox extension's per-install origin, learned once at pairing.
 //! - `guard`: the Host, Origin and query checks before the upgrade, and the pairing limits.
 //! - `session`: one paired WebSocket: the hello, then requests run concurrently.
 
 mod assets;
+mod extension;
+mod firefox;
 mod guard;
 mod session;
 
@@ -25,6 +29,8 @@ use protocol::{MAX_FRAME_BYTES, Secret};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+pub use extension::{EXTENSION_ID, EXTENSION_ORIGIN};
+pub use firefox::FirefoxOrigin;
 pub use guard::{Origins, PairingLimits};
 
 use crate::ops::Bridge;
@@ -32,7 +38,8 @@ use crate::ops::Bridge;
 /// How the server behaves; tests shorten the timeouts.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
-    /// Origins besides the bridge's own that may open the WebSocket (a `trunk serve` dev server).
+    /// Origins besides the bridge's own and the extension's that may open the WebSocket (a
+    /// `trunk serve` dev server).
     pub allow_origins: Vec<String>,
     /// Connections at once; a browser tab needs one.
     pub max_connections: usize,
@@ -43,6 +50,9 @@ pub struct ServeConfig {
     /// An HTTP request's headers must arrive this soon after the connection opens.
     pub header_timeout: Duration,
     pub pairing_limits: PairingLimits,
+    /// Where the Firefox extension's learned origin is kept; `None` admits no Firefox
+    /// extension.
+    pub firefox: Option<FirefoxOrigin>,
 }
 
 impl Default for ServeConfig {
@@ -54,6 +64,7 @@ impl Default for ServeConfig {
             ping_interval: Duration::from_secs(20),
             header_timeout: Duration::from_secs(10),
             pairing_limits: PairingLimits::default(),
+            firefox: None,
         }
     }
 }
@@ -81,7 +92,12 @@ pub async fn run(
     let shared = Arc::new(Shared {
         bridge,
         token,
-        origins: Origins::new(port, config.allow_origins.clone()),
+        origins: match &config.firefox {
+            Some(firefox) => {
+                Origins::new(port, config.allow_origins.clone()).with_firefox(firefox.clone())
+            }
+            None => Origins::new(port, config.allow_origins.clone()),
+        },
         guard: Mutex::new(guard::PairingGuard::new(config.pairing_limits)),
         connections: Arc::new(Semaphore::new(config.max_connections)),
         config,
@@ -132,10 +148,13 @@ async fn upgrade(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if let Err(refusal) = guard::check_upgrade(&headers, query.as_deref(), &shared.origins) {
-        tracing::warn!(%peer, ?refusal, "refused a WebSocket upgrade");
-        return (StatusCode::FORBIDDEN, "forbidden\n").into_response();
-    }
+    let admitted = match guard::check_upgrade(&headers, query.as_deref(), &shared.origins) {
+        Ok(admitted) => admitted,
+        Err(refusal) => {
+            tracing::warn!(%peer, ?refusal, "refused a WebSocket upgrade");
+            return (StatusCode::FORBIDDEN, "forbidden\n").into_response();
+        }
+    };
     let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -148,7 +167,7 @@ async fn upgrade(
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
-            session::run(socket, shared).await;
+            session::run(socket, shared, admitted).await;
             drop(permit);
         })
 }

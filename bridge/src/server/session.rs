@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, interval, timeout};
 
 use super::Shared;
-use super::guard::token_matches;
+use super::guard::{Admitted, token_matches};
 use crate::lock;
 
 /// The close code for every pairing failure, so a guesser learns nothing from it.
@@ -20,15 +20,15 @@ pub const PAIRING_FAILED: u16 = 4401;
 /// Operations one connection may run at once.
 const MAX_IN_FLIGHT: usize = 16;
 
-pub async fn run(mut socket: WebSocket, shared: Arc<Shared>) {
-    if !pair(&mut socket, &shared).await {
+pub async fn run(mut socket: WebSocket, shared: Arc<Shared>, admitted: Admitted) {
+    if !pair(&mut socket, &shared, &admitted).await {
         return;
     }
     serve(socket, shared).await;
 }
 
 /// Reads the hello. On any failure the socket is closed and `false` returned.
-async fn pair(socket: &mut WebSocket, shared: &Shared) -> bool {
+async fn pair(socket: &mut WebSocket, shared: &Shared, admitted: &Admitted) -> bool {
     let first = timeout(shared.config.hello_timeout, socket.recv()).await;
     let hello = match first {
         Ok(Some(Ok(Message::Text(text)))) => decode_client(text.as_str()).ok(),
@@ -44,14 +44,40 @@ async fn pair(socket: &mut WebSocket, shared: &Shared) -> bool {
         }
     };
     let locked = lock(&shared.guard).is_locked(Instant::now());
+    // `mailbridge pair --reset` replaces the stored token: from then on only the new one
+    // pairs, with no restart, and a page or extension holding the old one is asked again.
+    let expected = shared
+        .bridge
+        .stored_pairing_token()
+        .unwrap_or_else(|| shared.token.clone());
     // While locked, even the right token is refused, so a guesser cannot tell when it won.
-    if locked || !token_matches(token.expose(), shared.token.expose()) {
+    if locked || !token_matches(token.expose(), expected.expose()) {
         if !locked {
             lock(&shared.guard).record_failure(Instant::now());
         }
         tracing::warn!("refused a pairing attempt (locked: {locked})");
         close(socket, PAIRING_FAILED, "pairing failed").await;
         return false;
+    }
+    // A Firefox extension's origin is learned only now, with the right token; a second
+    // candidate let in by the same window finds it closed and is refused.
+    if let Admitted::FirefoxCandidate(origin) = admitted {
+        let learned = shared
+            .origins
+            .firefox()
+            .map(|firefox| firefox.learn(origin, std::time::SystemTime::now()));
+        match learned {
+            Some(Ok(true)) => tracing::info!(%origin, "learned the Firefox extension's origin"),
+            Some(Err(error)) => {
+                tracing::warn!("cannot remember the Firefox extension's origin: {error}");
+                close(socket, PAIRING_FAILED, "pairing failed").await;
+                return false;
+            }
+            _ => {
+                close(socket, PAIRING_FAILED, "pairing failed").await;
+                return false;
+            }
+        }
     }
     if protocol != PROTOCOL_VERSION {
         let error = ServerMessage::Failed {

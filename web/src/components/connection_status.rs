@@ -1,6 +1,8 @@
 use yew::prelude::*;
 
+use super::pairing_form::PairingForm;
 use crate::hooks::use_bridge;
+use crate::platform;
 use crate::state::Connection;
 
 /// Where the connection to the bridge stands, in words, with what to do when it is down.
@@ -15,13 +17,46 @@ pub fn ConnectionStatus() -> Html {
         html! { <button type="button" onclick={retry.clone()}>{ label }</button> }
     };
     let start_a_bridge = html! {
-        <p>
-            { "Start one from the mailbridge source folder with " }<code>{ "cargo xtask run" }</code>
-            { ", or run " }<code>{ "mailbridge serve" }</code>
-            { "; this page connects by itself as soon as one answers." }
-        </p>
+        <>
+            <p>
+                { "Start one from the mailbridge source folder with " }<code>{ "cargo xtask run" }</code>
+                { ", or run " }<code>{ "mailbridge serve" }</code>
+                { "; this page connects by itself as soon as one answers." }
+            </p>
+            <p>
+                { "To have it start whenever you log in, run " }<code>{ "mailbridge service install" }</code>
+                { " once; " }<code>{ "mailbridge service status" }</code>{ " says whether it runs, and on which port." }
+            </p>
+        </>
     };
+    // The extension is paired by pasting a code, so its screens say so and show the form.
+    let extension = platform::current().pairs_by_paste();
+    let pair_command = platform::pair_command();
     let (class, body) = match &bridge.connection {
+        Connection::NoToken if extension => (
+            "down",
+            html! {
+                <>
+                    <p><strong>{ "Not paired with a bridge yet." }</strong>
+                        { " Run " }<code>{ pair_command }</code>
+                        { " in a terminal and paste the link or code it prints here, once: the extension remembers it." }</p>
+                    <PairingForm />
+                </>
+            },
+        ),
+        Connection::Refused if extension => (
+            "down",
+            html! {
+                <>
+                    <p><strong>{ "The bridge refused this extension's pairing code." }</strong>
+                        { " The code is out of date (it changes with " }<code>{ "mailbridge pair --reset" }</code>
+                        { "), or there were too many wrong tries and the bridge is locked for a while." }</p>
+                    <p>{ "Run " }<code>{ pair_command }</code>
+                        { " and paste the new code below. Each refused try counts towards the lock, so the extension does not retry by itself." }</p>
+                    <PairingForm />
+                </>
+            },
+        ),
         Connection::NoToken => (
             "down",
             html! {
@@ -45,8 +80,16 @@ pub fn ConnectionStatus() -> Html {
         } => (
             "up",
             html! {
-                <p><strong>{ "Connected" }</strong>
-                    { format!(" to mailbridge {bridge_version}. Secrets are kept in {secret_store}.") }</p>
+                <>
+                    <p><strong>{ "Connected" }</strong>
+                        { format!(" to mailbridge {bridge_version}. Secrets are kept in {secret_store}.") }</p>
+                    if extension {
+                        <details class="pairing-details">
+                            <summary>{ "Pair again or change the bridge's address" }</summary>
+                            <PairingForm />
+                        </details>
+                    }
+                </>
             },
         ),
         Connection::Lost { retry_in_ms } => (
@@ -67,6 +110,16 @@ pub fn ConnectionStatus() -> Html {
                         { format!(" at {}. The page tries again in {}.", bridge.url(), seconds(*retry_in_ms)) }</p>
                     { start_a_bridge }
                     { retry_button("Try to connect now") }
+                    if platform::is_firefox() {
+                        <p>{ "If a bridge does run, it may not know this Firefox install yet (each has its own origin, which the bridge turns away before answering). Run " }
+                            <code>{ pair_command }</code>{ " and paste what it prints below." }</p>
+                    }
+                    if extension {
+                        <details class="pairing-details" open=true>
+                            <summary>{ "Pairing and the bridge's address" }</summary>
+                            <PairingForm />
+                        </details>
+                    }
                 </>
             },
         ),

@@ -12,6 +12,7 @@ mod error_details;
 pub mod forms;
 mod lint_report;
 mod nav;
+mod pairing_form;
 pub mod transcript;
 
 pub use app::App;

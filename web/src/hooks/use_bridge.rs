@@ -25,8 +25,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, PageTransitionEvent, WebSocket};
 use yew::prelude::*;
 
-use crate::pairing;
 use crate::state::{Action, CLOSE_PAIRING_FAILED, CLOSE_VERSION_MISMATCH, State};
+use crate::{pairing, platform};
 
 /// What a component gets from [`use_bridge`]: the latest state (through `Deref`) and the
 /// methods that act on the connection.
@@ -77,6 +77,12 @@ impl Bridge {
         self.link.connect();
     }
 
+    /// Pairs with a new token (the extension's pairing form), connecting to the bridge the
+    /// platform names now.
+    pub fn pair(&self, token: String) {
+        self.link.pair(token);
+    }
+
     pub fn dispatch(&self, action: Action) {
         self.state.dispatch(action);
     }
@@ -95,7 +101,7 @@ pub struct BridgeProviderProps {
 /// Owns the connection; everything inside it can call [`use_bridge`].
 #[function_component]
 pub fn BridgeProvider(props: &BridgeProviderProps) -> Html {
-    let token = use_memo((), |()| pairing::take_token());
+    let token = use_memo((), |()| platform::current().token());
     let state = use_reducer({
         let has_token = token.is_some();
         move || State::new(has_token)
@@ -452,10 +458,11 @@ impl Link {
 }
 
 /// `ws://` (or `wss://`) at `/ws` on the host that served the page, or on the bridge the
-/// pairing address named (see [`pairing::bridge_address`]).
+/// platform names (the pairing address's `bridge=`, or the extension's stored address).
 fn socket_url() -> String {
     let location = web_sys::window().map(|window| window.location());
-    let host = pairing::bridge_address()
+    let host = platform::current()
+        .bridge_address()
         .or_else(|| location.as_ref().and_then(|location| location.host().ok()))
         .unwrap_or_else(|| "127.0.0.1:4590".to_owned());
     let scheme = match location.and_then(|location| location.protocol().ok()) {
