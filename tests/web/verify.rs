@@ -35,6 +35,10 @@ fn send_test_and_verify_shows_the_inbox_card_then_the_spam_card() {
         web.click("#compose-send-verify").await;
         web.wait_text("#verdict-placement", "Spam").await;
         let causes = web.text("#verdict-causes").await;
+        assert!(
+            causes.contains("The sandbox's spam rule filed it in Spam"),
+            "{causes}"
+        );
         assert!(causes.contains("Authentication-Results"), "{causes}");
         let html = web.page_html().await;
         assert!(
