@@ -185,6 +185,16 @@ impl Bridge {
                     next: sandbox.faults().get().spam_next,
                 })
             }
+            Operation::ReadVerdicts { message_id } => {
+                let path = self.data_dir.join("verdicts.sqlite3");
+                let reports = tokio::task::spawn_blocking(move || {
+                    VerdictStore::open(&path).and_then(|store| store.for_message(&message_id))
+                })
+                .await
+                .map_err(store_error)?
+                .map_err(store_error)?;
+                Ok(Outcome::Verdicts { reports })
+            }
             other => Err(super::misrouted(&other)),
         }
     }

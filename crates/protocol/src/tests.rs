@@ -151,9 +151,10 @@ fn operation_index(operation: &Operation) -> usize {
         Operation::Verify { .. } => 40,
         Operation::ReadBounces { .. } => 41,
         Operation::SetSandboxSpam { .. } => 42,
+        Operation::ReadVerdicts { .. } => 43,
     }
 }
-const OPERATIONS: usize = 43;
+const OPERATIONS: usize = 44;
 
 fn outcome_index(outcome: &Outcome) -> usize {
     match outcome {
@@ -190,9 +191,10 @@ fn outcome_index(outcome: &Outcome) -> usize {
         Outcome::Verified(_) => 30,
         Outcome::Bounces(_) => 31,
         Outcome::SandboxSpam { .. } => 32,
+        Outcome::Verdicts { .. } => 33,
     }
 }
-const OUTCOMES: usize = 33;
+const OUTCOMES: usize = 34;
 
 fn spec() -> CampaignSpec {
     CampaignSpec {
@@ -414,6 +416,9 @@ fn operations() -> Vec<Operation> {
             mailbox: "g".into(),
         },
         Operation::SetSandboxSpam { next: 2 },
+        Operation::ReadVerdicts {
+            message_id: "<1@x>".into(),
+        },
     ]
 }
 
@@ -718,6 +723,9 @@ fn outcomes() -> Vec<Outcome> {
             transcript: vec![],
         })),
         Outcome::SandboxSpam { next: 1 },
+        Outcome::Verdicts {
+            reports: vec![verify_report()],
+        },
     ]
 }
 
