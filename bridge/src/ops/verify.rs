@@ -378,6 +378,8 @@ impl Bridge {
     ) -> Result<SentAndVerified, OperationError> {
         let receiving = self.find_mailbox(mailbox)?;
         let sender = self.profile(&profile)?;
+        // A test that could not be looked for is not sent.
+        self.mailbox_login(&receiving)?;
         let draft = match draft {
             Some(draft) => Draft {
                 to: vec![receiving.username.clone()],
