@@ -184,7 +184,11 @@ async fn the_sandbox_gives_inbox_tabs_labels_and_spam() {
     let v = verdict(&report);
     assert_eq!(v.placement, Placement::Spam, "{v:#?}");
     assert_eq!(v.folder.as_deref(), Some("[Gmail]/Spam"));
-    assert!(!v.spam_causes.is_empty());
+    assert!(
+        v.spam_causes[0].contains("next messages to spam"),
+        "{:?}",
+        v.spam_causes
+    );
     assert_eq!(fixture.faults().get().spam_next, 0, "the fault fired once");
 
     // The score: HTML only, from an address that is not the account.

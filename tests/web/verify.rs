@@ -1,6 +1,7 @@
 //! "Send test and verify" in the page against the sandbox: the Inbox card with its tab and
 //! delivery time; then, with the sandbox's spam fault switched on from the page, the Spam
-//! card with its likely causes; and the Mailboxes view with its preset rules.
+//! card with its likely causes, kept in the history; and the Mailboxes view with its preset
+//! rules.
 
 use super::harness::{Web, run};
 
@@ -35,6 +36,10 @@ fn send_test_and_verify_shows_the_inbox_card_then_the_spam_card() {
         web.click("#compose-send-verify").await;
         web.wait_text("#verdict-placement", "Spam").await;
         let causes = web.text("#verdict-causes").await;
+        assert!(
+            causes.contains("The sandbox's spam rule filed it in Spam"),
+            "{causes}"
+        );
         assert!(causes.contains("Authentication-Results"), "{causes}");
         let html = web.page_html().await;
         assert!(
@@ -44,6 +49,12 @@ fn send_test_and_verify_shows_the_inbox_card_then_the_spam_card() {
         if std::env::var_os(SCREENSHOT_ENV).is_some() {
             save_screenshot(&web, "#verdict-card", "verdict.png").await;
         }
+
+        // The history keeps the verdict beside the send's transcript, with the IMAP one.
+        web.open_view("history").await;
+        web.click(".history-entry .history-transcript-toggle").await;
+        let kept = web.wait_text(".history-verdict", "Spam").await;
+        assert!(kept.contains("Sandbox"), "{kept}");
 
         // The mailboxes: the sandbox's, and a preset's rules in words.
         web.open_view("mailboxes").await;

@@ -268,7 +268,7 @@ pub fn print_report(report: &VerifyReport, transcript: bool) -> u8 {
             }
         }
     }
-    println!("Verified:  in {:.1} s", v.waited_ms as f64 / 1000.0);
+    println!("Verified:  in {} ms", v.waited_ms);
     for auth in &v.authentication {
         println!(
             "Auth:      {}={} {} (by {})",

@@ -374,6 +374,13 @@ fn spam_causes(
     message: &[u8],
 ) -> Vec<String> {
     let mut causes = Vec::new();
+    // The sandbox says which of its rules decided (a real provider does not).
+    if let Some(rule) = headers.first("X-Sandbox-Spam") {
+        causes.push(format!(
+            "The sandbox's spam rule filed it in Spam: {rule}. Fix what it names (the fault \
+             counts down by itself)."
+        ));
+    }
     for verdict in authentication {
         let domain = verdict.domain.as_deref().unwrap_or("the sender's domain");
         let failed = matches!(
@@ -484,7 +491,8 @@ fn spam_causes(
                 .to_owned(),
         );
     }
-    if causes.len() == 1 && authentication.is_empty() || causes.is_empty() {
+    let only_missing_results = causes.len() == 1 && authentication.is_empty();
+    if only_missing_results || causes.is_empty() {
         causes.push(
             "No header explains it: filters also weigh the sending domain's and IP's \
              reputation, the content and the links. Run \"Check before sending\" on the \
@@ -646,6 +654,15 @@ From: Me <me@example.com>\r\nMessage-ID: <1.abc@mailbridge.test>\r\nContent-Type
         let causes = v.spam_causes.join("\n");
         assert!(causes.contains("no Authentication-Results"), "{causes}");
         assert!(causes.contains("No header explains it"), "{causes}");
+        // The sandbox names its rule.
+        let sandbox =
+            format!("X-Sandbox-Spam: the GTUBE test string is in the message (+1000)\r\n{plain}");
+        let v = verdict(&asked(), Some(&found(Role::Junk, &[], None, &sandbox)));
+        assert!(
+            v.spam_causes[0].contains("The sandbox's spam rule filed it in Spam: the GTUBE"),
+            "{:?}",
+            v.spam_causes
+        );
     }
 
     #[test]

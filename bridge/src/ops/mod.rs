@@ -280,7 +280,8 @@ impl Bridge {
             | O::SendAndVerify { .. }
             | O::Verify { .. }
             | O::ReadBounces { .. }
-            | O::SetSandboxSpam { .. } => self.verifying(operation, progress).await,
+            | O::SetSandboxSpam { .. }
+            | O::ReadVerdicts { .. } => self.verifying(operation, progress).await,
         }
     }
 

@@ -185,6 +185,16 @@ impl Bridge {
                     next: sandbox.faults().get().spam_next,
                 })
             }
+            Operation::ReadVerdicts { message_id } => {
+                let path = self.data_dir.join("verdicts.sqlite3");
+                let reports = tokio::task::spawn_blocking(move || {
+                    VerdictStore::open(&path).and_then(|store| store.for_message(&message_id))
+                })
+                .await
+                .map_err(store_error)?
+                .map_err(store_error)?;
+                Ok(Outcome::Verdicts { reports })
+            }
             other => Err(super::misrouted(&other)),
         }
     }
@@ -368,6 +378,8 @@ impl Bridge {
     ) -> Result<SentAndVerified, OperationError> {
         let receiving = self.find_mailbox(mailbox)?;
         let sender = self.profile(&profile)?;
+        // A test that could not be looked for is not sent.
+        self.mailbox_login(&receiving)?;
         let draft = match draft {
             Some(draft) => Draft {
                 to: vec![receiving.username.clone()],

@@ -237,6 +237,10 @@ pub enum Operation {
     SetSandboxSpam {
         next: u32,
     },
+    /// The verdicts kept for a sent message (the history shows them beside its transcript).
+    ReadVerdicts {
+        message_id: String,
+    },
 }
 
 /// A message as composed on the page. Addresses are as typed; the bridge parses them and names
@@ -409,5 +413,9 @@ pub enum Outcome {
     Bounces(Box<crate::verify::BounceReport>),
     SandboxSpam {
         next: u32,
+    },
+    /// Newest first, each with its IMAP transcript.
+    Verdicts {
+        reports: Vec<crate::verify::VerifyReport>,
     },
 }

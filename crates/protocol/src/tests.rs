@@ -155,9 +155,10 @@ fn operation_index(operation: &Operation) -> usize {
         Operation::Verify { .. } => 44,
         Operation::ReadBounces { .. } => 45,
         Operation::SetSandboxSpam { .. } => 46,
+        Operation::ReadVerdicts { .. } => 47,
     }
 }
-const OPERATIONS: usize = 47;
+const OPERATIONS: usize = 48;
 
 fn outcome_index(outcome: &Outcome) -> usize {
     match outcome {
@@ -198,9 +199,10 @@ fn outcome_index(outcome: &Outcome) -> usize {
         Outcome::Verified(_) => 34,
         Outcome::Bounces(_) => 35,
         Outcome::SandboxSpam { .. } => 36,
+        Outcome::Verdicts { .. } => 37,
     }
 }
-const OUTCOMES: usize = 37;
+const OUTCOMES: usize = 38;
 
 fn spec() -> CampaignSpec {
     CampaignSpec {
@@ -445,6 +447,9 @@ fn operations() -> Vec<Operation> {
             mailbox: "g".into(),
         },
         Operation::SetSandboxSpam { next: 2 },
+        Operation::ReadVerdicts {
+            message_id: "<1@x>".into(),
+        },
     ]
 }
 
@@ -777,6 +782,9 @@ fn outcomes() -> Vec<Outcome> {
             transcript: vec![],
         })),
         Outcome::SandboxSpam { next: 1 },
+        Outcome::Verdicts {
+            reports: vec![verify_report()],
+        },
     ]
 }
 

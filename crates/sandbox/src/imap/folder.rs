@@ -447,7 +447,13 @@ pub(crate) fn render(
             Item::InternalDate => out.extend_from_slice(
                 format!("INTERNALDATE \"{}\"", internal_date(entry.received_unix_ms)).as_bytes(),
             ),
-            Item::Size => out.extend_from_slice(format!("RFC822.SIZE {}", entry.size).as_bytes()),
+            Item::Size => out.extend_from_slice(
+                format!(
+                    "RFC822.SIZE {}",
+                    entry.size + spam_field(entry, folder).len() as u64
+                )
+                .as_bytes(),
+            ),
             Item::Gmail(attribute) => {
                 let value = match attribute {
                     Attribute::Labels => folder.labels().to_owned(),
@@ -463,7 +469,8 @@ pub(crate) fn render(
                 part,
                 partial,
             } => {
-                let raw = raw.unwrap_or_default();
+                let delivered = raw.map(|raw| [spam_field(entry, folder).as_bytes(), raw].concat());
+                let raw = delivered.as_deref().unwrap_or_default();
                 let (header, text) = split(raw);
                 let selected: Vec<u8> = match part {
                     Part::Whole => raw.to_vec(),
@@ -499,6 +506,28 @@ pub(crate) fn render(
     }
     out.extend_from_slice(b")\r\n");
     out
+}
+
+/// The field the sandbox adds to a message it filed in Spam, as a receiving server adds trace
+/// fields on delivery: the rule that decided, so a verdict can say why. Empty elsewhere.
+pub(crate) fn spam_field(entry: &Entry, folder: Folder) -> String {
+    if folder != Folder::Spam || entry.placement.reasons.is_empty() {
+        return String::new();
+    }
+    let reasons = entry.placement.reasons.join("; ");
+    // One line, ASCII: the reasons quote a From, which may be anything.
+    let reasons: String = reasons
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(900)
+        .collect();
+    format!("X-Sandbox-Spam: {reasons}\r\n")
 }
 
 /// RFC 3501's date-time, in UTC: `01-Jan-2024 00:00:00 +0000`.

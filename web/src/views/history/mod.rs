@@ -1,4 +1,7 @@
-//! The History view (`#/history`): past sends, newest first, each with its transcript.
+//! The History view (`#/history`): past sends, newest first, each with its transcript and
+//! the delivery verdicts kept for it (`verdicts`).
+
+mod verdicts;
 
 use std::collections::BTreeSet;
 
@@ -121,6 +124,9 @@ fn entry_view(entry: &HistoryEntry, open: bool, toggle: &Callback<u64>) -> Html 
                         { transcript::lines(&entry.transcript) }
                     }
                 </div>
+                if let Some(message_id) = &entry.message_id {
+                    <verdicts::Verdicts message_id={message_id.clone()} />
+                }
             }
         </li>
     }
