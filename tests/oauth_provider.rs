@@ -174,12 +174,9 @@ impl Provider {
         user: &str,
     ) -> (Result<Connected, ConsentError>, Page) {
         let consent = self.consent(client, user).await;
-        let mut browser = Browser::new();
-        let callback = browser
-            .follow_to_listener(self, consent.url(), consent.port())
-            .await;
+        let (url, port) = (consent.url().to_owned(), consent.port());
         let done = tokio::time::timeout(PATIENCE, async {
-            tokio::join!(consent.finish(client), browser.get(&callback))
+            tokio::join!(consent.finish(client), self.consent_in_browser(&url, port))
         });
         match done.await {
             Ok(both) => both,

@@ -94,9 +94,12 @@ pub(super) async fn with_client(
     profile.profile
 }
 
-/// "Connect Google account": the bridge sends the URL, the browser consents, the bridge keeps
-/// the tokens. Gives the page the browser was shown.
-async fn connect(client: &mut Client, provider: &Provider, profile: &ProfileId) -> String {
+/// Starts "Connect Google account" and waits for the consent URL the bridge sends; gives the
+/// request, the URL and the port of the bridge's loopback listener.
+pub(super) async fn start_consent(
+    client: &mut Client,
+    profile: &ProfileId,
+) -> (protocol::RequestId, String, u16) {
     let id = client
         .start(Operation::ConnectOAuth {
             profile: profile.clone(),
@@ -116,6 +119,25 @@ async fn connect(client: &mut Client, provider: &Provider, profile: &ProfileId) 
         .trim_end_matches('/')
         .parse()
         .expect("the redirect names its port");
+    (id, url, port)
+}
+
+/// A secret as the bridge stored it in the test's 0600 secrets file, by its store name.
+pub(super) fn stored_secret(running: &Running, name: &str) -> Secret {
+    let text =
+        std::fs::read_to_string(running.dir.path().join("secrets.json")).expect("the secrets file");
+    let secrets: Value = serde_json::from_str(&text).expect("JSON");
+    Secret::new(
+        secrets[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} is stored")),
+    )
+}
+
+/// "Connect Google account": the bridge sends the URL, the browser consents, the bridge keeps
+/// the tokens. Gives the page the browser was shown.
+async fn connect(client: &mut Client, provider: &Provider, profile: &ProfileId) -> String {
+    let (id, url, port) = start_consent(client, profile).await;
     assert!(url.contains("code_challenge_method=S256"), "{url}");
     assert!(url.contains("login_hint="), "{url}");
     let page = provider.consent_in_browser(&url, port).await;
@@ -255,20 +277,11 @@ async fn a_connected_account_sends_with_xoauth2_and_oauthbearer_and_exports_no_s
         exported.contains(&provider.client().client_id),
         "{exported}"
     );
-    let secrets =
-        std::fs::read_to_string(running.dir.path().join("secrets.json")).expect("the secrets file");
-    let secrets: Value = serde_json::from_str(&secrets).expect("JSON");
-    let stored = |name: &str| {
-        secrets[name]
-            .as_str()
-            .unwrap_or_else(|| panic!("{name} is stored"))
-            .to_owned()
-    };
-    let refresh = stored("oauth-refresh-token:sandbox");
-    let client_secret = stored("oauth-client-secret:sandbox");
-    assert_eq!(client_secret, provider.client().client_secret.expose());
+    let refresh = stored_secret(&running, "oauth-refresh-token:sandbox");
+    let client_secret = stored_secret(&running, "oauth-client-secret:sandbox");
+    assert_eq!(client_secret, provider.client().client_secret);
     for secret in [&refresh, &client_secret] {
-        assert!(!exported.contains(secret.as_str()), "{exported}");
+        assert!(!exported.contains(secret.expose()), "{exported}");
     }
     running.stop().await;
 }
@@ -426,14 +439,7 @@ async fn a_revoked_refresh_token_says_sign_in_again_with_the_servers_words_until
     let profile = with_client(&mut client, &running, &provider).await;
     connect(&mut client, &provider, &profile.id).await;
 
-    let secrets =
-        std::fs::read_to_string(running.dir.path().join("secrets.json")).expect("the secrets file");
-    let secrets: Value = serde_json::from_str(&secrets).expect("JSON");
-    let refresh = Secret::new(
-        secrets["oauth-refresh-token:sandbox"]
-            .as_str()
-            .expect("the refresh token is stored"),
-    );
+    let refresh = stored_secret(&running, "oauth-refresh-token:sandbox");
     // The user removes access in their account: the server forgets the refresh token.
     mailbridge::oauth::revoke(&provider.client(), &refresh)
         .await
@@ -474,27 +480,7 @@ async fn a_revoked_refresh_token_says_sign_in_again_with_the_servers_words_until
     assert!(!token.likely_causes.is_empty(), "{token:?}");
 
     // Connecting again fixes it; the consent screen is asked for again (prompt=consent).
-    let id = client
-        .start(Operation::ConnectOAuth {
-            profile: profile.id.clone(),
-            reconnect: false,
-        })
-        .await;
-    let (url, port) = client
-        .progress(id, |progress| match progress {
-            Progress::Consent {
-                url, redirect_uri, ..
-            } => Some((
-                url.clone(),
-                redirect_uri
-                    .trim_start_matches("http://127.0.0.1:")
-                    .trim_end_matches('/')
-                    .parse::<u16>()
-                    .expect("a port"),
-            )),
-            _ => None,
-        })
-        .await;
+    let (id, url, port) = start_consent(&mut client, &profile.id).await;
     assert!(url.contains("prompt=consent"), "{url}");
     provider.consent_in_browser(&url, port).await;
     assert!(matches!(
@@ -513,14 +499,7 @@ async fn a_revoked_refresh_token_says_sign_in_again_with_the_servers_words_until
     ));
 
     // Disconnecting revokes at the server and forgets here.
-    let secrets =
-        std::fs::read_to_string(running.dir.path().join("secrets.json")).expect("the secrets file");
-    let secrets: Value = serde_json::from_str(&secrets).expect("JSON");
-    let refresh = Secret::new(
-        secrets["oauth-refresh-token:sandbox"]
-            .as_str()
-            .unwrap_or_default(),
-    );
+    let refresh = stored_secret(&running, "oauth-refresh-token:sandbox");
     let Outcome::OAuthDisconnected { revoked, .. } = client
         .ok(Operation::DisconnectOAuth {
             profile: profile.id.clone(),

@@ -13,7 +13,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use super::harness::{Client, start};
-use super::oauth_accounts::{bridge_for, with_client};
+use super::oauth_accounts::{bridge_for, start_consent, with_client};
 use crate::oauth_provider::Provider;
 
 const CANARY_PASSWORD: &str = "canarypw7Qz9xKpL";
@@ -337,27 +337,7 @@ async fn oauth_secrets_never_reach_transcripts_history_logs_exports_or_the_page(
         &mut page_saw,
     );
 
-    let id = client
-        .start(Operation::ConnectOAuth {
-            profile: profile.id.clone(),
-            reconnect: false,
-        })
-        .await;
-    let (url, port) = client
-        .progress(id, |progress| match progress {
-            protocol::Progress::Consent {
-                url, redirect_uri, ..
-            } => Some((
-                url.clone(),
-                redirect_uri
-                    .trim_start_matches("http://127.0.0.1:")
-                    .trim_end_matches('/')
-                    .parse::<u16>()
-                    .expect("a port"),
-            )),
-            _ => None,
-        })
-        .await;
+    let (id, url, port) = start_consent(&mut client, &profile.id).await;
     page_saw.push_str(&url);
     let browser_saw = provider.consent_in_browser(&url, port).await;
     keep(client.collect(id).await, &mut page_saw);

@@ -173,11 +173,7 @@ impl AccessTokens {
 
     /// Notes that the mail server accepted the account's token.
     pub fn server_accepted(&self, account: &str) {
-        let entry = self.account(account);
-        let mut status = lock(&entry.status);
-        if status.refused.is_some() {
-            status.refused = None;
-        }
+        lock(&self.account(account).status).refused = None;
     }
 
     /// Forgets the account's access token and what its last refresh said (on disconnect); the
