@@ -116,6 +116,7 @@ async fn hello(running: &Running, token: &str) -> Option<u16> {
         &ClientMessage::Hello {
             protocol: PROTOCOL_VERSION,
             token: Secret::new(token),
+            encoding: protocol::Encoding::Json,
         },
     )
     .await;

@@ -199,6 +199,7 @@ impl Client {
             &ClientMessage::Hello {
                 protocol: PROTOCOL_VERSION,
                 token: Secret::new(token.to_owned()),
+                encoding: protocol::Encoding::Json,
             },
         )
         .await;

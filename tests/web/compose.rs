@@ -175,11 +175,11 @@ fn a_draft_is_back_after_a_reload() {
         web.type_into("#compose-text", text).await;
 
         // The page saves the draft about a second after the last key; wait for it rather than
-        // for the second.
+        // for the second. It is postcard in base64, where the texts stand as they are.
         web.eventually("the draft in localStorage", async || {
             let saved = web
                 .js(
-                    "return window.localStorage.getItem('mailbridge.draft');",
+                    "const saved = window.localStorage.getItem('mailbridge.draft.v2'); return saved === null ? null : atob(saved);",
                     vec![],
                 )
                 .await;

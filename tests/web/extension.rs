@@ -27,7 +27,7 @@ const SUBJECT: &str = "Sent from the mailbridge extension";
 const ATTACHMENT: &str = "extension-figures.bin";
 
 /// The extension is the page's own build: every file Trunk wrote beside `index.html`, the wasm
-/// included, is in `dist-ext/` byte for byte.
+/// included, is in `dist-ext/` byte for byte, and so is the second module's.
 #[test]
 fn the_extension_carries_the_pages_wasm() {
     let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist");
@@ -49,6 +49,14 @@ fn the_extension_carries_the_pages_wasm() {
         assert!(page == extension, "dist-ext/{name:?} differs from dist/'s");
     }
     assert_eq!(wasm, 1, "one wasm in {}", dist.display());
+    // The second module, with every view but Compose, which the first imports from there.
+    for name in ["views/views.js", "views/views_bg.wasm"] {
+        let page = std::fs::read(dist.join(name)).unwrap_or_else(|e| panic!("dist/{name}: {e}"));
+        let extension = std::fs::read(dist_ext.join(name)).unwrap_or_else(|e| {
+            panic!("dist-ext/ lacks {name} ({e}); run `cargo xtask extension` again")
+        });
+        assert!(page == extension, "dist-ext/{name} differs from dist/'s");
+    }
     let app = std::fs::read_to_string(dist_ext.join("app.html")).unwrap_or_default();
     assert!(
         app.contains("<script type=\"module\" src=\"/app.js\"></script>")
@@ -326,6 +334,7 @@ pub(super) fn hello(token: &str) -> String {
     serde_json::to_string(&ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
         token: Secret::new(token),
+        encoding: protocol::Encoding::Json,
     })
     .unwrap_or_else(|e| panic!("{e}"))
 }

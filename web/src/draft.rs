@@ -1,12 +1,19 @@
 //! The message being composed, saved in localStorage as it is typed, so a reload or a closed
 //! tab loses nothing. Attachments are not saved: a page cannot reopen a file by itself.
+//!
+//! It is kept as postcard in base64 under a key that names the layout's version, not as JSON:
+//! reading JSON back would bring serde_json's parser into the page's first module, which
+//! otherwise has none. Postcard places fields by position, so a change to [`SavedDraft`]'s
+//! fields must come with a new [`STORAGE_KEY`]; a draft in another layout is then left alone
+//! rather than misread.
 
+use base64::Engine;
 use profile::Header;
 use serde::{Deserialize, Serialize};
 
 use crate::views::Addresses;
 
-const STORAGE_KEY: &str = "mailbridge.draft";
+const STORAGE_KEY: &str = "mailbridge.draft.v2";
 
 /// Which body parts the message has.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +36,6 @@ impl BodyFormat {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
 pub struct SavedDraft {
     /// The chosen profile's id.
     pub profile: Option<String>,
@@ -49,8 +55,20 @@ impl SavedDraft {
     pub fn load() -> SavedDraft {
         storage()
             .and_then(|storage| storage.get_item(STORAGE_KEY).ok().flatten())
-            .and_then(|text| serde_json::from_str(&text).ok())
+            .and_then(|text| SavedDraft::decode(&text))
             .unwrap_or_default()
+    }
+
+    fn encode(&self) -> Option<String> {
+        let bytes = postcard::to_allocvec(self).ok()?;
+        Some(base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes))
+    }
+
+    fn decode(text: &str) -> Option<SavedDraft> {
+        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(text)
+            .ok()?;
+        postcard::from_bytes(&bytes).ok()
     }
 
     /// Saves it; an empty draft removes the saved one.
@@ -61,7 +79,7 @@ impl SavedDraft {
         // A failure (storage full or disabled) only means the draft will not survive a reload.
         if *self == SavedDraft::default() {
             let _ = storage.remove_item(STORAGE_KEY);
-        } else if let Ok(text) = serde_json::to_string(self) {
+        } else if let Some(text) = self.encode() {
             let _ = storage.set_item(STORAGE_KEY, &text);
         }
     }
@@ -76,7 +94,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_draft_survives_a_round_trip_and_old_drafts_still_load() {
+    fn a_draft_survives_a_round_trip_and_another_layout_is_not_misread() {
         let draft = SavedDraft {
             profile: Some("sandbox".into()),
             to: Addresses {
@@ -92,10 +110,11 @@ mod tests {
             }],
             ..SavedDraft::default()
         };
-        let text = serde_json::to_string(&draft).unwrap_or_default();
-        assert_eq!(serde_json::from_str::<SavedDraft>(&text).ok(), Some(draft));
-        // A draft saved by an older page, with fewer fields, still loads.
-        let old: Option<SavedDraft> = serde_json::from_str(r#"{"subject":"Hi"}"#).ok();
-        assert_eq!(old.map(|draft| draft.subject), Some("Hi".to_owned()));
+        let text = draft.encode().unwrap_or_default();
+        assert_eq!(SavedDraft::decode(&text), Some(draft));
+        // What is not a draft in this layout (the JSON an older page saved under the old key,
+        // or a cut-off value) is not misread as one.
+        assert_eq!(SavedDraft::decode(r#"{"subject":"Hi"}"#), None);
+        assert_eq!(SavedDraft::decode(&text[..text.len() / 2]), None);
     }
 }

@@ -82,7 +82,12 @@ pub fn ensure_web_tools(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs `trunk build --release --offline` and returns the `dist/` folder it filled.
+/// Where the page's second module goes in `dist/`: every view but Compose, which the first
+/// module imports from `/views/views.js` when the address first names one (`web/src/views/lazy.rs`).
+pub const VIEWS_DIR: &str = "views";
+
+/// Runs `trunk build --release --offline`, then builds the page's second module beside it,
+/// and returns the `dist/` folder they filled.
 pub fn build_web(root: &Path) -> Result<PathBuf> {
     let path = search_path(root)?;
     timed("build the web app: trunk build --release --offline", || {
@@ -100,14 +105,71 @@ pub fn build_web(root: &Path) -> Result<PathBuf> {
             dist.display()
         );
     }
+    timed(
+        "build the other views' module: cargo build --bin views, wasm-bindgen, wasm-opt -Oz",
+        || build_views(root, &dist, &path),
+    )?;
     Ok(dist)
 }
 
-/// A short fingerprint of a built app. `index.html` names every other file by a hash of its
-/// content, so it changes whenever anything in `dist/` does.
+/// The second module, built as Trunk builds the first (`web/index.html`): the `web-release`
+/// profile, wasm-bindgen's `web` target, then `wasm-opt -Oz`. Trunk builds one app per page, so
+/// this one is built here.
+fn build_views(root: &Path, dist: &Path, path: &OsString) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    tools::run(
+        Command::new(cargo)
+            .current_dir(root)
+            .args([
+                "build",
+                "-p",
+                "web",
+                "--bin",
+                "views",
+                "--profile",
+                "web-release",
+            ])
+            .args(["--target", "wasm32-unknown-unknown"]),
+    )
+    .context("building the views module (web/src/bin/views.rs)")?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let wasm = target.join("wasm32-unknown-unknown/web-release/views.wasm");
+    let out = dist.join(VIEWS_DIR);
+    tools::run(
+        Command::new("wasm-bindgen")
+            .env("PATH", path)
+            .args(["--target=web", "--out-name=views", "--no-typescript"])
+            .arg(format!("--out-dir={}", out.display()))
+            .arg(&wasm),
+    )
+    .context("running wasm-bindgen on the views module")?;
+    let bindgen = out.join("views_bg.wasm");
+    let optimised = out.join("views_bg.opt.wasm");
+    tools::run(
+        Command::new(root.join(TOOLS_DIR).join("node_modules/.bin/wasm-opt"))
+            .env("PATH", path)
+            .arg(format!("--output={}", optimised.display()))
+            .arg("-Oz")
+            .arg(&bindgen),
+    )
+    .context("running wasm-opt on the views module")?;
+    std::fs::rename(&optimised, &bindgen)
+        .with_context(|| format!("replacing {}", bindgen.display()))
+}
+
+/// A short fingerprint of a built app. `index.html` names every file Trunk wrote by a hash of
+/// its content; the views module's files are read whole.
 pub fn fingerprint(dist: &Path) -> Result<String> {
-    let index = dist.join("index.html");
-    let bytes = std::fs::read(&index).with_context(|| format!("reading {}", index.display()))?;
+    let mut bytes = Vec::new();
+    for file in [
+        dist.join("index.html"),
+        dist.join(VIEWS_DIR).join("views.js"),
+        dist.join(VIEWS_DIR).join("views_bg.wasm"),
+    ] {
+        bytes.extend(std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?);
+    }
     // FNV-1a: enough to tell builds apart, and it needs no dependency.
     let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, &byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)

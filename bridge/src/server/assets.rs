@@ -36,8 +36,9 @@ pub async fn file(Path(name): Path<String>) -> Response {
 }
 
 fn respond(name: &str, file: rust_embed::EmbeddedFile) -> Response {
-    let cache = if name == "index.html" {
-        // The page names its scripts by content hash, so only the page itself must be fresh.
+    let cache = if name == "index.html" || name.starts_with("views/") {
+        // The page names its scripts by content hash, so only the page itself must be fresh,
+        // and the module it imports for the other views (`views/views.js`), whose name stays.
         "no-cache"
     } else {
         "public, max-age=31536000, immutable"

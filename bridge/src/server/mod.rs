@@ -41,7 +41,7 @@ pub struct ServeConfig {
     /// Origins besides the bridge's own and the extension's that may open the WebSocket (a
     /// `trunk serve` dev server).
     pub allow_origins: Vec<String>,
-    /// Connections at once; a browser tab needs one.
+    /// Connections at once; a browser tab needs one (its two wasm modules share it).
     pub max_connections: usize,
     /// The pairing token must arrive this soon after the upgrade.
     pub hello_timeout: Duration,

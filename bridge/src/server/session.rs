@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use protocol::{
-    ClientMessage, ErrorKind, OperationError, PROTOCOL_VERSION, RequestId, ServerMessage,
-    decode_client, encode,
+    ClientMessage, Encoding, ErrorKind, OperationError, PROTOCOL_VERSION, RequestId, ServerMessage,
+    decode_client, encode, encode_binary,
 };
 use tokio::sync::mpsc;
 use tokio::time::{Instant, interval, timeout};
@@ -21,26 +21,37 @@ pub const PAIRING_FAILED: u16 = 4401;
 const MAX_IN_FLIGHT: usize = 16;
 
 pub async fn run(mut socket: WebSocket, shared: Arc<Shared>, admitted: Admitted) {
-    if !pair(&mut socket, &shared, &admitted).await {
+    let Some(encoding) = pair(&mut socket, &shared, &admitted).await else {
         return;
-    }
-    serve(socket, shared).await;
+    };
+    serve(Socket { socket, encoding }, shared).await;
 }
 
-/// Reads the hello. On any failure the socket is closed and `false` returned.
-async fn pair(socket: &mut WebSocket, shared: &Shared, admitted: &Admitted) -> bool {
+/// The paired socket, and how the page asked to be written to.
+struct Socket {
+    socket: WebSocket,
+    encoding: Encoding,
+}
+
+/// Reads the hello. On any failure the socket is closed and `None` returned; on success, the
+/// encoding the page asked for.
+async fn pair(socket: &mut WebSocket, shared: &Shared, admitted: &Admitted) -> Option<Encoding> {
     let first = timeout(shared.config.hello_timeout, socket.recv()).await;
     let hello = match first {
         Ok(Some(Ok(Message::Text(text)))) => decode_client(text.as_str()).ok(),
         _ => None,
     };
-    let (protocol, token) = match hello {
-        Some(ClientMessage::Hello { protocol, token }) => (protocol, token),
+    let (protocol, token, encoding) = match hello {
+        Some(ClientMessage::Hello {
+            protocol,
+            token,
+            encoding,
+        }) => (protocol, token, encoding),
         // Silence or a wrong first message is not a guess, so it does not count towards the
         // lockout: otherwise any page could lock the user out by opening sockets.
         _ => {
             close(socket, PAIRING_FAILED, "pairing failed").await;
-            return false;
+            return None;
         }
     };
     let locked = lock(&shared.guard).is_locked(Instant::now());
@@ -57,7 +68,7 @@ async fn pair(socket: &mut WebSocket, shared: &Shared, admitted: &Admitted) -> b
         }
         tracing::warn!("refused a pairing attempt (locked: {locked})");
         close(socket, PAIRING_FAILED, "pairing failed").await;
-        return false;
+        return None;
     }
     // A Firefox extension's origin is learned only now, with the right token; a second
     // candidate let in by the same window finds it closed and is refused.
@@ -71,11 +82,11 @@ async fn pair(socket: &mut WebSocket, shared: &Shared, admitted: &Admitted) -> b
             Some(Err(error)) => {
                 tracing::warn!("cannot remember the Firefox extension's origin: {error}");
                 close(socket, PAIRING_FAILED, "pairing failed").await;
-                return false;
+                return None;
             }
             _ => {
                 close(socket, PAIRING_FAILED, "pairing failed").await;
-                return false;
+                return None;
             }
         }
     }
@@ -84,19 +95,19 @@ async fn pair(socket: &mut WebSocket, shared: &Shared, admitted: &Admitted) -> b
             id: None,
             error: OperationError::version_mismatch(protocol),
         };
-        send(socket, &error).await;
+        send(socket, Encoding::Json, &error).await;
         close(socket, 4400, "protocol version mismatch").await;
-        return false;
+        return None;
     }
     let welcome = ServerMessage::Welcome {
         protocol: PROTOCOL_VERSION,
         bridge_version: env!("CARGO_PKG_VERSION").to_owned(),
         secret_store: shared.bridge.secret_store_description(),
     };
-    send(socket, &welcome).await
+    send(socket, encoding, &welcome).await.then_some(encoding)
 }
 
-async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
+async fn serve(mut socket: Socket, shared: Arc<Shared>) {
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ServerMessage>();
     let in_flight: Arc<Mutex<HashSet<RequestId>>> = Arc::default();
     let mut notices = shared.bridge.subscribe();
@@ -107,12 +118,12 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
 
     loop {
         tokio::select! {
-            incoming = socket.recv() => {
+            incoming = socket.socket.recv() => {
                 let text = match incoming {
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Binary(_))) => {
                         let error = OperationError::new(ErrorKind::BadRequest, "binary frames are not part of the protocol; send JSON text");
-                        if !send(&mut socket, &ServerMessage::Failed { id: None, error }).await { break; }
+                        if !socket.send(&ServerMessage::Failed { id: None, error }).await { break; }
                         continue;
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => { last_heard = Instant::now(); continue; }
@@ -123,11 +134,11 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
                     Ok(ClientMessage::Request(request)) => request,
                     Ok(ClientMessage::Hello { .. }) => {
                         let error = OperationError::new(ErrorKind::BadRequest, "already paired: send requests, not another hello");
-                        if !send(&mut socket, &ServerMessage::Failed { id: None, error }).await { break; }
+                        if !socket.send(&ServerMessage::Failed { id: None, error }).await { break; }
                         continue;
                     }
                     Err(error) => {
-                        if !send(&mut socket, &ServerMessage::Failed { id: None, error: error.into() }).await { break; }
+                        if !socket.send(&ServerMessage::Failed { id: None, error: error.into() }).await { break; }
                         continue;
                     }
                 };
@@ -143,7 +154,7 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
                     }
                 };
                 if let Err(error) = admitted {
-                    if !send(&mut socket, &ServerMessage::Failed { id: Some(id), error }).await { break; }
+                    if !socket.send(&ServerMessage::Failed { id: Some(id), error }).await { break; }
                     continue;
                 }
                 let bridge = shared.bridge.clone();
@@ -155,12 +166,12 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
                 });
             }
             Some(message) = out_rx.recv() => {
-                if !send(&mut socket, &message).await { break; }
+                if !socket.send(&message).await { break; }
             }
             notice = notices.recv() => {
                 match notice {
                     Ok(notice) => {
-                        if !send(&mut socket, &ServerMessage::Notice { notice }).await { break; }
+                        if !socket.send(&ServerMessage::Notice { notice }).await { break; }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => {
@@ -170,20 +181,32 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > silence_limit {
-                    close(&mut socket, 1001, "idle timeout").await;
+                    close(&mut socket.socket, 1001, "idle timeout").await;
                     break;
                 }
-                if socket.send(Message::Ping(Vec::new().into())).await.is_err() { break; }
+                if socket.socket.send(Message::Ping(Vec::new().into())).await.is_err() { break; }
             }
         }
     }
 }
 
-async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
-    let Ok(text) = encode(message) else {
+impl Socket {
+    async fn send(&mut self, message: &ServerMessage) -> bool {
+        send(&mut self.socket, self.encoding, message).await
+    }
+}
+
+/// Writes one message as the session's encoding asks: a JSON text frame, or a postcard
+/// binary frame.
+async fn send(socket: &mut WebSocket, encoding: Encoding, message: &ServerMessage) -> bool {
+    let frame = match encoding {
+        Encoding::Json => encode(message).map(|text| Message::Text(text.into())),
+        Encoding::Postcard => encode_binary(message).map(|bytes| Message::Binary(bytes.into())),
+    };
+    let Ok(frame) = frame else {
         return false;
     };
-    socket.send(Message::Text(text.into())).await.is_ok()
+    socket.send(frame).await.is_ok()
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {

@@ -138,7 +138,7 @@ pub struct ReceivingMailbox {
     pub username: String,
     pub auth: MailboxAuth,
     /// A PEM CA certificate to trust beside the system's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub extra_ca_pem: Option<String>,
 }
 

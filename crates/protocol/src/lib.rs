@@ -41,10 +41,11 @@ pub use campaign::{
 };
 pub use captured::{Attachment, CapturedMessage, Envelope, HeaderLine, MessageSummary};
 pub use codec::{
-    DecodeError, MAX_FRAME_BYTES, MAX_SERVER_MESSAGE_BYTES, decode_client, decode_server, encode,
+    DecodeError, MAX_FRAME_BYTES, MAX_SERVER_MESSAGE_BYTES, decode_client, decode_server,
+    decode_server_binary, encode, encode_binary,
 };
 pub use lint::{CheckKind, Finding, LintReport, Severity, Skipped, SpamReport, SpamRule};
-pub use message::{ClientMessage, ErrorKind, Notice, OperationError, ServerMessage};
+pub use message::{ClientMessage, Encoding, ErrorKind, Notice, OperationError, ServerMessage};
 pub use oauth::{OAuthClientInput, TokenHealthView, TokenState};
 pub use operation::{
     AttachmentRef, Draft, Operation, Outcome, ProfileView, Request, RequestId, SecretState,
@@ -65,7 +66,12 @@ pub use verify::{
 
 /// The version of this contract. A page and a bridge with different versions refuse each other
 /// with an error that names both.
-pub const PROTOCOL_VERSION: u32 = 5;
+///
+/// The web app reads the bridge's messages in postcard, which places fields by position and
+/// tolerates no added field or variant, so any change to a type inside [`ServerMessage`] must
+/// bump it: the browser extension is built apart from the bridge it talks to. 6 since the
+/// postcard encoding.
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Gmail accepts 25 MB of attachments per message; the bridge enforces the same cap.
 pub const MAX_ATTACHMENT_TOTAL_BYTES: u64 = 25 * 1024 * 1024;

@@ -21,8 +21,30 @@ pub enum ClientMessage {
     Hello {
         protocol: u32,
         token: Secret,
+        /// How the bridge should write to this session. JSON text when left out.
+        #[serde(default, skip_serializing_if = "Encoding::is_json")]
+        encoding: Encoding,
     },
     Request(Request),
+}
+
+/// How the bridge writes its [`ServerMessage`]s to a session; the page always writes JSON.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// JSON text frames: scripts, tests and anything reading the socket by hand.
+    #[default]
+    Json,
+    /// Binary frames in postcard ([`crate::encode_binary`]), which the web app asks for: its
+    /// decoder costs the wasm a third of serde_json's. Postcard places fields by position, so
+    /// no type the bridge sends may skip a field when serialising (`skip_serializing_if`).
+    Postcard,
+}
+
+impl Encoding {
+    pub fn is_json(&self) -> bool {
+        *self == Encoding::Json
+    }
 }
 
 /// Everything the bridge sends.

@@ -792,7 +792,13 @@ fn client_messages() -> Vec<ClientMessage> {
     let mut messages = vec![ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
         token: Secret::new("t".repeat(43)),
+        encoding: Encoding::Json,
     }];
+    messages.push(ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        token: Secret::new("t".repeat(43)),
+        encoding: Encoding::Postcard,
+    });
     messages.extend(operations().into_iter().map(request));
     messages
 }
@@ -893,6 +899,15 @@ fn every_server_message_round_trips() {
 }
 
 #[test]
+fn every_server_message_round_trips_in_binary() {
+    for message in server_messages() {
+        let bytes = encode_binary(&message).expect("encodes");
+        let back = decode_server_binary(&bytes).unwrap_or_else(|e| panic!("{e}: {message:?}"));
+        assert_eq!(back, message);
+    }
+}
+
+#[test]
 fn the_wire_format_is_the_documented_one() {
     // The page and third-party scripts rely on these exact shapes.
     let hello = r#"{"type":"hello","protocol":1,"token":"abc"}"#;
@@ -900,7 +915,18 @@ fn the_wire_format_is_the_documented_one() {
         decode_client(hello),
         Ok(ClientMessage::Hello {
             protocol: 1,
-            token: Secret::new("abc")
+            token: Secret::new("abc"),
+            encoding: Encoding::Json,
+        })
+    );
+    // The web app asks for the bridge's messages in binary.
+    let binary = r#"{"type":"hello","protocol":1,"token":"abc","encoding":"postcard"}"#;
+    assert_eq!(
+        decode_client(binary),
+        Ok(ClientMessage::Hello {
+            protocol: 1,
+            token: Secret::new("abc"),
+            encoding: Encoding::Postcard,
         })
     );
     let list = r#"{"type":"request","id":1,"operation":{"op":"list_profiles"}}"#;

@@ -75,7 +75,7 @@ impl Tab {
 pub struct AuthVerdict {
     pub method: String,
     pub result: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub domain: Option<String>,
     /// The server that wrote the field (its authserv-id, e.g. `mx.google.com`).
     pub by: String,
@@ -89,42 +89,42 @@ pub struct DeliveryVerdict {
     /// Without angle brackets.
     pub message_id: String,
     pub placement: Placement,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub tab: Option<Tab>,
     /// The folder it was found in, as the server names it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub folder: Option<String>,
     /// Gmail's labels (`X-GM-LABELS` read in All Mail, where `\Inbox` shows).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub labels: Vec<String>,
     /// From our `250` to the server's arrival time, in milliseconds (0 when the server's
     /// clock, counted in whole seconds, says it arrived within the second).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub delivery_ms: Option<u64>,
     /// What the arrival time was read from: `INTERNALDATE` or the top `Received:` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub arrival_source: Option<String>,
     /// The arrival time, RFC 3339.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub arrived_at: Option<String>,
     /// From the start of verification to this verdict, in milliseconds.
     pub waited_ms: u64,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub authentication: Vec<AuthVerdict>,
     /// The `Received:` fields, top (the last hop) first, unfolded.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub received: Vec<String>,
     /// The From as sent, when the server rewrote it (`X-Google-Original-From`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub original_from: Option<String>,
     /// The Message-ID as sent, when the server replaced it (`X-Google-Original-Message-ID`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub original_message_id: Option<String>,
     /// For Spam: the headers and verdicts that most likely caused it, each with the fix.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub spam_causes: Vec<String>,
     /// What to check next, in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub next_steps: Vec<String>,
     /// One sentence.
     pub summary: String,
@@ -136,7 +136,7 @@ pub struct DeliveryVerdict {
 pub struct VerifyReport {
     pub verdict: Option<DeliveryVerdict>,
     /// Why no verdict could be reached (a refused login, a server without TLS, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub error: Option<diagnosis::Diagnosis>,
     pub transcript: Vec<TranscriptLine>,
 }
@@ -150,13 +150,13 @@ pub struct BounceView {
     /// The enhanced status code, such as `5.1.1`.
     pub status: String,
     /// The remote server's words.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub remote_text: Option<String>,
     /// The bounced message's Message-ID, without angle brackets.
     pub message_id: String,
     /// The history entry of the send it belongs to.
     pub history_id: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub diagnosis: Option<diagnosis::Diagnosis>,
     /// A hard bounce (5.x.x, failed): the address was added to the suppression list.
     pub suppressed: bool,
@@ -187,7 +187,7 @@ pub struct MailboxView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SentAndVerified {
     pub mailbox: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub send: Option<Box<Outcome>>,
     pub report: VerifyReport,
 }

@@ -5,7 +5,8 @@ use super::connection_status::ConnectionStatus;
 use super::forms::focus_by_id;
 use super::nav::Nav;
 use crate::hooks::{BridgeProvider, use_route};
-use crate::views::Views;
+use crate::route::Route;
+use crate::views::{Views, lazy};
 
 /// The whole page: the connection and the views' navigation on top, then the view the address
 /// names (`#/compose`, `#/outbox`, `#/campaigns`, `#/inbox`, `#/history`, `#/profiles`).
@@ -17,13 +18,22 @@ pub fn App() -> Html {
     // A view that opens takes the focus to its heading, so a screen reader says where the user
     // is; the first screen starts at the top as any page does. The title names the view in
     // the tab and in the browser's history.
+    // Views other than Compose belong to the second module (`views::lazy`), which moves the
+    // focus itself once it has rendered; `navigated` tells it whether to.
     let first = use_mut_ref(|| true);
-    use_effect_with(route, move |route| {
-        if let Some(document) = web_sys::window().and_then(|window| window.document()) {
-            document.set_title(route.title());
-        }
-        if !std::mem::replace(&mut *first.borrow_mut(), false) {
-            focus_by_id(route.heading_id());
+    let navigated = use_state(|| false);
+    use_effect_with(route, {
+        let navigated = navigated.clone();
+        move |route| {
+            if let Some(document) = web_sys::window().and_then(|window| window.document()) {
+                document.set_title(route.title());
+            }
+            if !std::mem::replace(&mut *first.borrow_mut(), false) {
+                navigated.set(true);
+                if *route == Route::Compose {
+                    focus_by_id(route.heading_id());
+                }
+            }
         }
     });
     // An in-page fragment (`#main`) would replace the route in the address, so the skip link
@@ -43,6 +53,10 @@ pub fn App() -> Html {
             <Alert />
             <main id="main">
                 <Views {route} />
+                // The second module's views render in here; the element is in the page from
+                // the start, so a switch to Compose and back keeps them.
+                <div id={lazy::ROOT_ID} hidden={route == Route::Compose}
+                    data-navigated={navigated.to_string()}></div>
             </main>
         </BridgeProvider>
     }

@@ -246,7 +246,7 @@ async fn a_saved_draft_is_back_after_a_reload() {
     let storage = web_sys::window()
         .and_then(|window| window.local_storage().ok().flatten())
         .expect("localStorage");
-    assert_eq!(storage.get_item("mailbridge.draft").ok().flatten(), None);
+    assert_eq!(storage.get_item("mailbridge.draft.v2").ok().flatten(), None);
     clear_storage();
 }
 

@@ -3,7 +3,7 @@ use std::rc::Rc;
 use protocol::{CheckKind, Finding, LintReport, Severity};
 use yew::prelude::*;
 
-use crate::format::size;
+use crate::format::{size, tenths};
 
 #[derive(Properties, PartialEq)]
 pub struct LintReportProps {
@@ -66,9 +66,9 @@ pub fn LintReportView(props: &LintReportProps) -> Html {
             if let Some(spam) = &report.spam {
                 <details class="lint-spam" open={spam.is_spam}>
                     <summary>{ format!(
-                        "Spam score {:.1} (SpamAssassin's threshold {:.1}): {}",
-                        spam.score,
-                        spam.threshold,
+                        "Spam score {} (SpamAssassin's threshold {}): {}",
+                        tenths(spam.score),
+                        tenths(spam.threshold),
                         if spam.is_spam { "spam" } else { "not spam" }
                     ) }</summary>
                     <table>
@@ -76,7 +76,7 @@ pub fn LintReportView(props: &LintReportProps) -> Html {
                         <tbody>
                             { for spam.rules.iter().map(|rule| html! {
                                 <tr data-rule={rule.name.clone()}>
-                                    <td class="num">{ format!("{:.1}", rule.points) }</td>
+                                    <td class="num">{ tenths(rule.points) }</td>
                                     <td><code>{ &rule.name }</code></td>
                                     <td>{ &rule.description }</td>
                                 </tr>

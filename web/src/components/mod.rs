@@ -15,6 +15,7 @@ mod nav;
 mod pairing_form;
 pub mod transcript;
 
+pub use alert::Alert;
 pub use app::App;
 pub use check_report::CheckReport;
 pub use diagnosis_card::DiagnosisCard;

@@ -2,8 +2,10 @@
 //! [`State`], and [`use_bridge`] hands any component a [`Bridge`] to read the state and send
 //! requests.
 //!
-//! The socket speaks the `protocol` crate's JSON: `Hello` with the pairing token first, then
-//! `Request`s with ids this module hands out. When the socket closes, the page tries again with
+//! The page sends the `protocol` crate's JSON: `Hello` with the pairing token first, then
+//! `Request`s with ids this module hands out; the bridge answers in postcard, in binary frames.
+//! The page's second module (the views other than Compose) shares the first module's socket
+//! (`shared_socket`): its provider is a [`Role::Guest`]. When the socket closes, the page tries again with
 //! a growing pause, except after a pairing refusal (4401), where every try would count towards
 //! the bridge's lockout, or a version mismatch (4400), where trying again cannot help.
 
@@ -18,13 +20,14 @@ use futures_channel::oneshot;
 use gloo::events::EventListener;
 use gloo::timers::callback::Timeout;
 use protocol::{
-    ClientMessage, ErrorKind, Operation, OperationError, Outcome, PROTOCOL_VERSION, Request,
-    RequestId, Secret, ServerMessage, decode_server, encode,
+    ClientMessage, Encoding, ErrorKind, Operation, OperationError, Outcome, PROTOCOL_VERSION,
+    Request, RequestId, Secret, ServerMessage, decode_server_binary, encode,
 };
 use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, MessageEvent, PageTransitionEvent, WebSocket};
+use web_sys::{BinaryType, CloseEvent, MessageEvent, PageTransitionEvent, WebSocket};
 use yew::prelude::*;
 
+use super::shared_socket::{GUEST_IDS, Guest, Host, Offered, offer};
 use crate::state::{Action, CLOSE_PAIRING_FAILED, CLOSE_VERSION_MISMATCH, State};
 use crate::{pairing, platform};
 
@@ -37,8 +40,11 @@ pub struct Bridge {
 }
 
 impl PartialEq for Bridge {
+    // The reducer makes a new `State` for every change, so the same one means nothing changed:
+    // comparing addresses spares the page a deep comparison of its whole state per render
+    // (and the wasm that comparison costs).
     fn eq(&self, other: &Bridge) -> bool {
-        self.state == other.state && Rc::ptr_eq(&self.link, &other.link)
+        std::ptr::eq::<State>(&*self.state, &*other.state) && Rc::ptr_eq(&self.link, &other.link)
     }
 }
 
@@ -96,24 +102,46 @@ impl Bridge {
 #[derive(Properties, PartialEq)]
 pub struct BridgeProviderProps {
     pub children: Html,
+    /// Whether this provider owns the socket or borrows the first module's.
+    #[prop_or_default]
+    pub role: Role,
+}
+
+/// Who owns the socket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Role {
+    /// The first module's provider: it opens the socket, pairs, reconnects, and offers the
+    /// connection to the second module.
+    #[default]
+    Host,
+    /// The second module's: it sends through the first module's socket and hears what the
+    /// first module hands over.
+    Guest,
 }
 
 /// Owns the connection; everything inside it can call [`use_bridge`].
 #[function_component]
 pub fn BridgeProvider(props: &BridgeProviderProps) -> Html {
+    let role = props.role;
     let token = use_memo((), |()| platform::current().token());
     let state = use_reducer({
-        let has_token = token.is_some();
+        // A guest needs no token of its own.
+        let has_token = token.is_some() || role == Role::Guest;
         move || State::new(has_token)
     });
     let link = use_memo((), {
         let dispatch = state.dispatcher();
         let token = (*token).clone();
-        move |()| Link::new(dispatch, token)
+        move |()| Link::new(dispatch, token, role)
     });
     use_effect_with((), {
         let link = link.clone();
         move |()| {
+            if role == Role::Guest {
+                link.connect();
+                return Box::new(move || link.shutdown()) as Box<dyn FnOnce()>;
+            }
+            link.offer();
             link.connect();
             // Pasting the pairing address into a tab that is already open changes only the
             // fragment, which reloads nothing.
@@ -143,10 +171,10 @@ pub fn BridgeProvider(props: &BridgeProviderProps) -> Html {
                     }
                 })
             });
-            move || {
+            Box::new(move || {
                 drop((on_hash, on_hide, on_show));
                 link.shutdown();
-            }
+            })
         }
     });
     let bridge = Bridge { state, link };
@@ -184,6 +212,7 @@ pub type Answer = Result<Outcome, OperationError>;
 /// provider drops everything.
 struct Link {
     dispatch: UseReducerDispatcher<State>,
+    role: Role,
     /// Where the socket connects; a new pairing address may name another bridge.
     url: RefCell<String>,
     token: RefCell<Option<String>>,
@@ -198,6 +227,13 @@ struct Link {
     retry: RefCell<Option<Timeout>>,
     /// Who awaits each request made with [`Bridge::call`].
     waiters: RefCell<BTreeMap<RequestId, oneshot::Sender<Answer>>>,
+    /// As the host: the connection as offered on `window`, the second module once it has
+    /// joined, and the last welcome, for a second module that joins later.
+    offered: RefCell<Option<Offered>>,
+    guest: RefCell<Guest>,
+    last_welcome: RefCell<Option<Vec<u8>>>,
+    /// As the guest: the first module's connection.
+    host: RefCell<Option<Host>>,
     /// Requests in flight whose answers bypass the shared state (see [`is_private`]).
     private: RefCell<BTreeSet<RequestId>>,
 }
@@ -220,22 +256,110 @@ struct Socket {
 }
 
 impl Link {
-    fn new(dispatch: UseReducerDispatcher<State>, token: Option<String>) -> Link {
+    fn new(dispatch: UseReducerDispatcher<State>, token: Option<String>, role: Role) -> Link {
         Link {
             dispatch,
+            role,
             url: RefCell::new(socket_url()),
             token: RefCell::new(token),
             socket: RefCell::new(None),
             welcomed: Cell::new(false),
-            next_id: Cell::new(1),
+            next_id: Cell::new(if role == Role::Guest { GUEST_IDS } else { 1 }),
             failures: Cell::new(0),
             retry: RefCell::new(None),
             waiters: RefCell::new(BTreeMap::new()),
             private: RefCell::new(BTreeSet::new()),
+            offered: RefCell::new(None),
+            guest: RefCell::new(Guest::default()),
+            last_welcome: RefCell::new(None),
+            host: RefCell::new(None),
+        }
+    }
+
+    /// As the host: offers this connection to the second module.
+    fn offer(self: &Rc<Self>) {
+        let send = {
+            let weak = Rc::downgrade(self);
+            move |text: String| weak.upgrade().is_some_and(|link| link.send_text(&text))
+        };
+        let listen = {
+            let weak = Rc::downgrade(self);
+            move |on_frame, on_close| {
+                let Some(link) = weak.upgrade() else {
+                    return;
+                };
+                link.guest.borrow_mut().register(on_frame, on_close);
+                // Joining a connection that is up: the guest hears the welcome it missed.
+                if link.welcomed.get()
+                    && let Some(welcome) = link.last_welcome.borrow().as_deref()
+                {
+                    link.guest.borrow().frame(welcome);
+                }
+            }
+        };
+        *self.offered.borrow_mut() = offer(send, listen);
+    }
+
+    /// As the guest: joins the first module's connection.
+    fn join(self: &Rc<Self>) {
+        if self.host.borrow().is_some() {
+            return;
+        }
+        self.dispatch.dispatch(Action::Connecting);
+        let on_frame = {
+            let weak = Rc::downgrade(self);
+            move |bytes: Vec<u8>| {
+                if let Some(link) = weak.upgrade() {
+                    link.received(&bytes);
+                }
+            }
+        };
+        let on_close = {
+            let weak = Rc::downgrade(self);
+            move |code, opened| {
+                if let Some(link) = weak.upgrade() {
+                    link.on_close(code, opened);
+                }
+            }
+        };
+        // Kept before it listens: the first module may hand over its welcome at once, and
+        // this module's first requests go out through it.
+        *self.host.borrow_mut() = Host::find(on_frame, on_close);
+        let joined = self.host.borrow().as_ref().is_some_and(Host::listen);
+        if !joined {
+            // A page without the first module: nothing to borrow, and nothing to retry.
+            self.dispatch.dispatch(Action::Closed {
+                code: 1006,
+                opened: false,
+                retry_in_ms: None,
+            });
+        }
+    }
+
+    /// Sends one message's text: on this module's socket, or the first module's.
+    fn send_text(&self, text: &str) -> bool {
+        if !self.welcomed.get() {
+            return false;
+        }
+        match self.role {
+            Role::Host => self
+                .socket
+                .borrow()
+                .as_ref()
+                .is_some_and(|socket| socket.socket.send_with_str(text).is_ok()),
+            Role::Guest => self
+                .host
+                .borrow()
+                .as_ref()
+                .is_some_and(|host| host.send(text)),
         }
     }
 
     fn connect(self: &Rc<Self>) {
+        if self.role == Role::Guest {
+            self.join();
+            return;
+        }
         self.retry.borrow_mut().take();
         if let Some(old) = self.socket.borrow_mut().take() {
             let _ = old.socket.close();
@@ -266,14 +390,21 @@ impl Link {
                 }
             }
         });
+        // The bridge writes to this page in postcard (see `hello`), one message per binary
+        // frame, read as an ArrayBuffer.
+        socket.set_binary_type(BinaryType::Arraybuffer);
         let on_message = EventListener::new(&socket, "message", {
             let weak = weak.clone();
             move |event| {
-                let text = event
+                // A text frame is JSON, which the bridge writes only to refuse this page's
+                // protocol version; the close (4400) that follows says so.
+                let bytes = event
                     .dyn_ref::<MessageEvent>()
-                    .and_then(|event| event.data().as_string());
-                if let (Some(link), Some(text)) = (weak.upgrade(), text) {
-                    link.received(&text);
+                    .map(MessageEvent::data)
+                    .filter(|data| data.is_instance_of::<js_sys::ArrayBuffer>())
+                    .map(|data| js_sys::Uint8Array::new(&data).to_vec());
+                if let (Some(link), Some(bytes)) = (weak.upgrade(), bytes) {
+                    link.received(&bytes);
                 }
             }
         });
@@ -304,14 +435,15 @@ impl Link {
         let hello = ClientMessage::Hello {
             protocol: PROTOCOL_VERSION,
             token: Secret::new(token),
+            encoding: Encoding::Postcard,
         };
         if let (Ok(text), Some(socket)) = (encode(&hello), self.socket.borrow().as_ref()) {
             let _ = socket.socket.send_with_str(&text);
         }
     }
 
-    fn received(self: &Rc<Self>, text: &str) {
-        let message = match decode_server(text) {
+    fn received(self: &Rc<Self>, bytes: &[u8]) {
+        let message = match decode_server_binary(bytes) {
             Ok(message) => message,
             Err(error) => {
                 self.dispatch
@@ -319,11 +451,32 @@ impl Link {
                 return;
             }
         };
+        if self.role == Role::Host {
+            match &message {
+                // The second module's answers are its own.
+                ServerMessage::Done { id, .. }
+                | ServerMessage::Progress { id, .. }
+                | ServerMessage::Failed { id: Some(id), .. }
+                    if id.0 >= GUEST_IDS =>
+                {
+                    self.guest.borrow().frame(bytes);
+                    return;
+                }
+                _ => {}
+            }
+        }
         let welcome = matches!(message, ServerMessage::Welcome { .. });
         if welcome {
             self.welcomed.set(true);
             self.failures.set(0);
             crate::mark("mailbridge:connected");
+        }
+        // The guest hears the welcome once this module can send for it, and every notice.
+        if self.role == Role::Host && (welcome || matches!(message, ServerMessage::Notice { .. })) {
+            if welcome {
+                *self.last_welcome.borrow_mut() = Some(bytes.to_vec());
+            }
+            self.guest.borrow().frame(bytes);
         }
         let answer = match &message {
             ServerMessage::Done { id, outcome } => Some((*id, Ok(outcome.clone()))),
@@ -369,6 +522,10 @@ impl Link {
 
     fn on_close(self: &Rc<Self>, code: u16, opened: bool) {
         self.welcomed.set(false);
+        if self.role == Role::Host {
+            self.last_welcome.borrow_mut().take();
+            self.guest.borrow().closed(code, opened);
+        }
         // Nothing in flight will be answered on this connection.
         self.private.borrow_mut().clear();
         for (_, waiter) in std::mem::take(&mut *self.waiters.borrow_mut()) {
@@ -379,7 +536,11 @@ impl Link {
             .with_fix("Wait until the top of the page says Connected, then try again.")));
         }
         self.socket.borrow_mut().take();
-        if code == CLOSE_PAIRING_FAILED || code == CLOSE_VERSION_MISMATCH {
+        // The guest's host does the retrying.
+        if code == CLOSE_PAIRING_FAILED
+            || code == CLOSE_VERSION_MISMATCH
+            || self.role == Role::Guest
+        {
             self.dispatch.dispatch(Action::Closed {
                 code,
                 opened,
@@ -418,11 +579,7 @@ impl Link {
             });
         }
         let message = ClientMessage::Request(Request { id, operation });
-        let sent = self.welcomed.get()
-            && match (encode(&message), self.socket.borrow().as_ref()) {
-                (Ok(text), Some(socket)) => socket.socket.send_with_str(&text).is_ok(),
-                _ => false,
-            };
+        let sent = encode(&message).is_ok_and(|text| self.send_text(&text));
         if !sent {
             let error = OperationError::new(
                 ErrorKind::Internal,
@@ -451,6 +608,8 @@ impl Link {
     /// Stops retrying and closes the socket when the provider goes away.
     fn shutdown(&self) {
         self.retry.borrow_mut().take();
+        self.offered.borrow_mut().take();
+        self.host.borrow_mut().take();
         if let Some(socket) = self.socket.borrow_mut().take() {
             let _ = socket.socket.close();
         }

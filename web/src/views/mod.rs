@@ -9,12 +9,17 @@
 //! - `history`: past sends with their transcripts.
 //! - `mailboxes`: the receiving mailboxes that delivery is verified at.
 //! - `profiles`: the profile list, its editor, import and export, beside the check.
+//! - `lazy`: in the page's first module, the import of the second, which holds every view but
+//!   Compose, and the element it renders into.
+//! - `more`: the second module's root: its own connection and the view the address names.
 
 mod campaigns;
 pub mod compose;
 mod history;
 mod inbox;
+pub mod lazy;
 mod mailboxes;
+pub mod more;
 mod outbox;
 mod profiles;
 
@@ -29,20 +34,32 @@ pub struct ViewsProps {
     pub route: Route,
 }
 
-/// The view `route` names. Only it is on the page; what must outlive a switch to another view
-/// (the draft's attachments, uploaded already) is held here, above them all.
+/// The first module's part of the view `route` names: Compose itself, or for any other view
+/// the import of the module that renders it (into [`lazy::ROOT_ID`], beside this). What must
+/// outlive a switch to another view (the draft's attachments, uploaded already) is held here,
+/// above Compose.
 #[function_component]
 pub fn Views(props: &ViewsProps) -> Html {
-    let view = match props.route {
-        Route::Compose => html! { <compose::ComposeView /> },
+    html! {
+        <compose::AttachmentsProvider>
+            if props.route == Route::Compose {
+                <compose::ComposeView />
+            } else {
+                <lazy::Loader />
+            }
+        </compose::AttachmentsProvider>
+    }
+}
+
+/// The view `route` names, when it is not Compose: the second module's part (`more`).
+fn other_view(route: Route) -> Html {
+    match route {
+        Route::Compose => Html::default(),
         Route::Outbox => html! { <outbox::OutboxView /> },
         Route::Campaigns => html! { <campaigns::CampaignsView /> },
         Route::Inbox => html! { <inbox::InboxView /> },
         Route::History => html! { <history::HistoryView /> },
         Route::Profiles => html! { <profiles::ProfilesView /> },
         Route::Mailboxes => html! { <mailboxes::MailboxesView /> },
-    };
-    html! {
-        <compose::AttachmentsProvider>{ view }</compose::AttachmentsProvider>
     }
 }

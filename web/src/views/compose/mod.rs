@@ -21,10 +21,21 @@ use yew::prelude::*;
 pub use attachments::AttachmentsProvider;
 pub use chips::Addresses;
 
+use protocol::Operation;
+
 use crate::components::{CheckReport, Transcript};
+use crate::hooks::use_bridge;
 
 #[function_component]
 pub fn ComposeView() -> Html {
+    // The Profiles view is the second module's, with its own connection and state: coming back
+    // from it, this module asks again for the profiles it may have changed.
+    let bridge = use_bridge();
+    use_effect_with((), move |()| {
+        if bridge.is_connected() {
+            bridge.request(Operation::ListProfiles);
+        }
+    });
     html! {
         <div class="layout">
             <div class="column">

@@ -188,7 +188,7 @@ fn capitalized(text: &str) -> String {
 }
 
 fn seconds(ms: u64) -> String {
-    format!("{:.1} s", ms as f64 / 1000.0)
+    format!("{} s", crate::format::one_decimal(ms, 1000))
 }
 
 /// One verdict, as a card.
