@@ -58,6 +58,9 @@ impl Bridge {
                     )
                     .with_fix("Choose another id."));
                 }
+                if mailbox.oauth_profile.is_some() {
+                    self.oauth_profile_of(&mailbox)?;
+                }
                 self.mailbox_store()
                     .save(mailbox)
                     .map_err(|error| match error {
@@ -210,8 +213,11 @@ impl Bridge {
                     .ok()
                     .flatten()
                     .is_some();
+                let linked = mailbox.oauth_profile.is_some()
+                    || matches!(self.oauth_profile_of(&mailbox), Ok(Some(_)));
                 let secret = match (stored, mailbox.preset) {
                     (true, _) => SecretState::Stored,
+                    _ if linked => SecretState::NotNeeded,
                     (false, MailboxPreset::Sandbox) => SecretState::NotNeeded,
                     (false, _) => SecretState::Missing,
                 };
@@ -292,7 +298,93 @@ impl Bridge {
             .map_err(store_error)
     }
 
+    /// How IMAP signs in to a mailbox: with its OAuth profile's tokens when it is an OAuth
+    /// account's (named by `oauth_profile`, or an OAuth2 mailbox with no token pasted whose
+    /// username is a connected OAuth profile's), else with its App Password or pasted token.
     fn mailbox_login(&self, mailbox: &ReceivingMailbox) -> Result<Login, OperationError> {
+        if let Some(profile) = self.oauth_profile_of(mailbox)? {
+            return match self.token_source(&profile) {
+                Some(Ok((tokens, mechanism))) => Ok(Login::OAuth { tokens, mechanism }),
+                Some(Err(error)) => Err(error),
+                None => Err(OperationError::new(
+                    ErrorKind::Invalid,
+                    format!(
+                        "oauth_profile: the receiving mailbox {:?} signs in with profile {:?}'s \
+                         OAuth tokens, but that profile does not sign in with OAuth",
+                        mailbox.name, profile.name
+                    ),
+                )
+                .with_fix(
+                    "Give the profile its OAuth client and connect it (`mailbridge oauth client` \
+                     and `oauth connect`), or remove the mailbox's OAuth profile and store an App \
+                     Password (`mailbridge mailboxes secret`).",
+                )),
+            };
+        }
+        self.stored_login(mailbox)
+    }
+
+    /// The sending profile whose OAuth account a mailbox is, if any.
+    fn oauth_profile_of(
+        &self,
+        mailbox: &ReceivingMailbox,
+    ) -> Result<Option<profile::Profile>, OperationError> {
+        if let Some(id) = &mailbox.oauth_profile {
+            let profile = lock(&self.profiles).get(id).ok_or_else(|| {
+                OperationError::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "oauth_profile: the receiving mailbox {:?} names the profile {:?}, which \
+                         does not exist",
+                        mailbox.name, id.0
+                    ),
+                )
+                .with_fix(
+                    "Choose an existing OAuth profile for the mailbox (`mailbridge mailboxes add \
+                     ... --oauth-profile PROFILE`, or the Mailboxes view), or remove it.",
+                )
+            })?;
+            if !profile.username.eq_ignore_ascii_case(&mailbox.username) {
+                return Err(OperationError::new(
+                    ErrorKind::Invalid,
+                    format!(
+                        "oauth_profile: profile {:?} signs in as {}, but the receiving mailbox \
+                         {:?} is {}; one account's token cannot read another's mailbox",
+                        profile.name, profile.username, mailbox.name, mailbox.username
+                    ),
+                )
+                .with_fix(
+                    "Set the mailbox's username to the profile's account, or choose the profile \
+                     of the mailbox's own account.",
+                ));
+            }
+            return Ok(Some(profile));
+        }
+        if mailbox.auth != MailboxAuth::OAuth2 {
+            return Ok(None);
+        }
+        let pasted = self
+            .secrets
+            .get(&SecretKey::Mailbox(mailbox.id.clone()))
+            .map_err(store_error)?
+            .is_some();
+        if pasted {
+            return Ok(None);
+        }
+        let candidates = lock(&self.profiles).list();
+        Ok(candidates.into_iter().find(|profile| {
+            profile.auth == profile::AuthMethod::OAuth2
+                && profile.oauth.is_some()
+                && profile.username.eq_ignore_ascii_case(&mailbox.username)
+                && matches!(
+                    self.secrets
+                        .get(&SecretKey::RefreshToken(profile.id.clone())),
+                    Ok(Some(_))
+                )
+        }))
+    }
+
+    fn stored_login(&self, mailbox: &ReceivingMailbox) -> Result<Login, OperationError> {
         let stored = self
             .secrets
             .get(&SecretKey::Mailbox(mailbox.id.clone()))
@@ -555,6 +647,15 @@ pub(crate) fn ensure_sandbox_mailbox(store: &MailboxStore, sandbox: &sandbox::Sa
         )
     };
     let current = store.find(SANDBOX_MAILBOX_ID);
+    // A link to the sandbox profile's OAuth account, which the user chose, is kept.
+    let mailbox = match &current {
+        Ok(Some(existing)) if existing.oauth_profile.is_some() => ReceivingMailbox {
+            auth: existing.auth,
+            oauth_profile: existing.oauth_profile.clone(),
+            ..mailbox
+        },
+        _ => mailbox,
+    };
     if matches!(&current, Ok(Some(existing)) if *existing == mailbox) {
         return;
     }
