@@ -82,6 +82,23 @@ impl Bridge {
                 let _ = self.clear_mailbox_secret(&id);
                 self.mailbox_views()
             }
+            Operation::ExportMailboxes => Ok(Outcome::Exported {
+                json: self.mailbox_store().export().map_err(store_error)?,
+                filename: "mailbridge-mailboxes.json".to_owned(),
+            }),
+            Operation::ImportMailboxes { json } => {
+                let imported = self.mailbox_store().import(&json);
+                match imported {
+                    Ok(_) => self.mailbox_views(),
+                    Err(crate::store::MailboxError::Invalid(problems)) => {
+                        Err(OperationError::invalid(
+                            "nothing was imported: the mailboxes file has problems",
+                            problems,
+                        ))
+                    }
+                    Err(other) => Err(store_error(other)),
+                }
+            }
             Operation::SetMailboxSecret { id, secret } => {
                 self.set_mailbox_secret(&id, &secret)?;
                 self.mailbox_views()
@@ -107,17 +124,27 @@ impl Bridge {
                     )
                     .with_fix("Add one in Mailboxes."));
                 }
+                // The attachments' bytes are read once and the uploads let go after every
+                // send, so each mailbox gets the whole message.
+                let attachments = match &draft {
+                    Some(draft) => self.peek_attachments(draft)?,
+                    None => Vec::new(),
+                };
                 // One send per mailbox, then every mailbox searched at once.
                 let runs = mailboxes.iter().map(|mailbox| {
-                    self.send_and_verify(
+                    self.send_to_mailbox(
                         profile.clone(),
                         mailbox,
                         draft.clone(),
+                        &attachments,
                         limit(limit_seconds),
                         progress.clone(),
                     )
                 });
                 let done = futures_util::future::join_all(runs).await;
+                if let Some(draft) = &draft {
+                    self.release_attachments(draft);
+                }
                 let mut results = Vec::new();
                 // With several mailboxes, one that fails (no secret, a refused send) is a row
                 // that says why, not the end of the others.
@@ -152,6 +179,23 @@ impl Bridge {
                     }
                 }
                 Ok(Outcome::SentAndVerified { results })
+            }
+            Operation::SendVerifyingAt {
+                profile,
+                draft,
+                mailbox,
+                limit_seconds,
+            } => {
+                let done = self
+                    .send_verifying_at(profile, &mailbox, draft, limit(limit_seconds), progress)
+                    .await?;
+                Ok(Outcome::SentAndVerified {
+                    results: vec![protocol::SentAndVerified {
+                        mailbox,
+                        send: Some(Box::new(done.send)),
+                        report: done.verify,
+                    }],
+                })
             }
             Operation::Verify {
                 mailbox,
@@ -468,6 +512,72 @@ impl Bridge {
         limit: Duration,
         progress: Option<mpsc::UnboundedSender<Progress>>,
     ) -> Result<SentAndVerified, OperationError> {
+        let attachments = match &draft {
+            Some(draft) => self.peek_attachments(draft)?,
+            None => Vec::new(),
+        };
+        let uploads = draft.clone();
+        let done = self
+            .send_to_mailbox(profile, mailbox, draft, &attachments, limit, progress)
+            .await;
+        if let Some(draft) = &uploads {
+            self.release_attachments(draft);
+        }
+        done
+    }
+
+    /// "Verify at": sends the draft as composed (its recipients must include the mailbox's
+    /// address), then verifies it at the mailbox.
+    pub async fn send_verifying_at(
+        &self,
+        profile: ProfileId,
+        mailbox: &str,
+        draft: Draft,
+        limit: Duration,
+        progress: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Result<SentAndVerified, OperationError> {
+        let receiving = self.find_mailbox(mailbox)?;
+        let address = receiving.username.trim();
+        let included = draft
+            .to
+            .iter()
+            .chain(&draft.cc)
+            .chain(&draft.bcc)
+            .any(|typed| bare_address(typed).eq_ignore_ascii_case(address));
+        if !included {
+            return Err(OperationError::new(
+                ErrorKind::Invalid,
+                format!(
+                    "verify_at: the recipients do not include {address}, the address of the \
+                     receiving mailbox {:?}, so the message could not be found there",
+                    receiving.name
+                ),
+            )
+            .with_fix(format!(
+                "Add {address} to To, Cc or Bcc, or choose the receiving mailbox of one of the \
+                 recipients (or none) in \"Verify at\"."
+            )));
+        }
+        let sender = self.profile(&profile)?;
+        // A message that could not be looked for is not sent.
+        self.mailbox_login(&receiving)?;
+        let attachments = self.take_attachments(&draft)?;
+        let send = self
+            .send_draft(&sender, &draft, &attachments, progress)
+            .await?;
+        self.verify_sent(send, &sender, &receiving, limit).await
+    }
+
+    /// One mailbox's share of "send and verify": the draft's attachments come collected.
+    async fn send_to_mailbox(
+        &self,
+        profile: ProfileId,
+        mailbox: &str,
+        draft: Option<Draft>,
+        attachments: &[(protocol::AttachmentRef, Vec<u8>)],
+        limit: Duration,
+        progress: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Result<SentAndVerified, OperationError> {
         let receiving = self.find_mailbox(mailbox)?;
         let sender = self.profile(&profile)?;
         // A test that could not be looked for is not sent.
@@ -480,24 +590,35 @@ impl Bridge {
                 ..draft
             },
             None => Draft {
-            to: vec![receiving.username.clone()],
-            cc: Vec::new(),
-            bcc: Vec::new(),
-            reply_to: None,
-            subject: format!("{VERIFY_SUBJECT} ({})", receiving.name),
-            text: Some(
-                "This message was sent by mailbridge to check where it lands: Inbox, a tab, or \
-                 Spam. You can delete it.\r\n"
-                    .to_owned(),
-            ),
-            html: None,
-            attachments: Vec::new(),
-            headers: Vec::new(),
+                to: vec![receiving.username.clone()],
+                cc: Vec::new(),
+                bcc: Vec::new(),
+                reply_to: None,
+                subject: format!("{VERIFY_SUBJECT} ({})", receiving.name),
+                text: Some(
+                    "This message was sent by mailbridge to check where it lands: Inbox, a tab, \
+                     or Spam. You can delete it.\r\n"
+                        .to_owned(),
+                ),
+                html: None,
+                attachments: Vec::new(),
+                headers: Vec::new(),
             },
         };
         let send = self
-            .execute(Operation::Send { profile, draft }, progress)
+            .send_draft(&sender, &draft, attachments, progress)
             .await?;
+        self.verify_sent(send, &sender, &receiving, limit).await
+    }
+
+    /// Looks for a message just sent (or queued) at the receiving mailbox.
+    async fn verify_sent(
+        &self,
+        send: Outcome,
+        sender: &profile::Profile,
+        receiving: &ReceivingMailbox,
+        limit: Duration,
+    ) -> Result<SentAndVerified, OperationError> {
         let sent_at_ms = imap::now_ms();
         let message_id = match &send {
             Outcome::Sent(report) => report.message_id.clone(),
@@ -536,7 +657,7 @@ impl Bridge {
             .await
             .map_err(store_error)?
             .map_err(store_error)?;
-        let sent: Vec<bounce::Sent> = sent_entries
+        let mut sent: Vec<bounce::Sent> = sent_entries
             .iter()
             .filter_map(|entry| {
                 Some(bounce::Sent {
@@ -549,6 +670,19 @@ impl Bridge {
                 })
             })
             .collect();
+        // Campaign messages go out through the outbox's deliverer, not the page's Send: their
+        // Message-IDs are in the campaign results.
+        let campaigns = self.outbox.campaigns().unwrap_or_default();
+        for record in campaigns {
+            for result in self.outbox.campaign_results(record.id).unwrap_or_default() {
+                if result.state == protocol::EntryState::Sent {
+                    sent.push(bounce::Sent {
+                        message_id: result.message_id.trim().trim_matches(['<', '>']).to_owned(),
+                        recipients: vec![result.address],
+                    });
+                }
+            }
+        }
         let mut ignored = 0;
         let mut bounces = Vec::new();
         for raw in &reports.messages {
@@ -603,6 +737,17 @@ impl Bridge {
             list.save(&path)
                 .map_err(|error| OperationError::new(ErrorKind::Internal, format!("{error:#}")))?;
         }
+        // Kept for History's badges and the campaign results.
+        let kept = views.clone();
+        let verdicts = self.data_dir.join("verdicts.sqlite3");
+        let stored = tokio::task::spawn_blocking(move || {
+            let store = VerdictStore::open(&verdicts)?;
+            kept.iter().try_for_each(|bounce| store.put_bounce(bounce))
+        })
+        .await;
+        if !matches!(stored, Ok(Ok(()))) {
+            tracing::warn!("could not keep the bounces read at {}", receiving.name);
+        }
         Ok(BounceReport {
             matched: views,
             unmatched,
@@ -611,11 +756,44 @@ impl Bridge {
         })
     }
 
+    /// Puts the bounces kept for each entry's message on it (History's "bounced" badges).
+    pub(super) async fn attach_bounces(&self, entries: &mut [protocol::HistoryEntry]) {
+        let path = self.data_dir.join("verdicts.sqlite3");
+        let ids: Vec<String> = entries
+            .iter()
+            .filter_map(|entry| entry.message_id.clone())
+            .collect();
+        let found = tokio::task::spawn_blocking(move || {
+            VerdictStore::open(&path)?.bounces_for(ids.iter().map(String::as_str))
+        })
+        .await;
+        let Ok(Ok(mut found)) = found else {
+            tracing::warn!("could not read the bounces kept for the history");
+            return;
+        };
+        for entry in entries {
+            if let Some(id) = &entry.message_id
+                && let Some(bounces) = found.remove(id.trim().trim_matches(['<', '>']))
+            {
+                entry.bounces = bounces;
+            }
+        }
+    }
+
     /// The verdicts kept for a Message-ID, newest first.
     pub fn verdicts_for(&self, message_id: &str) -> Result<Vec<VerifyReport>, OperationError> {
         VerdictStore::open(&self.data_dir.join("verdicts.sqlite3"))
             .and_then(|store| store.for_message(message_id))
             .map_err(store_error)
+    }
+}
+
+/// The address in what was typed: `Bob <bob@example.com>` gives `bob@example.com`.
+fn bare_address(typed: &str) -> &str {
+    let typed = typed.trim();
+    match (typed.rfind('<'), typed.rfind('>')) {
+        (Some(open), Some(close)) if open < close => typed[open + 1..close].trim(),
+        _ => typed,
     }
 }
 
