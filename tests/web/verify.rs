@@ -95,18 +95,22 @@ fn verify_at_on_send_bounces_in_history_and_the_mailboxes_team_file() {
         web.select("#compose-profile", "sandbox").await;
         web.type_into("#compose-to", "bob@example.com,").await;
         super::compose::wait_chip(&web, "compose-to", "bob@example.com").await;
-        web.type_into("#compose-subject", "Verified from Send").await;
+        web.type_into("#compose-subject", "Verified from Send")
+            .await;
         web.type_into("#compose-text", "hello").await;
         web.select("#compose-verify-at", "sandbox").await;
         web.click("#compose-send").await;
-        let refused = web.wait_text("#send-result", "verify_at").await;
+        let refused = web
+            .wait_text("#send-result", "Verify_at: the recipients")
+            .await;
         assert!(refused.contains("To, Cc or Bcc"), "{refused}");
 
         web.type_into("#compose-cc", &format!("{},", sandbox::DEFAULT_USER))
             .await;
         super::compose::wait_chip(&web, "compose-cc", sandbox::DEFAULT_USER).await;
         web.click("#compose-send").await;
-        web.wait_text("#send-result #verdict-placement", "Inbox").await;
+        web.wait_text("#send-result #verdict-placement", "Inbox")
+            .await;
         let result = web.text("#send-result").await;
         assert!(result.contains("Message sent"), "{result}");
         assert!(result.contains("bob@example.com"), "{result}");
@@ -119,9 +123,13 @@ fn verify_at_on_send_bounces_in_history_and_the_mailboxes_team_file() {
         web.wait_text("#send-result", "Message sent").await;
         web.open_view("history").await;
         web.click("#history-read-bounces").await;
-        web.wait_text("#history-bounce-note", "1 bounce(s) matched").await;
+        web.wait_text("#history-bounce-note", "1 bounce(s) matched")
+            .await;
         let badge = web
-            .wait_text(".history-bounce[data-bounced='bounce-3@example.com']", "bounced")
+            .wait_text(
+                ".history-bounce[data-bounced='bounce-3@example.com']",
+                "bounced",
+            )
             .await;
         assert!(badge.contains("5.1.1"), "{badge}");
         assert!(badge.contains("suppression list"), "{badge}");

@@ -888,8 +888,11 @@ mod tests {
 
     #[test]
     fn the_export_has_a_header_and_one_line_per_row() {
-        let csv =
-            results_csv(&[result(EntryState::Sent, "250 2.0.0 OK, \"x\"", "a@b.c")]).expect("csv");
+        let csv = results_csv(
+            &[result(EntryState::Sent, "250 2.0.0 OK, \"x\"", "a@b.c")],
+            &[],
+        )
+        .expect("csv");
         let mut lines = csv.lines();
         assert_eq!(
             lines.next(),
@@ -898,6 +901,29 @@ mod tests {
         assert_eq!(
             lines.next(),
             Some("1,a@b.c,sent,<m@x>,\"250 2.0.0 OK, \"\"x\"\"\",1970-01-01T00:00:00Z")
+        );
+        // A row whose bounce report was read says so, with the code and the remote words.
+        let bounced = protocol::BouncedRow {
+            row: 1,
+            bounce: protocol::BounceView {
+                recipient: "a@b.c".into(),
+                action: "failed".into(),
+                status: "5.1.1".into(),
+                remote_text: Some("550 5.1.1 no such user".into()),
+                message_id: "m@x".into(),
+                history_id: 0,
+                diagnosis: None,
+                suppressed: true,
+            },
+        };
+        let csv = results_csv(
+            &[result(EntryState::Sent, "250 2.0.0 OK", "a@b.c")],
+            &[bounced],
+        )
+        .expect("csv");
+        assert_eq!(
+            csv.lines().nth(1),
+            Some("1,a@b.c,bounced,<m@x>,5.1.1 550 5.1.1 no such user,1970-01-01T00:00:00Z")
         );
     }
 }
