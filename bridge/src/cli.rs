@@ -297,8 +297,21 @@ pub struct SendArgs {
     pub transcript: bool,
     /// Only queue the message in the outbox and exit; `mailbridge serve` or
     /// `mailbridge outbox flush` sends it.
-    #[arg(long, conflicts_with = "transcript")]
+    #[arg(long, conflicts_with_all = ["transcript", "verify_at"])]
     pub no_wait: bool,
+    /// After sending, find the message at this receiving mailbox (name or id) and say where
+    /// it landed: exit 0 for the Inbox, 1 for Spam or not arrived. The recipients must
+    /// include the mailbox's address.
+    #[arg(long, value_name = "MAILBOX")]
+    pub verify_at: Option<String>,
+    /// How long to wait for it to arrive at the --verify-at mailbox, in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 180,
+        requires = "verify_at"
+    )]
+    pub verify_timeout: u64,
 }
 
 /// The message `send` sends and `lint` checks.
@@ -807,6 +820,28 @@ async fn send(global: &Global, args: SendArgs) -> anyhow::Result<u8> {
             println!("Queued as outbox entry {}; {who}", ids.join(", "));
         }
         return Ok(exit::OK);
+    }
+    if let Some(mailbox) = args.verify_at {
+        let operation = Operation::SendVerifyingAt {
+            profile,
+            draft,
+            mailbox,
+            limit_seconds: Some(args.verify_timeout),
+        };
+        let outcome = run_operation(&bridge, operation, args.transcript).await?;
+        let Outcome::SentAndVerified { results } = outcome else {
+            bail!("the bridge gave no verdict");
+        };
+        let Some(done) = results.into_iter().next() else {
+            bail!("the bridge gave no verdict");
+        };
+        if let Some(send) = &done.send {
+            let sent = print_outcome(send);
+            if !matches!(**send, Outcome::Sent(_) | Outcome::Queued(_)) {
+                return Ok(sent);
+            }
+        }
+        return Ok(verify::print_report(&done.report, args.transcript));
     }
     let outcome =
         run_operation(&bridge, Operation::Send { profile, draft }, args.transcript).await?;

@@ -683,3 +683,80 @@ async fn a_10000_row_list_uploaded_in_chunks_is_checked_and_previewed() {
     assert_eq!(row.subject, "Hello Person 9999");
     running.stop().await;
 }
+
+/// Issue 12's bounces in a campaign's results: the sandbox accepts every row with a 250, then
+/// reports the two `bounce-*` addresses as Gmail does, in the sender's inbox. Once read
+/// (`ReadBounces`), those rows show bounced with the status code and the remote server's
+/// words, in the page's view and in the exported CSV; the hard bounces are on the suppression
+/// list, so a second check of the same list skips them.
+#[tokio::test]
+async fn bounced_recipients_show_in_the_results_with_their_code_and_are_suppressed() {
+    let running = start("campaign-bounces", |_| {}, ServeConfig::default()).await;
+    let mut client = Client::connect(&running).await;
+    let profile = running.sandbox_profile(&mut client).await.id;
+    let csv = "email,name\nann@example.com,Ann\nbounce-1@example.com,Gone\n\
+               bob@example.com,Bob\nbounce-2@example.com,Also gone\n"
+        .to_owned();
+    let spec = spec(csv);
+    let id = start_campaign(&mut client, &profile, &spec).await;
+    let view = wait_for(&mut client, id, Duration::from_secs(60), |v| {
+        v.state == CampaignState::Finished
+    })
+    .await;
+    assert_eq!(view.counts.sent, 4, "{view:#?}");
+    assert!(view.bounced.is_empty(), "nothing read yet: {view:#?}");
+
+    let Outcome::Bounces(report) = client
+        .ok(Operation::ReadBounces {
+            mailbox: "sandbox".to_owned(),
+        })
+        .await
+    else {
+        panic!("no bounces");
+    };
+    assert_eq!(report.matched.len(), 2, "{report:#?}");
+    let view = campaign(&mut client, id).await;
+    let rows: Vec<(u64, &str, &str)> = view
+        .bounced
+        .iter()
+        .map(|b| (b.row, b.bounce.recipient.as_str(), b.bounce.status.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (2, "bounce-1@example.com", "5.1.1"),
+            (4, "bounce-2@example.com", "5.1.1")
+        ],
+        "{view:#?}"
+    );
+    assert!(
+        view.bounced.iter().all(|b| b.bounce.suppressed
+            && b.bounce.diagnosis.is_some()
+            && b.bounce.remote_text.is_some()),
+        "{view:#?}"
+    );
+
+    let Outcome::CampaignResults { csv, .. } =
+        client.ok(Operation::ExportCampaignResults { id }).await
+    else {
+        panic!("no export");
+    };
+    let line = |address: &str| {
+        csv.lines()
+            .find(|line| line.contains(address))
+            .unwrap_or_else(|| panic!("no row for {address}:\n{csv}"))
+            .to_owned()
+    };
+    assert!(
+        line("bounce-1@example.com").contains(",bounced,")
+            && line("bounce-1@example.com").contains("5.1.1"),
+        "{csv}"
+    );
+    assert!(line("ann@example.com").contains(",sent,"), "{csv}");
+
+    // The hard bounces are suppressed: the same list again skips exactly them.
+    let again = check(&mut client, &profile, &spec).await;
+    assert_eq!(again.suppressed, [2, 4], "{again:#?}");
+    assert_eq!(again.valid, 2, "{again:#?}");
+    running.stop().await;
+}

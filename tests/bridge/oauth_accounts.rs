@@ -721,3 +721,198 @@ async fn the_oauth_commands_connect_report_and_disconnect_across_processes() {
     assert!(text.contains("needs consent"), "{text}");
     drop(serve);
 }
+
+/// The sandbox's receiving mailbox, linked to `profile`'s OAuth account.
+pub(super) async fn link_sandbox_mailbox(client: &mut Client, profile: &ProfileId) {
+    let Outcome::Mailboxes { mailboxes } = client.ok(Operation::ListMailboxes).await else {
+        panic!("no mailboxes");
+    };
+    let mut mailbox = mailboxes
+        .into_iter()
+        .find(|view| view.mailbox.id == "sandbox")
+        .expect("the sandbox's mailbox is there from the first run")
+        .mailbox;
+    mailbox.auth = profile::MailboxAuth::OAuth2;
+    mailbox.oauth_profile = Some(profile.clone());
+    let Outcome::Mailboxes { mailboxes } = client.ok(Operation::SaveMailbox { mailbox }).await
+    else {
+        panic!("not saved");
+    };
+    let view = mailboxes
+        .iter()
+        .find(|view| view.mailbox.id == "sandbox")
+        .expect("still there");
+    // Nothing to paste: the profile's tokens sign in.
+    assert_eq!(view.secret, protocol::SecretState::NotNeeded, "{view:?}");
+}
+
+fn imap_transcript(report: &protocol::VerifyReport) -> String {
+    report
+        .transcript
+        .iter()
+        .map(|line| format!("{:?} {}", line.direction, line.text))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Issue 12: a receiving mailbox that is an OAuth profile's own account reads its IMAP with
+/// that profile's tokens: an expired one refreshed, one the server refuses refreshed once and
+/// tried again on the same connection (XOAUTH2, then OAUTHBEARER), and a second refusal
+/// reported as a refused OAuth login. The sandbox's IMAP checks each token with the provider.
+#[tokio::test]
+async fn verification_signs_in_to_imap_with_the_oauth_profiles_refreshed_token() {
+    let provider = Provider::telling_secrets();
+    let running = bridge_for("oauth-imap", &provider).await;
+    let mut client = Client::connect(&running).await;
+    let profile = with_client(&mut client, &running, &provider).await;
+
+    // A mailbox linked to an account it is not is refused, naming the field.
+    let Outcome::Mailboxes { mailboxes } = client.ok(Operation::ListMailboxes).await else {
+        panic!("no mailboxes");
+    };
+    let mut other = mailboxes[0].mailbox.clone();
+    other.id = "other-account".to_owned();
+    other.username = "someone-else@example.com".to_owned();
+    other.auth = profile::MailboxAuth::OAuth2;
+    other.oauth_profile = Some(profile.id.clone());
+    let error = client
+        .call(Operation::SaveMailbox { mailbox: other })
+        .await
+        .result
+        .expect_err("another account's mailbox");
+    assert!(error.message.starts_with("oauth_profile:"), "{error}");
+    assert!(
+        error.fix.as_deref().is_some_and(|f| f.contains("username")),
+        "{error}"
+    );
+
+    link_sandbox_mailbox(&mut client, &profile.id).await;
+    // Before consent there is no token, and verification says what to do before it sends.
+    let error = client
+        .call(Operation::SendAndVerify {
+            profile: profile.id.clone(),
+            mailboxes: vec!["sandbox".to_owned()],
+            draft: None,
+            limit_seconds: Some(5),
+        })
+        .await
+        .result
+        .expect_err("not connected");
+    assert_eq!(error.kind, ErrorKind::SecretMissing, "{error}");
+    assert!(
+        error.fix.as_deref().is_some_and(|f| f.contains("Connect")),
+        "{error}"
+    );
+    assert_eq!(running.sandbox().store().count().expect("count"), 0);
+
+    connect(&mut client, &provider, &profile.id).await;
+    let Outcome::Sent(sent) = client
+        .ok(Operation::Send {
+            profile: profile.id.clone(),
+            draft: Draft {
+                to: vec![profile.username.clone()],
+                ..draft("Verified over IMAP with OAuth")
+            },
+        })
+        .await
+    else {
+        panic!("not sent");
+    };
+    let verify = |limit| Operation::Verify {
+        mailbox: "sandbox".to_owned(),
+        message_id: sent.message_id.clone(),
+        sent_at_unix_ms: None,
+        limit_seconds: Some(limit),
+    };
+
+    // The access token has expired, and the IMAP server refuses the fresh one once.
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    provider.sync().await;
+    let refreshes = provider.grants("refresh_token");
+    provider.refuse_introspections(1).await;
+    let Outcome::Verified(report) = client.ok(verify(10)).await else {
+        panic!("no report");
+    };
+    let text = imap_transcript(&report);
+    let verdict = report
+        .verdict
+        .as_ref()
+        .unwrap_or_else(|| provider.fail(&format!("no verdict: {report:?}\n{text}")));
+    assert_eq!(verdict.placement, protocol::Placement::Inbox, "{text}");
+    assert_eq!(
+        text.matches("AUTHENTICATE XOAUTH2").count(),
+        2,
+        "refused, then signed in with the refreshed token:\n{text}"
+    );
+    assert!(text.contains("refreshes it once"), "{text}");
+    assert!(
+        text.contains("Server + eyJ"),
+        "Gmail's JSON challenge:\n{text}"
+    );
+    provider.sync().await;
+    assert_eq!(
+        provider.grants("refresh_token"),
+        refreshes + 2,
+        "one refresh for the expiry, one for the refusal"
+    );
+    let tokens: Vec<String> = provider
+        .secrets()
+        .into_iter()
+        .filter(|(kind, _)| kind == "access_token")
+        .map(|(_, token)| token)
+        .collect();
+    assert!(tokens.len() >= 3, "{tokens:?}");
+    for token in &tokens {
+        assert!(!text.contains(token.as_str()), "a token in:\n{text}");
+    }
+    assert_eq!(
+        health(&mut client, &profile.id).await.state,
+        TokenState::Healthy
+    );
+
+    // OAUTHBEARER when the profile chose it.
+    let mut bearer = profile.clone();
+    if let Some(oauth) = bearer.oauth.as_mut() {
+        oauth.mechanism = OAuthMechanism::Oauthbearer;
+    }
+    client.ok(Operation::SaveProfile { profile: bearer }).await;
+    let Outcome::Verified(report) = client.ok(verify(10)).await else {
+        panic!("no report");
+    };
+    let text = imap_transcript(&report);
+    assert!(
+        report
+            .verdict
+            .as_ref()
+            .is_some_and(|v| v.placement == protocol::Placement::Inbox),
+        "{report:?}\n{text}"
+    );
+    assert!(text.contains("AUTHENTICATE OAUTHBEARER"), "{text}");
+
+    // Refused twice: a refused OAuth login, and the token health says the server refused it.
+    provider.refuse_introspections(2).await;
+    let Outcome::Verified(report) = client.ok(verify(5)).await else {
+        panic!("no report");
+    };
+    let error = report.error.expect("refused twice");
+    assert_eq!(error.title, "IMAP login refused", "{error:?}");
+    assert!(
+        error
+            .fix
+            .iter()
+            .any(|f| f.contains("OAuth token was refused")),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .reply
+            .as_deref()
+            .is_some_and(|r| r.contains("AUTHENTICATIONFAILED")),
+        "{error:?}"
+    );
+    assert_eq!(
+        health(&mut client, &profile.id).await.state,
+        TokenState::ServerRefused
+    );
+    running.stop().await;
+}

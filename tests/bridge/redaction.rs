@@ -13,7 +13,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use super::harness::{Client, start};
-use super::oauth_accounts::{bridge_for, start_consent, with_client};
+use super::oauth_accounts::{bridge_for, link_sandbox_mailbox, start_consent, with_client};
 use crate::oauth_provider::Provider;
 
 const CANARY_PASSWORD: &str = "canarypw7Qz9xKpL";
@@ -367,11 +367,56 @@ async fn oauth_secrets_never_reach_transcripts_history_logs_exports_or_the_page(
         assert!(reply.result.is_ok(), "{:?}", reply.result);
         keep(reply, &mut page_saw);
     }
+    // Delivery verification at the account's own mailbox over IMAP, signed in with the
+    // profile's tokens (AUTHENTICATE XOAUTH2), one of them refused by the IMAP server first.
+    link_sandbox_mailbox(&mut client, &profile.id).await;
+    let reply = client
+        .call(Operation::Send {
+            profile: profile.id.clone(),
+            draft: Draft {
+                to: vec![user.clone()],
+                subject: "canary over IMAP".to_owned(),
+                text: Some("hello".to_owned()),
+                ..Draft::default()
+            },
+        })
+        .await;
+    let Ok(Outcome::Sent(sent)) = &reply.result else {
+        panic!("{:?}", reply.result);
+    };
+    let message_id = sent.message_id.clone();
+    keep(reply, &mut page_saw);
+    provider.refuse_introspections(1).await;
+    let reply = client
+        .call(Operation::Verify {
+            mailbox: "sandbox".to_owned(),
+            message_id: message_id.clone(),
+            sent_at_unix_ms: None,
+            limit_seconds: Some(10),
+        })
+        .await;
+    let Ok(Outcome::Verified(report)) = &reply.result else {
+        panic!("{:?}", reply.result);
+    };
+    let imap = serde_json::to_string(&report.transcript).expect("json");
+    assert!(
+        report.verdict.is_some() && imap.matches("AUTHENTICATE XOAUTH2").count() == 2,
+        "{report:?}"
+    );
+    keep(reply, &mut page_saw);
     tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
     keep(
         client
             .call(Operation::CheckConnection {
                 profile: profile.id.clone(),
+            })
+            .await,
+        &mut page_saw,
+    );
+    keep(
+        client
+            .call(Operation::ReadVerdicts {
+                message_id: message_id.clone(),
             })
             .await,
         &mut page_saw,
@@ -407,8 +452,9 @@ async fn oauth_secrets_never_reach_transcripts_history_logs_exports_or_the_page(
         );
     }
     assert!(
-        secrets.iter().filter(|(k, _)| k == "access_token").count() >= 3,
-        "consent, the refresh after the refusal and the one after expiry: {secrets:?}"
+        secrets.iter().filter(|(k, _)| k == "access_token").count() >= 4,
+        "consent, the refreshes after the SMTP and IMAP refusals and the one after expiry: \
+         {secrets:?}"
     );
     let mut forms = vec![oauth_client.client_secret.expose().to_owned()];
     for (kind, value) in &secrets {
@@ -427,6 +473,7 @@ async fn oauth_secrets_never_reach_transcripts_history_logs_exports_or_the_page(
     assert!(!browser_saw.body.is_empty());
     assert_clean("what the page received", &page_saw, &forms);
     assert_clean("the history", &history, &forms);
+    assert_clean("the IMAP transcript", &imap, &forms);
     assert_clean("the export", &format!("{exported:?}"), &forms);
     let logs = String::from_utf8_lossy(
         &logs
@@ -437,10 +484,21 @@ async fn oauth_secrets_never_reach_transcripts_history_logs_exports_or_the_page(
     assert!(logs.contains("refreshing"), "TRACE logging was captured");
     assert_clean("the TRACE logs", &logs, &forms);
     let mut files = String::new();
-    for name in ["config/profiles.json", "config/oauth-grants.json"] {
-        files.push_str(&std::fs::read_to_string(running.dir.path().join(name)).unwrap_or_default());
+    for name in [
+        "config/profiles.json",
+        "config/oauth-grants.json",
+        "config/mailboxes.json",
+        "data/verdicts.sqlite3",
+    ] {
+        let bytes = std::fs::read(running.dir.path().join(name)).unwrap_or_default();
+        files.push_str(&String::from_utf8_lossy(&bytes));
     }
+    assert!(files.contains("oauth_profile"), "{files}");
     assert!(files.contains(&oauth_client.client_id), "{files}");
-    assert_clean("the profiles and grants files", &files, &forms);
+    assert_clean(
+        "the profiles, grants, mailboxes and verdicts files",
+        &files,
+        &forms,
+    );
     running.stop().await;
 }

@@ -848,6 +848,45 @@ async fn the_command_line_sends_tests_and_verifies_them() {
         row("work").contains("error:") && row("work").contains("no secret stored"),
         "{out}"
     );
+    // "Verify at" on an ordinary send: refused unless the mailbox is a recipient, then the
+    // verdict and its exit code.
+    let (code, out, err) = run(&[
+        "send",
+        "--profile",
+        "Sandbox",
+        "--to",
+        "bob@example.com",
+        "--subject",
+        "verify at",
+        "--body",
+        "hello",
+        "--verify-at",
+        "sandbox",
+    ]);
+    assert_ne!(code, Some(0), "{out}{err}");
+    assert!(
+        err.contains("verify_at:") && err.contains("To, Cc or Bcc"),
+        "{err}"
+    );
+    let (code, out, err) = run(&[
+        "send",
+        "--profile",
+        "Sandbox",
+        "--to",
+        "bob@example.com",
+        "--cc",
+        USER,
+        "--subject",
+        "verify at",
+        "--body",
+        "hello",
+        "--verify-at",
+        "sandbox",
+        "--verify-timeout",
+        "20",
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("Verdict:   Inbox"), "{out}");
     let (_, exported, _) = run(&["mailboxes", "export"]);
     assert!(
         exported.contains("mailbridge-mailboxes") && exported.contains("work"),
@@ -949,6 +988,28 @@ async fn bounces_come_back_matched_explained_and_suppressed() {
     // Reading again adds nothing twice.
     let again = running.bridge.read_bounces("Sandbox").await.expect("again");
     assert_eq!(again.matched.len(), 1);
+    // The page's History shows it on the send: bounced, the code, the remote text and the
+    // explanation, for the dead address only.
+    let protocol::Outcome::History { entries } = client
+        .ok(protocol::Operation::ReadHistory { limit: 10 })
+        .await
+    else {
+        panic!("no history");
+    };
+    let entry = entries
+        .iter()
+        .find(|e| e.id == sent.history_id)
+        .expect("the send is in the history");
+    assert_eq!(entry.bounces.len(), 1, "{entry:#?}");
+    let shown = &entry.bounces[0];
+    assert_eq!(
+        (shown.recipient.as_str(), shown.status.as_str()),
+        ("bounce-7@example.com", "5.1.1")
+    );
+    assert!(
+        shown.remote_text.is_some() && shown.diagnosis.is_some(),
+        "{shown:#?}"
+    );
     running.stop().await;
 }
 
@@ -1056,5 +1117,169 @@ async fn the_page_lists_mailboxes_sends_and_verifies_and_switches_the_spam_fault
         panic!("no verdict");
     };
     assert_eq!(report.verdict.map(|v| v.placement), Some(Placement::Inbox));
+    running.stop().await;
+}
+
+/// "Verify at" on an ordinary send: refused, naming the field and the fix, when the
+/// recipients lack the mailbox's address; with it among them (behind a display name, beside
+/// another recipient) the message goes to both and the verdict comes back. Then the composed
+/// message with an attachment, sent and verified at two mailboxes at once, arrives whole at
+/// both (the upload is read once and let go after every send); and the mailboxes' team file
+/// round-trips over the WebSocket without a secret.
+#[tokio::test]
+async fn verify_at_on_a_send_and_one_attachment_for_every_mailbox() {
+    use protocol::{Draft, Operation as O, Outcome};
+    let running = super::harness::start(
+        "verify-at",
+        |_| {},
+        mailbridge::server::ServeConfig::default(),
+    )
+    .await;
+    let mut client = super::harness::Client::connect(&running).await;
+    let profile = running.sandbox_profile(&mut client).await;
+    let draft = |to: Vec<String>| Draft {
+        to,
+        subject: "an ordinary send, verified".into(),
+        text: Some("hello".into()),
+        ..Draft::default()
+    };
+    let error = client
+        .call(O::SendVerifyingAt {
+            profile: profile.id.clone(),
+            draft: draft(vec!["bob@example.com".into()]),
+            mailbox: "sandbox".into(),
+            limit_seconds: Some(5),
+        })
+        .await
+        .result
+        .expect_err("the mailbox is not a recipient");
+    assert!(error.message.starts_with("verify_at:"), "{error}");
+    assert!(
+        error
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains(USER) && f.contains("To, Cc or Bcc")),
+        "{error}"
+    );
+    assert_eq!(running.sandbox().store().count().expect("count"), 0);
+
+    let Outcome::SentAndVerified { results } = client
+        .ok(O::SendVerifyingAt {
+            profile: profile.id.clone(),
+            draft: draft(vec!["bob@example.com".into(), format!("Me <{USER}>")]),
+            mailbox: "sandbox".into(),
+            limit_seconds: Some(20),
+        })
+        .await
+    else {
+        panic!("no verdict");
+    };
+    let Some(Outcome::Sent(sent)) = results[0].send.as_deref() else {
+        panic!("{results:?}");
+    };
+    assert_eq!(sent.recipients.len(), 2, "{sent:?}");
+    assert_eq!(
+        results[0].report.verdict.as_ref().map(|v| v.placement),
+        Some(Placement::Inbox),
+        "{results:?}"
+    );
+
+    // A second mailbox at the same sandbox, brought in by a team file as a colleague would.
+    let Outcome::Exported { json, .. } = client.ok(O::ExportMailboxes).await else {
+        panic!("no export");
+    };
+    assert!(json.contains("mailbridge-mailboxes"), "{json}");
+    let team = json
+        .replace("\"id\": \"sandbox\"", "\"id\": \"sandbox-2\"")
+        .replace("\"preset\": \"sandbox\"", "\"preset\": \"custom\"")
+        .replace("\"name\": \"Sandbox\"", "\"name\": \"Second\"");
+    let error = client
+        .call(O::ImportMailboxes {
+            json: team.replace("\"port\": ", "\"port\": 0, \"_\": "),
+        })
+        .await
+        .result
+        .expect_err("a broken file");
+    assert!(
+        !error.problems.is_empty() || error.message.contains("mailboxes"),
+        "{error}"
+    );
+    let Outcome::Mailboxes { mailboxes } = client.ok(O::ImportMailboxes { json: team }).await
+    else {
+        panic!("not imported");
+    };
+    assert_eq!(mailboxes.len(), 2, "{mailboxes:?}");
+    client
+        .ok(O::SetMailboxSecret {
+            id: "sandbox-2".into(),
+            secret: Secret::new(PASSWORD),
+        })
+        .await;
+    let Outcome::Exported { json, .. } = client.ok(O::ExportMailboxes).await else {
+        panic!("no export");
+    };
+    assert!(
+        json.contains("sandbox-2") && !json.contains(PASSWORD),
+        "{json}"
+    );
+
+    let before = running.sandbox().store().count().expect("count");
+    let bytes: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+    let attachment = client.upload("report.pdf", "application/pdf", &bytes).await;
+    let Outcome::SentAndVerified { results } = client
+        .ok(O::SendAndVerify {
+            profile: profile.id.clone(),
+            mailboxes: vec!["sandbox".into(), "sandbox-2".into()],
+            draft: Some(Draft {
+                attachments: vec![attachment.clone()],
+                ..draft(vec!["ignored@example.com".into()])
+            }),
+            limit_seconds: Some(20),
+        })
+        .await
+    else {
+        panic!("no verdicts");
+    };
+    assert_eq!(results.len(), 2);
+    for result in &results {
+        assert!(
+            matches!(result.send.as_deref(), Some(Outcome::Sent(_))),
+            "{}: {result:?}",
+            result.mailbox
+        );
+        assert_eq!(
+            result.report.verdict.as_ref().map(|v| v.placement),
+            Some(Placement::Inbox),
+            "{}: {:?}",
+            result.mailbox,
+            result.report.error
+        );
+    }
+    let store = running.sandbox().store();
+    let fresh: Vec<_> = store
+        .list()
+        .expect("list")
+        .into_iter()
+        .take(store.count().expect("count") - before)
+        .collect();
+    assert_eq!(fresh.len(), 2, "one message per mailbox");
+    for summary in fresh {
+        let message = store.get(summary.id).expect("read").expect("there");
+        assert_eq!(message.attachments.len(), 1, "{}", summary.id);
+        assert_eq!(message.attachments[0].content, bytes, "byte for byte");
+    }
+    // The upload is let go after both sends.
+    let error = client
+        .call(O::Send {
+            profile: profile.id.clone(),
+            draft: Draft {
+                attachments: vec![attachment],
+                ..draft(vec!["bob@example.com".into()])
+            },
+        })
+        .await
+        .result
+        .expect_err("the upload is gone");
+    assert!(error.message.contains("upload"), "{error}");
     running.stop().await;
 }

@@ -265,6 +265,54 @@ async fn a_wrong_password_gets_authenticationfailed() {
     run.ok(0, 2);
 }
 
+/// XOAUTH2 as imaplib speaks it: the sandbox's token signs in; a wrong one, or the right one
+/// for another account, gets Gmail's JSON challenge (status 400, scheme Bearer, the mail
+/// scope), then AUTHENTICATIONFAILED once the empty answer came.
+#[tokio::test]
+async fn xoauth2_takes_the_token_and_refuses_others_with_gmails_challenge() {
+    let fixture = start("imap-xoauth2", |_| {}).await;
+    let token = sandbox::DEFAULT_OAUTH_TOKEN;
+    let run = imaplib(
+        &fixture,
+        vec![
+            vec![
+                json!(["authenticate_xoauth2", USER, token]),
+                call("list", &[]),
+            ],
+            vec![json!(["authenticate_xoauth2", USER, "ya29.not-the-token"])],
+            vec![json!(["authenticate_xoauth2", "someone@else.test", token])],
+        ],
+    )
+    .await;
+    let connect = run.result(0, 0);
+    for capability in ["AUTH=XOAUTH2", "AUTH=OAUTHBEARER"] {
+        if !connect["capabilities"]
+            .as_array()
+            .is_some_and(|caps| caps.iter().any(|cap| cap == capability))
+        {
+            run.fail(&format!("the capabilities lack {capability}"));
+        }
+    }
+    run.ok(0, 1);
+    run.ok(0, 2);
+    for session in [1, 2] {
+        let result = run.result(session, 1);
+        let detail = result["detail"].as_str().unwrap_or_default();
+        if result["error"] != "error" || !detail.contains("[AUTHENTICATIONFAILED]") {
+            run.fail(&format!("session {session}: expected AUTHENTICATIONFAILED"));
+        }
+        let challenges = result["challenges"].as_array().cloned().unwrap_or_default();
+        let json: Value = challenges
+            .get(1)
+            .and_then(Value::as_str)
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_else(|| run.fail(&format!("session {session}: no JSON challenge")));
+        assert_eq!(json["status"], "400", "{json}");
+        assert_eq!(json["schemes"], "Bearer", "{json}");
+        assert_eq!(json["scope"], "https://mail.google.com/", "{json}");
+    }
+}
+
 #[tokio::test]
 async fn junk_a_huge_literal_and_a_huge_line_get_bad_and_a_close_while_others_are_served() {
     let fixture = start("imap-hostile", |_| {}).await;

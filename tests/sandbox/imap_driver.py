@@ -16,6 +16,8 @@ literal) or "error" (the exception class) and "detail". STEP is a list:
   ["call", NAME, ARGS...]     imaplib's method NAME (login, list, select, search, fetch, uid,
                               noop, logout, ...) with ARGS
   ["authenticate_plain", USER, PASSWORD]
+  ["authenticate_xoauth2", USER, TOKEN]  XOAUTH2; "challenges" has each challenge decoded
+                              (an error challenge is answered with an empty line)
   ["append", MAILBOX, BASE64]  APPENDs the message (bytes, base64 in the plan) to MAILBOX
   ["internaldate", DATUM_TEXT] parses an INTERNALDATE with imaplib.Internaldate2tuple into
                               "unix" (seconds)
@@ -89,6 +91,22 @@ def run_step(client, step):
         user, password = args
         return answer(*client.authenticate(
             "PLAIN", lambda _challenge: ("\0%s\0%s" % (user, password)).encode("utf-8")))
+    if op == "authenticate_xoauth2":
+        user, token = args
+        seen = []
+
+        def respond(challenge):
+            seen.append(challenge.decode("utf-8", "replace"))
+            if len(seen) > 1:
+                return b""
+            return ("user=%s\x01auth=Bearer %s\x01\x01" % (user, token)).encode("utf-8")
+
+        try:
+            result = answer(*client.authenticate("XOAUTH2", respond))
+        except imaplib.IMAP4.error as error:
+            result = {"error": "error", "detail": str(error)}
+        result["challenges"] = seen
+        return result
     if op == "append":
         mailbox, message = args
         return answer(*client.append(mailbox, None, None, base64.b64decode(message)))

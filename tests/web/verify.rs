@@ -81,3 +81,106 @@ async fn save_screenshot(web: &Web, css: &str, file: &str) {
     std::fs::write(&path, &png).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     println!("screenshot: {} ({} bytes)", path.display(), png.len());
 }
+
+/// Issue 12 in the page, beyond "Send test and verify": an ordinary Send with "verify at" a
+/// mailbox (refused, naming the field, while the mailbox is no recipient; then the verdict
+/// card beside the send's result), a bounce read from the sending account's mailbox shown on
+/// its send in History, and the Mailboxes view's team file (exported without a secret,
+/// imported) and its Delete button.
+#[test]
+fn verify_at_on_send_bounces_in_history_and_the_mailboxes_team_file() {
+    run("verify-at", |web| async move {
+        let bridge = web.start_bridge("verify-at");
+        web.pair(&bridge).await;
+        web.select("#compose-profile", "sandbox").await;
+        web.type_into("#compose-to", "bob@example.com,").await;
+        super::compose::wait_chip(&web, "compose-to", "bob@example.com").await;
+        web.type_into("#compose-subject", "Verified from Send")
+            .await;
+        web.type_into("#compose-text", "hello").await;
+        web.select("#compose-verify-at", "sandbox").await;
+        web.click("#compose-send").await;
+        let refused = web
+            .wait_text("#send-result", "Verify_at: the recipients")
+            .await;
+        assert!(refused.contains("To, Cc or Bcc"), "{refused}");
+
+        web.type_into("#compose-cc", &format!("{},", sandbox::DEFAULT_USER))
+            .await;
+        super::compose::wait_chip(&web, "compose-cc", sandbox::DEFAULT_USER).await;
+        web.click("#compose-send").await;
+        web.wait_text("#send-result #verdict-placement", "Inbox")
+            .await;
+        let result = web.text("#send-result").await;
+        assert!(result.contains("Message sent"), "{result}");
+        assert!(result.contains("bob@example.com"), "{result}");
+
+        // A dead address: Gmail's 250 now, the report later in the sender's inbox.
+        web.select("#compose-verify-at", "").await;
+        web.type_into("#compose-to", "bounce-3@example.com,").await;
+        super::compose::wait_chip(&web, "compose-to", "bounce-3@example.com").await;
+        web.click("#compose-send").await;
+        web.wait_text("#send-result", "Message sent").await;
+        web.open_view("history").await;
+        web.click("#history-read-bounces").await;
+        web.wait_text("#history-bounce-note", "1 bounce(s) matched")
+            .await;
+        let badge = web
+            .wait_text(
+                ".history-bounce[data-bounced='bounce-3@example.com']",
+                "bounced",
+            )
+            .await;
+        assert!(badge.contains("5.1.1"), "{badge}");
+        assert!(badge.contains("suppression list"), "{badge}");
+        assert!(badge.contains("The remote server said"), "{badge}");
+
+        // The team file: exported without a secret, imported, and a mailbox deleted.
+        web.open_view("mailboxes").await;
+        web.wait_text("#mailboxes-list", "Sandbox").await;
+        web.click("#mailboxes-export").await;
+        let link = web.find("#mailboxes-export-link").await;
+        let href = link
+            .attr("href")
+            .await
+            .ok()
+            .flatten()
+            .expect("the export link has an address");
+        let exported = web.fetch_text(&href).await;
+        assert!(exported.contains("mailbridge-mailboxes"), "{exported}");
+        assert!(
+            !exported.contains(sandbox::DEFAULT_APP_PASSWORD),
+            "{exported}"
+        );
+        let team = serde_json::json!({
+            "format": "mailbridge-mailboxes",
+            "version": 1,
+            "mailboxes": [{
+                "id": "team-fm", "name": "Team Fastmail", "preset": "fastmail",
+                "host": "imap.fastmail.com", "port": 993, "security": "tls",
+                "username": "team@fastmail.com", "auth": "app_password"
+            }]
+        });
+        let file = web.file("team-mailboxes.json", team.to_string().as_bytes());
+        web.choose_file("#mailboxes-import", &file).await;
+        web.wait_text("#mailboxes-list", "Team Fastmail").await;
+        let row = web.text("#mailboxes-list tr[data-mailbox='team-fm']").await;
+        assert!(row.contains("missing"), "no secret came with it: {row}");
+        web.click("#mailboxes-list tr[data-mailbox='team-fm'] .mailbox-delete")
+            .await;
+        web.eventually("the deleted mailbox gone", async || {
+            let list = web.text("#mailboxes-list").await;
+            if list.contains("Team Fastmail") {
+                Err(list)
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        // A broken team file is refused with the field named.
+        let broken = team.to_string().replace("993", "0");
+        let file = web.file("broken-mailboxes.json", broken.as_bytes());
+        web.choose_file("#mailboxes-import", &file).await;
+        web.wait_text("#mailboxes-io-error", "port").await;
+    });
+}

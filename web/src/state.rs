@@ -75,6 +75,9 @@ pub struct Run {
     pub transcript: Vec<TranscriptLine>,
     /// `None` while the bridge is still working.
     pub result: Option<Result<Outcome, OperationError>>,
+    /// A send with "verify at": what the receiving mailbox showed (the send's own outcome is
+    /// `result`).
+    pub verified: Option<Rc<protocol::SentAndVerified>>,
 }
 
 impl Run {
@@ -166,6 +169,7 @@ impl Purpose {
         match operation {
             Operation::ListProfiles => Purpose::Profiles,
             Operation::Send { .. }
+            | Operation::SendVerifyingAt { .. }
             | Operation::SendTest { .. }
             | Operation::CheckConnection { .. } => Purpose::Run,
             Operation::ReadHistory { .. } => Purpose::History,
@@ -268,6 +272,7 @@ impl State {
                     steps: Vec::new(),
                     transcript: Vec::new(),
                     result: None,
+                    verified: None,
                 });
             }
             Purpose::Message(message) => {
@@ -441,6 +446,18 @@ impl State {
             outcome @ (Outcome::Sent(_) | Outcome::Queued(_) | Outcome::Checked(_)) => {
                 if let Some(run) = self.run.as_mut().filter(|run| run.id == id) {
                     run.result = Some(Ok(outcome));
+                }
+            }
+            // A send with "verify at": the send is the run's result, the verdict beside it.
+            Outcome::SentAndVerified { mut results } => {
+                if let Some(run) = self.run.as_mut().filter(|run| run.id == id)
+                    && !results.is_empty()
+                {
+                    let mut done = results.remove(0);
+                    if let Some(send) = done.send.take() {
+                        run.result = Some(Ok(*send));
+                    }
+                    run.verified = Some(Rc::new(done));
                 }
             }
             Outcome::Outbox { summary, entries } => self.outbox.listed(id, summary, entries),

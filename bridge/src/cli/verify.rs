@@ -79,9 +79,14 @@ pub enum MailboxesCommand {
         /// STARTTLS on port 143 instead of TLS on 993.
         #[arg(long)]
         starttls: bool,
-        /// Log in with an OAuth access token instead of an App Password.
+        /// Log in with an OAuth access token (pasted with `mailboxes secret`) instead of an
+        /// App Password.
         #[arg(long)]
         oauth: bool,
+        /// The mailbox is this sending profile's OAuth account: IMAP signs in with the
+        /// profile's access tokens, refreshed as needed (implies --oauth; nothing to paste).
+        #[arg(long, value_name = "PROFILE")]
+        oauth_profile: Option<String>,
         /// A PEM CA certificate file to trust beside the system's.
         #[arg(long, value_name = "FILE")]
         ca: Option<PathBuf>,
@@ -360,8 +365,13 @@ pub async fn mailboxes(global: &Global, command: MailboxesCommand) -> anyhow::Re
                     ImapSecurity::Tls => "TLS",
                     ImapSecurity::StartTls => "STARTTLS",
                 };
+                let auth = match (&m.oauth_profile, m.auth) {
+                    (Some(profile), _) => format!(", OAuth of profile {}", profile.0),
+                    (None, MailboxAuth::OAuth2) => ", OAuth".to_owned(),
+                    (None, MailboxAuth::AppPassword) => String::new(),
+                };
                 println!(
-                    "{:<16} {:<20} {}:{} {security} {} ({})",
+                    "{:<16} {:<20} {}:{} {security} {} ({}{auth})",
                     m.id,
                     m.name,
                     m.host,
@@ -395,6 +405,7 @@ pub async fn mailboxes(global: &Global, command: MailboxesCommand) -> anyhow::Re
             port,
             starttls,
             oauth,
+            oauth_profile,
             ca,
         } => {
             let preset = match preset {
@@ -421,8 +432,14 @@ pub async fn mailboxes(global: &Global, command: MailboxesCommand) -> anyhow::Re
             if let Some(port) = port {
                 mailbox.port = port;
             }
-            if oauth {
+            if oauth || oauth_profile.is_some() {
                 mailbox.auth = MailboxAuth::OAuth2;
+            }
+            if let Some(profile) = &oauth_profile {
+                let profile = find_profile(&bridge, profile)
+                    .await
+                    .context("--oauth-profile")?;
+                mailbox.oauth_profile = Some(profile);
             }
             if let Some(ca) = ca {
                 mailbox.extra_ca_pem = Some(
@@ -430,11 +447,23 @@ pub async fn mailboxes(global: &Global, command: MailboxesCommand) -> anyhow::Re
                         .with_context(|| format!("--ca: cannot read {}", ca.display()))?,
                 );
             }
-            store
-                .save(mailbox)
+            let linked = mailbox.oauth_profile.clone();
+            bridge
+                .execute(protocol::Operation::SaveMailbox { mailbox }, None)
+                .await
+                .map_err(operation_error)
                 .with_context(|| format!("mailboxes add {id}"))?;
-            println!("Saved {id}. {}", preset.rules());
-            println!("Store its secret with: mailbridge mailboxes secret {id}");
+            match linked {
+                Some(profile) => println!(
+                    "Saved {id}. IMAP signs in with profile {}'s OAuth tokens; there is no \
+                     secret to store.",
+                    profile.0
+                ),
+                None => {
+                    println!("Saved {id}. {}", preset.rules());
+                    println!("Store its secret with: mailbridge mailboxes secret {id}");
+                }
+            }
         }
         MailboxesCommand::Remove { id } => {
             if !store.delete(&id).context("mailboxes remove")? {

@@ -81,6 +81,14 @@ impl Transcript {
         })))
     }
 
+    /// Masks one more secret from here on (an access token obtained after the transcript
+    /// began); with it, its base64 forms are never shown either.
+    pub fn mask(&self, secret: &str) {
+        if secret.len() >= 3 {
+            crate::lock(&self.0).secrets.push(secret.to_owned());
+        }
+    }
+
     pub fn note(&self, text: impl Into<String>) {
         self.push(Direction::Note, text.into());
     }

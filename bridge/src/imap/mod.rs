@@ -28,6 +28,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_imap::types::NameAttribute;
 use async_imap::{Authenticator, Client, Session};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use diagnosis::{Diagnosis, Failure, Retry, diagnose};
 use futures_util::StreamExt as _;
 use protocol::{DeliveryVerdict, Secret, Tab, VerifyReport};
@@ -36,6 +38,9 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use guard::{Guard, Limits, Refused, Transcript};
+use profile::OAuthMechanism;
+
+use crate::smtp::{BearerTokens, TokenUnavailable};
 use verdict::{Asked, Found, Role};
 
 /// How TLS starts.
@@ -67,13 +72,30 @@ pub enum Login {
     Password(Secret),
     /// `AUTHENTICATE XOAUTH2` with an OAuth access token the caller obtained.
     Bearer(Secret),
+    /// An OAuth account's tokens from the bridge's cache (the same as SMTP's), with
+    /// `AUTHENTICATE XOAUTH2` or `OAUTHBEARER`. A token the server refuses is refreshed once
+    /// and tried again on the same connection.
+    OAuth {
+        tokens: BearerTokens,
+        mechanism: OAuthMechanism,
+    },
 }
 
 impl Login {
-    fn secret(&self) -> &Secret {
+    /// The secrets the transcript masks from the start (a token from `OAuth` is added as it
+    /// is obtained).
+    fn known_secrets(&self) -> Vec<String> {
         match self {
-            Login::Password(secret) | Login::Bearer(secret) => secret,
+            Login::Password(secret) | Login::Bearer(secret) => vec![
+                secret.expose().to_owned(),
+                secret.without_spaces().expose().to_owned(),
+            ],
+            Login::OAuth { .. } => Vec::new(),
         }
+    }
+
+    fn is_bearer(&self) -> bool {
+        !matches!(self, Login::Password(_))
     }
 }
 
@@ -152,6 +174,8 @@ pub enum Error {
     Refused { step: &'static str, reply: String },
     #[error("message ID: {0}")]
     BadMessageId(String),
+    #[error("no OAuth access token: {}", .0.detail)]
+    NoToken(TokenUnavailable),
 }
 
 impl Error {
@@ -274,6 +298,21 @@ impl Error {
                 diagnosis.reply = Some(reply.clone());
                 diagnosis
             }
+            Error::NoToken(unavailable) => make(
+                "No OAuth access token for IMAP",
+                format!(
+                    "mailbridge could not get an access token to sign in to the mailbox: {}.",
+                    unavailable.detail
+                ),
+                "The OAuth profile's Google account is not connected, or its refresh token \
+                 was revoked or expired.",
+                vec![unavailable.fix.clone()],
+                if unavailable.transient {
+                    Retry::Transient
+                } else {
+                    Retry::Permanent
+                },
+            ),
             Error::BadMessageId(detail) => make(
                 "That is not a Message-ID",
                 detail.clone(),
@@ -313,10 +352,7 @@ pub async fn verify(
     wanted: &Wanted,
     config: &Config,
 ) -> VerifyReport {
-    let transcript = Transcript::new(vec![
-        login.secret().expose().to_owned(),
-        login.secret().without_spaces().expose().to_owned(),
-    ]);
+    let transcript = Transcript::new(login.known_secrets());
     let started = Instant::now();
     let result = run(target, login, wanted, config, &transcript, started).await;
     match result {
@@ -460,7 +496,7 @@ async fn open(
     target: &Target,
     config: &Config,
     transcript: &Transcript,
-) -> Result<Client<Guard<TlsStream<TcpStream>>>, Error> {
+) -> Result<Connecting, Error> {
     let tcp = connect_tcp(target, config, transcript).await?;
     let tcp = match target.security {
         Security::Tls => tcp,
@@ -635,70 +671,167 @@ async fn connect_tcp(
     })
 }
 
-/// XOAUTH2's one message: `user=U ^A auth=Bearer T ^A ^A`; an error challenge is answered
-/// with an empty response, after which the server sends its NO.
-struct XOAuth2<'a> {
-    user: &'a str,
-    token: &'a str,
+/// The bearer mechanisms' one message: XOAUTH2's `user=U ^A auth=Bearer T ^A ^A`, or
+/// OAUTHBEARER's GS2 header and pairs (RFC 7628). An error challenge (base64 JSON) is kept and
+/// answered as each mechanism asks (an empty response, or `%x01`); the server's NO follows.
+struct BearerAuth<'a> {
+    message: String,
+    error_answer: &'static [u8],
     sent: bool,
+    challenge: &'a mut Vec<u8>,
 }
 
-impl Authenticator for XOAuth2<'_> {
+impl Authenticator for BearerAuth<'_> {
     type Response = Vec<u8>;
 
-    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+    fn process(&mut self, challenge: &[u8]) -> Vec<u8> {
         if self.sent {
-            return Vec::new();
+            challenge.clone_into(self.challenge);
+            return self.error_answer.to_vec();
         }
         self.sent = true;
-        format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token).into_bytes()
+        std::mem::take(&mut self.message).into_bytes()
+    }
+}
+
+type Connecting = Client<Guard<TlsStream<TcpStream>>>;
+
+/// How one bearer sign-in ended.
+enum BearerAttempt {
+    In(Imap),
+    /// The server said NO; the client can try again, and `challenge` is its JSON (base64).
+    Refused {
+        client: Connecting,
+        challenge: String,
+    },
+    Failed(Error),
+}
+
+async fn bearer_attempt(
+    client: Connecting,
+    target: &Target,
+    token: &Secret,
+    mechanism: OAuthMechanism,
+    config: &Config,
+) -> BearerAttempt {
+    let token = token.expose().trim();
+    let (message, error_answer): (String, &'static [u8]) = match mechanism {
+        OAuthMechanism::Oauthbearer => {
+            // RFC 5801's saslname: `,` and `=` are escaped in the authorization identity.
+            let name = target.user.replace('=', "=3D").replace(',', "=2C");
+            (
+                format!(
+                    "n,a={name},\x01host={}\x01port={}\x01auth=Bearer {token}\x01\x01",
+                    target.host, target.port
+                ),
+                b"\x01",
+            )
+        }
+        OAuthMechanism::Xoauth2 => (
+            format!("user={}\x01auth=Bearer {token}\x01\x01", target.user),
+            b"",
+        ),
+    };
+    let mut challenge = Vec::new();
+    let auth = BearerAuth {
+        message,
+        error_answer,
+        sent: false,
+        challenge: &mut challenge,
+    };
+    let attempt = client.authenticate(mechanism.sasl_name(), auth);
+    let result = match tokio::time::timeout(config.command_timeout, attempt).await {
+        Err(_) => {
+            return BearerAttempt::Failed(Error::Timeout {
+                step: "logging in",
+                seconds: config.command_timeout.as_secs(),
+            });
+        }
+        Ok(result) => result,
+    };
+    match result {
+        Ok(session) => BearerAttempt::In(session),
+        Err((async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_), client)) => {
+            BearerAttempt::Refused {
+                client,
+                challenge: STANDARD.encode(&challenge),
+            }
+        }
+        Err((other, _)) => BearerAttempt::Failed(imap_error("logging in", other)),
     }
 }
 
 async fn authenticate(
-    client: Client<Guard<TlsStream<TcpStream>>>,
+    client: Connecting,
     target: &Target,
     login: &Login,
     config: &Config,
 ) -> Result<Imap, Error> {
     let transcript = client.get_ref().transcript().clone();
     let step = "logging in";
-    let attempt = async {
-        match login {
-            Login::Password(password) => {
-                client
-                    .login(&target.user, password.without_spaces().expose())
-                    .await
-            }
-            Login::Bearer(token) => {
-                let auth = XOAuth2 {
-                    user: &target.user,
-                    token: token.expose(),
-                    sent: false,
-                };
-                client.authenticate("XOAUTH2", auth).await
+    let refused = || Error::LoginRefused {
+        host: target.host.clone(),
+        user: target.user.clone(),
+        reply: transcript
+            .last_tagged_reply()
+            .unwrap_or_else(|| "NO".to_owned()),
+        bearer: login.is_bearer(),
+    };
+    match login {
+        Login::Password(password) => {
+            let password = password.without_spaces();
+            let attempt = client.login(&target.user, password.expose());
+            match tokio::time::timeout(config.command_timeout, attempt).await {
+                Err(_) => Err(Error::Timeout {
+                    step,
+                    seconds: config.command_timeout.as_secs(),
+                }),
+                Ok(Ok(session)) => Ok(session),
+                Ok(Err((
+                    async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_),
+                    _,
+                ))) => Err(refused()),
+                Ok(Err((other, _))) => Err(imap_error(step, other)),
             }
         }
-    };
-    match tokio::time::timeout(config.command_timeout, attempt).await {
-        Err(_) => Err(Error::Timeout {
-            step,
-            seconds: config.command_timeout.as_secs(),
-        }),
-        Ok(Ok(session)) => Ok(session),
-        Ok(Err((error, _client))) => match error {
-            async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
-                Err(Error::LoginRefused {
-                    host: target.host.clone(),
-                    user: target.user.clone(),
-                    reply: transcript
-                        .last_tagged_reply()
-                        .unwrap_or_else(|| "NO".to_owned()),
-                    bearer: matches!(login, Login::Bearer(_)),
-                })
+        Login::Bearer(token) => {
+            match bearer_attempt(client, target, token, OAuthMechanism::Xoauth2, config).await {
+                BearerAttempt::In(session) => Ok(session),
+                BearerAttempt::Refused { .. } => Err(refused()),
+                BearerAttempt::Failed(error) => Err(error),
             }
-            other => Err(imap_error(step, other)),
-        },
+        }
+        Login::OAuth { tokens, mechanism } => {
+            let token = tokens.0.token().await.map_err(Error::NoToken)?;
+            transcript.mask(token.expose());
+            let (client, challenge) =
+                match bearer_attempt(client, target, &token, *mechanism, config).await {
+                    BearerAttempt::In(session) => {
+                        tokens.0.accepted();
+                        return Ok(session);
+                    }
+                    BearerAttempt::Failed(error) => return Err(error),
+                    BearerAttempt::Refused { client, challenge } => (client, challenge),
+                };
+            transcript.note(
+                "the server refused the access token; mailbridge refreshes it once and signs in \
+                 again",
+            );
+            let fresh = tokens
+                .0
+                .refused(&token, &challenge)
+                .await
+                .map_err(Error::NoToken)?;
+            transcript.mask(fresh.expose());
+            match bearer_attempt(client, target, &fresh, *mechanism, config).await {
+                BearerAttempt::In(session) => {
+                    tokens.0.accepted();
+                    Ok(session)
+                }
+                BearerAttempt::Refused { .. } => Err(refused()),
+                BearerAttempt::Failed(error) => Err(error),
+            }
+        }
     }
 }
 
@@ -861,10 +994,7 @@ pub async fn fetch_reports(
     config: &Config,
     max: usize,
 ) -> Result<Reports, (Diagnosis, Vec<protocol::TranscriptLine>)> {
-    let transcript = Transcript::new(vec![
-        login.secret().expose().to_owned(),
-        login.secret().without_spaces().expose().to_owned(),
-    ]);
+    let transcript = Transcript::new(login.known_secrets());
     let fetched = async {
         let client = open(target, config, &transcript).await?;
         let mut session = authenticate(client, target, login, config).await?;

@@ -126,8 +126,9 @@ impl Bridge {
                 let record = self.record(id)?;
                 let results = self.outbox.campaign_results(id).map_err(outbox_error)?;
                 self.suppress_failures(&results)?;
+                let bounced = self.bounced_rows(&results);
                 Ok(Outcome::CampaignResults {
-                    csv: results_csv(&results)?,
+                    csv: results_csv(&results, &bounced)?,
                     filename: format!("{}-results.csv", slug(&record.name)),
                 })
             }
@@ -482,7 +483,43 @@ impl Bridge {
             rate_per_minute,
             eta_seconds,
             schedule_summary,
+            bounced: self.bounced_rows(&results),
         })
+    }
+
+    /// The campaign's recipients whose bounce report was read (and kept) since their 250.
+    fn bounced_rows(&self, results: &[CampaignResult]) -> Vec<protocol::BouncedRow> {
+        let path = self.data_dir.join("verdicts.sqlite3");
+        if !path.exists() {
+            return Vec::new();
+        }
+        let sent: Vec<&CampaignResult> = results
+            .iter()
+            .filter(|r| r.state == EntryState::Sent)
+            .collect();
+        let found = crate::store::VerdictStore::open(&path)
+            .and_then(|store| store.bounces_for(sent.iter().map(|r| r.message_id.as_str())));
+        let Ok(mut found) = found else {
+            tracing::warn!("could not read the bounces kept for a campaign");
+            return Vec::new();
+        };
+        let mut rows = Vec::new();
+        for result in sent {
+            let id = result.message_id.trim().trim_matches(['<', '>']);
+            let Some(bounces) = found.get_mut(id) else {
+                continue;
+            };
+            if let Some(at) = bounces
+                .iter()
+                .position(|b| b.recipient.eq_ignore_ascii_case(&result.address))
+            {
+                rows.push(protocol::BouncedRow {
+                    row: result.row,
+                    bounce: bounces.swap_remove(at),
+                });
+            }
+        }
+        rows
     }
 
     /// The profile's account now: what is left today and when the next send beyond it frees.
@@ -618,8 +655,13 @@ fn add_no_such_users(list: &mut Suppression, results: &[CampaignResult], now_s: 
         .count()
 }
 
-/// The results as CSV: row, address, state, message_id, reply, time (RFC 3339, UTC).
-fn results_csv(results: &[CampaignResult]) -> Result<String, OperationError> {
+/// The results as CSV: row, address, state, message_id, reply, time (RFC 3339, UTC). A sent
+/// row whose bounce report was read says `bounced`, with the status code and the remote
+/// server's words as its reply.
+fn results_csv(
+    results: &[CampaignResult],
+    bounced: &[protocol::BouncedRow],
+) -> Result<String, OperationError> {
     let failed = |error: ::csv::Error| {
         OperationError::new(ErrorKind::Internal, format!("the export failed: {error}"))
     };
@@ -629,13 +671,27 @@ fn results_csv(results: &[CampaignResult]) -> Result<String, OperationError> {
         .map_err(failed)?;
     for result in results {
         let time = crate::smtp::rfc3339(i64::try_from(result.updated_ms / 1_000).unwrap_or(0));
+        let bounce = bounced.iter().find(|b| b.row == result.row).map(|b| {
+            format!(
+                "{} {}",
+                b.bounce.status,
+                b.bounce.remote_text.as_deref().unwrap_or_default()
+            )
+        });
+        let (state, reply) = match &bounce {
+            Some(text) => ("bounced", text.trim()),
+            None => (
+                result.state.as_str(),
+                result.reply.as_deref().unwrap_or_default().trim(),
+            ),
+        };
         writer
             .write_record([
                 result.row.to_string().as_str(),
                 result.address.as_str(),
-                result.state.as_str(),
+                state,
                 result.message_id.as_str(),
-                result.reply.as_deref().unwrap_or_default().trim(),
+                reply,
                 time.as_str(),
             ])
             .map_err(failed)?;
@@ -832,8 +888,11 @@ mod tests {
 
     #[test]
     fn the_export_has_a_header_and_one_line_per_row() {
-        let csv =
-            results_csv(&[result(EntryState::Sent, "250 2.0.0 OK, \"x\"", "a@b.c")]).expect("csv");
+        let csv = results_csv(
+            &[result(EntryState::Sent, "250 2.0.0 OK, \"x\"", "a@b.c")],
+            &[],
+        )
+        .expect("csv");
         let mut lines = csv.lines();
         assert_eq!(
             lines.next(),
@@ -842,6 +901,29 @@ mod tests {
         assert_eq!(
             lines.next(),
             Some("1,a@b.c,sent,<m@x>,\"250 2.0.0 OK, \"\"x\"\"\",1970-01-01T00:00:00Z")
+        );
+        // A row whose bounce report was read says so, with the code and the remote words.
+        let bounced = protocol::BouncedRow {
+            row: 1,
+            bounce: protocol::BounceView {
+                recipient: "a@b.c".into(),
+                action: "failed".into(),
+                status: "5.1.1".into(),
+                remote_text: Some("550 5.1.1 no such user".into()),
+                message_id: "m@x".into(),
+                history_id: 0,
+                diagnosis: None,
+                suppressed: true,
+            },
+        };
+        let csv = results_csv(
+            &[result(EntryState::Sent, "250 2.0.0 OK", "a@b.c")],
+            &[bounced],
+        )
+        .expect("csv");
+        assert_eq!(
+            csv.lines().nth(1),
+            Some("1,a@b.c,bounced,<m@x>,5.1.1 550 5.1.1 no such user,1970-01-01T00:00:00Z")
         );
     }
 }

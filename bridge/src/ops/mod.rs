@@ -278,6 +278,9 @@ impl Bridge {
             | O::DeleteMailbox { .. }
             | O::SetMailboxSecret { .. }
             | O::SendAndVerify { .. }
+            | O::SendVerifyingAt { .. }
+            | O::ExportMailboxes
+            | O::ImportMailboxes { .. }
             | O::Verify { .. }
             | O::ReadBounces { .. }
             | O::SetSandboxSpam { .. }
@@ -310,7 +313,8 @@ impl Bridge {
             }
             Operation::ReadHistory { limit } => {
                 let history = self.history.clone();
-                let entries = blocking(move || lock(&history).list(limit as usize)).await?;
+                let mut entries = blocking(move || lock(&history).list(limit as usize)).await?;
+                self.attach_bounces(&mut entries).await;
                 Ok(Outcome::History { entries })
             }
             other => Err(misrouted(&other)),

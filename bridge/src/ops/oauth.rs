@@ -7,7 +7,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use profile::{AuthMethod, OAuthEndpoints, OAuthSettings, Problem, Profile, ProfileId};
+use profile::{
+    AuthMethod, OAuthEndpoints, OAuthMechanism, OAuthSettings, Problem, Profile, ProfileId,
+};
 use protocol::{
     ErrorKind, OAuthClientInput, Operation, OperationError, Outcome, Progress, Secret,
     TokenHealthView, TokenState,
@@ -161,6 +163,23 @@ impl Bridge {
         &self,
         profile: &Profile,
     ) -> Option<Result<Credentials, OperationError>> {
+        Some(
+            self.token_source(profile)?
+                .map(|(tokens, mechanism)| Credentials::OAuth {
+                    user: profile.username.clone(),
+                    mechanism,
+                    tokens,
+                }),
+        )
+    }
+
+    /// A connected OAuth profile's access tokens and its mechanism, shared by SMTP and by
+    /// IMAP when a receiving mailbox is the same account. `None` for a profile that does not
+    /// sign in with OAuth; an error when it does but is not connected.
+    pub(super) fn token_source(
+        &self,
+        profile: &Profile,
+    ) -> Option<Result<(BearerTokens, OAuthMechanism), OperationError>> {
         let settings = profile
             .oauth
             .as_ref()
@@ -185,15 +204,12 @@ impl Bridge {
                      `mailbridge oauth connect PROFILE`.",
                 ));
             }
-            Ok(Credentials::OAuth {
-                user: profile.username.clone(),
-                mechanism: settings.mechanism,
-                tokens: BearerTokens(Arc::new(ProfileTokens {
-                    account: profile.id.0.clone(),
-                    client,
-                    tokens: Arc::clone(&self.oauth),
-                })),
-            })
+            let tokens = BearerTokens(Arc::new(ProfileTokens {
+                account: profile.id.0.clone(),
+                client,
+                tokens: Arc::clone(&self.oauth),
+            }));
+            Ok((tokens, settings.mechanism))
         })())
     }
 

@@ -46,10 +46,8 @@ impl Bridge {
             Operation::Send { profile, draft } => {
                 let profile = self.profile(&profile)?;
                 let attachments = self.take_attachments(&draft)?;
-                let built = compose::build(&profile, &draft, &attachments).map_err(|problems| {
-                    OperationError::invalid("the message cannot be sent as it is", problems)
-                })?;
-                self.send(&profile, built, &draft.subject, progress).await
+                self.send_draft(&profile, &draft, &attachments, progress)
+                    .await
             }
             Operation::SendTest { profile } => {
                 let profile = self.profile(&profile)?;
@@ -102,6 +100,21 @@ impl Bridge {
             }
             other => Err(misrouted(&other)),
         }
+    }
+
+    /// Sends a draft whose attachments' bytes the caller collected, so that one draft can go
+    /// out several times (to each mailbox of "send and verify") before its uploads are let go.
+    pub(super) async fn send_draft(
+        &self,
+        profile: &Profile,
+        draft: &Draft,
+        attachments: &[(protocol::AttachmentRef, Vec<u8>)],
+        progress: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Result<Outcome, OperationError> {
+        let built = compose::build(profile, draft, attachments).map_err(|problems| {
+            OperationError::invalid("the message cannot be sent as it is", problems)
+        })?;
+        self.send(profile, built, &draft.subject, progress).await
     }
 
     /// Builds every draft and queues them as one batch, or nothing when any has a problem.
@@ -376,6 +389,7 @@ impl Bridge {
             attempts: attempted.attempts,
             outcome,
             transcript: attempted.transcript.clone(),
+            bounces: Vec::new(),
         };
         let history = self.history.clone();
         blocking(move || lock(&history).append(entry)).await

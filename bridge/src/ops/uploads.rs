@@ -73,6 +73,14 @@ impl Bridge {
         Ok(attachments)
     }
 
+    /// Lets go of a draft's uploads once it has been sent as often as it will be.
+    pub(super) fn release_attachments(&self, draft: &Draft) {
+        let mut uploads = lock(&self.uploads);
+        for attachment in &draft.attachments {
+            uploads.remove(attachment.upload);
+        }
+    }
+
     pub(super) fn peek_attachments(
         &self,
         draft: &Draft,

@@ -58,6 +58,9 @@ impl Bridge {
                     )
                     .with_fix("Choose another id."));
                 }
+                if mailbox.oauth_profile.is_some() {
+                    self.oauth_profile_of(&mailbox)?;
+                }
                 self.mailbox_store()
                     .save(mailbox)
                     .map_err(|error| match error {
@@ -78,6 +81,23 @@ impl Bridge {
                 }
                 let _ = self.clear_mailbox_secret(&id);
                 self.mailbox_views()
+            }
+            Operation::ExportMailboxes => Ok(Outcome::Exported {
+                json: self.mailbox_store().export().map_err(store_error)?,
+                filename: "mailbridge-mailboxes.json".to_owned(),
+            }),
+            Operation::ImportMailboxes { json } => {
+                let imported = self.mailbox_store().import(&json);
+                match imported {
+                    Ok(_) => self.mailbox_views(),
+                    Err(crate::store::MailboxError::Invalid(problems)) => {
+                        Err(OperationError::invalid(
+                            "nothing was imported: the mailboxes file has problems",
+                            problems,
+                        ))
+                    }
+                    Err(other) => Err(store_error(other)),
+                }
             }
             Operation::SetMailboxSecret { id, secret } => {
                 self.set_mailbox_secret(&id, &secret)?;
@@ -104,17 +124,27 @@ impl Bridge {
                     )
                     .with_fix("Add one in Mailboxes."));
                 }
+                // The attachments' bytes are read once and the uploads let go after every
+                // send, so each mailbox gets the whole message.
+                let attachments = match &draft {
+                    Some(draft) => self.peek_attachments(draft)?,
+                    None => Vec::new(),
+                };
                 // One send per mailbox, then every mailbox searched at once.
                 let runs = mailboxes.iter().map(|mailbox| {
-                    self.send_and_verify(
+                    self.send_to_mailbox(
                         profile.clone(),
                         mailbox,
                         draft.clone(),
+                        &attachments,
                         limit(limit_seconds),
                         progress.clone(),
                     )
                 });
                 let done = futures_util::future::join_all(runs).await;
+                if let Some(draft) = &draft {
+                    self.release_attachments(draft);
+                }
                 let mut results = Vec::new();
                 // With several mailboxes, one that fails (no secret, a refused send) is a row
                 // that says why, not the end of the others.
@@ -149,6 +179,23 @@ impl Bridge {
                     }
                 }
                 Ok(Outcome::SentAndVerified { results })
+            }
+            Operation::SendVerifyingAt {
+                profile,
+                draft,
+                mailbox,
+                limit_seconds,
+            } => {
+                let done = self
+                    .send_verifying_at(profile, &mailbox, draft, limit(limit_seconds), progress)
+                    .await?;
+                Ok(Outcome::SentAndVerified {
+                    results: vec![protocol::SentAndVerified {
+                        mailbox,
+                        send: Some(Box::new(done.send)),
+                        report: done.verify,
+                    }],
+                })
             }
             Operation::Verify {
                 mailbox,
@@ -210,8 +257,11 @@ impl Bridge {
                     .ok()
                     .flatten()
                     .is_some();
+                let linked = mailbox.oauth_profile.is_some()
+                    || matches!(self.oauth_profile_of(&mailbox), Ok(Some(_)));
                 let secret = match (stored, mailbox.preset) {
                     (true, _) => SecretState::Stored,
+                    _ if linked => SecretState::NotNeeded,
                     (false, MailboxPreset::Sandbox) => SecretState::NotNeeded,
                     (false, _) => SecretState::Missing,
                 };
@@ -292,7 +342,93 @@ impl Bridge {
             .map_err(store_error)
     }
 
+    /// How IMAP signs in to a mailbox: with its OAuth profile's tokens when it is an OAuth
+    /// account's (named by `oauth_profile`, or an OAuth2 mailbox with no token pasted whose
+    /// username is a connected OAuth profile's), else with its App Password or pasted token.
     fn mailbox_login(&self, mailbox: &ReceivingMailbox) -> Result<Login, OperationError> {
+        if let Some(profile) = self.oauth_profile_of(mailbox)? {
+            return match self.token_source(&profile) {
+                Some(Ok((tokens, mechanism))) => Ok(Login::OAuth { tokens, mechanism }),
+                Some(Err(error)) => Err(error),
+                None => Err(OperationError::new(
+                    ErrorKind::Invalid,
+                    format!(
+                        "oauth_profile: the receiving mailbox {:?} signs in with profile {:?}'s \
+                         OAuth tokens, but that profile does not sign in with OAuth",
+                        mailbox.name, profile.name
+                    ),
+                )
+                .with_fix(
+                    "Give the profile its OAuth client and connect it (`mailbridge oauth client` \
+                     and `oauth connect`), or remove the mailbox's OAuth profile and store an App \
+                     Password (`mailbridge mailboxes secret`).",
+                )),
+            };
+        }
+        self.stored_login(mailbox)
+    }
+
+    /// The sending profile whose OAuth account a mailbox is, if any.
+    fn oauth_profile_of(
+        &self,
+        mailbox: &ReceivingMailbox,
+    ) -> Result<Option<profile::Profile>, OperationError> {
+        if let Some(id) = &mailbox.oauth_profile {
+            let profile = lock(&self.profiles).get(id).ok_or_else(|| {
+                OperationError::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "oauth_profile: the receiving mailbox {:?} names the profile {:?}, which \
+                         does not exist",
+                        mailbox.name, id.0
+                    ),
+                )
+                .with_fix(
+                    "Choose an existing OAuth profile for the mailbox (`mailbridge mailboxes add \
+                     ... --oauth-profile PROFILE`, or the Mailboxes view), or remove it.",
+                )
+            })?;
+            if !profile.username.eq_ignore_ascii_case(&mailbox.username) {
+                return Err(OperationError::new(
+                    ErrorKind::Invalid,
+                    format!(
+                        "oauth_profile: profile {:?} signs in as {}, but the receiving mailbox \
+                         {:?} is {}; one account's token cannot read another's mailbox",
+                        profile.name, profile.username, mailbox.name, mailbox.username
+                    ),
+                )
+                .with_fix(
+                    "Set the mailbox's username to the profile's account, or choose the profile \
+                     of the mailbox's own account.",
+                ));
+            }
+            return Ok(Some(profile));
+        }
+        if mailbox.auth != MailboxAuth::OAuth2 {
+            return Ok(None);
+        }
+        let pasted = self
+            .secrets
+            .get(&SecretKey::Mailbox(mailbox.id.clone()))
+            .map_err(store_error)?
+            .is_some();
+        if pasted {
+            return Ok(None);
+        }
+        let candidates = lock(&self.profiles).list();
+        Ok(candidates.into_iter().find(|profile| {
+            profile.auth == profile::AuthMethod::OAuth2
+                && profile.oauth.is_some()
+                && profile.username.eq_ignore_ascii_case(&mailbox.username)
+                && matches!(
+                    self.secrets
+                        .get(&SecretKey::RefreshToken(profile.id.clone())),
+                    Ok(Some(_))
+                )
+        }))
+    }
+
+    fn stored_login(&self, mailbox: &ReceivingMailbox) -> Result<Login, OperationError> {
         let stored = self
             .secrets
             .get(&SecretKey::Mailbox(mailbox.id.clone()))
@@ -376,6 +512,72 @@ impl Bridge {
         limit: Duration,
         progress: Option<mpsc::UnboundedSender<Progress>>,
     ) -> Result<SentAndVerified, OperationError> {
+        let attachments = match &draft {
+            Some(draft) => self.peek_attachments(draft)?,
+            None => Vec::new(),
+        };
+        let uploads = draft.clone();
+        let done = self
+            .send_to_mailbox(profile, mailbox, draft, &attachments, limit, progress)
+            .await;
+        if let Some(draft) = &uploads {
+            self.release_attachments(draft);
+        }
+        done
+    }
+
+    /// "Verify at": sends the draft as composed (its recipients must include the mailbox's
+    /// address), then verifies it at the mailbox.
+    pub async fn send_verifying_at(
+        &self,
+        profile: ProfileId,
+        mailbox: &str,
+        draft: Draft,
+        limit: Duration,
+        progress: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Result<SentAndVerified, OperationError> {
+        let receiving = self.find_mailbox(mailbox)?;
+        let address = receiving.username.trim();
+        let included = draft
+            .to
+            .iter()
+            .chain(&draft.cc)
+            .chain(&draft.bcc)
+            .any(|typed| bare_address(typed).eq_ignore_ascii_case(address));
+        if !included {
+            return Err(OperationError::new(
+                ErrorKind::Invalid,
+                format!(
+                    "verify_at: the recipients do not include {address}, the address of the \
+                     receiving mailbox {:?}, so the message could not be found there",
+                    receiving.name
+                ),
+            )
+            .with_fix(format!(
+                "Add {address} to To, Cc or Bcc, or choose the receiving mailbox of one of the \
+                 recipients (or none) in \"Verify at\"."
+            )));
+        }
+        let sender = self.profile(&profile)?;
+        // A message that could not be looked for is not sent.
+        self.mailbox_login(&receiving)?;
+        let attachments = self.take_attachments(&draft)?;
+        let send = self
+            .send_draft(&sender, &draft, &attachments, progress)
+            .await?;
+        self.verify_sent(send, &sender, &receiving, limit).await
+    }
+
+    /// One mailbox's share of "send and verify": the draft's attachments come collected.
+    async fn send_to_mailbox(
+        &self,
+        profile: ProfileId,
+        mailbox: &str,
+        draft: Option<Draft>,
+        attachments: &[(protocol::AttachmentRef, Vec<u8>)],
+        limit: Duration,
+        progress: Option<mpsc::UnboundedSender<Progress>>,
+    ) -> Result<SentAndVerified, OperationError> {
         let receiving = self.find_mailbox(mailbox)?;
         let sender = self.profile(&profile)?;
         // A test that could not be looked for is not sent.
@@ -388,24 +590,35 @@ impl Bridge {
                 ..draft
             },
             None => Draft {
-            to: vec![receiving.username.clone()],
-            cc: Vec::new(),
-            bcc: Vec::new(),
-            reply_to: None,
-            subject: format!("{VERIFY_SUBJECT} ({})", receiving.name),
-            text: Some(
-                "This message was sent by mailbridge to check where it lands: Inbox, a tab, or \
-                 Spam. You can delete it.\r\n"
-                    .to_owned(),
-            ),
-            html: None,
-            attachments: Vec::new(),
-            headers: Vec::new(),
+                to: vec![receiving.username.clone()],
+                cc: Vec::new(),
+                bcc: Vec::new(),
+                reply_to: None,
+                subject: format!("{VERIFY_SUBJECT} ({})", receiving.name),
+                text: Some(
+                    "This message was sent by mailbridge to check where it lands: Inbox, a tab, \
+                     or Spam. You can delete it.\r\n"
+                        .to_owned(),
+                ),
+                html: None,
+                attachments: Vec::new(),
+                headers: Vec::new(),
             },
         };
         let send = self
-            .execute(Operation::Send { profile, draft }, progress)
+            .send_draft(&sender, &draft, attachments, progress)
             .await?;
+        self.verify_sent(send, &sender, &receiving, limit).await
+    }
+
+    /// Looks for a message just sent (or queued) at the receiving mailbox.
+    async fn verify_sent(
+        &self,
+        send: Outcome,
+        sender: &profile::Profile,
+        receiving: &ReceivingMailbox,
+        limit: Duration,
+    ) -> Result<SentAndVerified, OperationError> {
         let sent_at_ms = imap::now_ms();
         let message_id = match &send {
             Outcome::Sent(report) => report.message_id.clone(),
@@ -444,7 +657,7 @@ impl Bridge {
             .await
             .map_err(store_error)?
             .map_err(store_error)?;
-        let sent: Vec<bounce::Sent> = sent_entries
+        let mut sent: Vec<bounce::Sent> = sent_entries
             .iter()
             .filter_map(|entry| {
                 Some(bounce::Sent {
@@ -457,6 +670,19 @@ impl Bridge {
                 })
             })
             .collect();
+        // Campaign messages go out through the outbox's deliverer, not the page's Send: their
+        // Message-IDs are in the campaign results.
+        let campaigns = self.outbox.campaigns().unwrap_or_default();
+        for record in campaigns {
+            for result in self.outbox.campaign_results(record.id).unwrap_or_default() {
+                if result.state == protocol::EntryState::Sent {
+                    sent.push(bounce::Sent {
+                        message_id: result.message_id.trim().trim_matches(['<', '>']).to_owned(),
+                        recipients: vec![result.address],
+                    });
+                }
+            }
+        }
         let mut ignored = 0;
         let mut bounces = Vec::new();
         for raw in &reports.messages {
@@ -511,6 +737,17 @@ impl Bridge {
             list.save(&path)
                 .map_err(|error| OperationError::new(ErrorKind::Internal, format!("{error:#}")))?;
         }
+        // Kept for History's badges and the campaign results.
+        let kept = views.clone();
+        let verdicts = self.data_dir.join("verdicts.sqlite3");
+        let stored = tokio::task::spawn_blocking(move || {
+            let store = VerdictStore::open(&verdicts)?;
+            kept.iter().try_for_each(|bounce| store.put_bounce(bounce))
+        })
+        .await;
+        if !matches!(stored, Ok(Ok(()))) {
+            tracing::warn!("could not keep the bounces read at {}", receiving.name);
+        }
         Ok(BounceReport {
             matched: views,
             unmatched,
@@ -519,11 +756,44 @@ impl Bridge {
         })
     }
 
+    /// Puts the bounces kept for each entry's message on it (History's "bounced" badges).
+    pub(super) async fn attach_bounces(&self, entries: &mut [protocol::HistoryEntry]) {
+        let path = self.data_dir.join("verdicts.sqlite3");
+        let ids: Vec<String> = entries
+            .iter()
+            .filter_map(|entry| entry.message_id.clone())
+            .collect();
+        let found = tokio::task::spawn_blocking(move || {
+            VerdictStore::open(&path)?.bounces_for(ids.iter().map(String::as_str))
+        })
+        .await;
+        let Ok(Ok(mut found)) = found else {
+            tracing::warn!("could not read the bounces kept for the history");
+            return;
+        };
+        for entry in entries {
+            if let Some(id) = &entry.message_id
+                && let Some(bounces) = found.remove(id.trim().trim_matches(['<', '>']))
+            {
+                entry.bounces = bounces;
+            }
+        }
+    }
+
     /// The verdicts kept for a Message-ID, newest first.
     pub fn verdicts_for(&self, message_id: &str) -> Result<Vec<VerifyReport>, OperationError> {
         VerdictStore::open(&self.data_dir.join("verdicts.sqlite3"))
             .and_then(|store| store.for_message(message_id))
             .map_err(store_error)
+    }
+}
+
+/// The address in what was typed: `Bob <bob@example.com>` gives `bob@example.com`.
+fn bare_address(typed: &str) -> &str {
+    let typed = typed.trim();
+    match (typed.rfind('<'), typed.rfind('>')) {
+        (Some(open), Some(close)) if open < close => typed[open + 1..close].trim(),
+        _ => typed,
     }
 }
 
@@ -555,6 +825,15 @@ pub(crate) fn ensure_sandbox_mailbox(store: &MailboxStore, sandbox: &sandbox::Sa
         )
     };
     let current = store.find(SANDBOX_MAILBOX_ID);
+    // A link to the sandbox profile's OAuth account, which the user chose, is kept.
+    let mailbox = match &current {
+        Ok(Some(existing)) if existing.oauth_profile.is_some() => ReceivingMailbox {
+            auth: existing.auth,
+            oauth_profile: existing.oauth_profile.clone(),
+            ..mailbox
+        },
+        _ => mailbox,
+    };
     if matches!(&current, Ok(Some(existing)) if *existing == mailbox) {
         return;
     }

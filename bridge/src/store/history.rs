@@ -195,6 +195,7 @@ impl HistoryStore {
             attempts: row.attempts,
             outcome,
             transcript,
+            bounces: Vec::new(),
         })
     }
 }
@@ -317,6 +318,7 @@ mod tests {
                     text: "235 2.7.0 Accepted".into(),
                 },
             ],
+            bounces: Vec::new(),
         }
     }
 

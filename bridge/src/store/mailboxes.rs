@@ -1,14 +1,15 @@
 //! Receiving mailboxes (`mailboxes.json`, beside `profiles.json`, in the team file format of
 //! `profile::MailboxFile`, which has no field for a secret), and the verdicts found there
 //! (`verdicts.sqlite3` in the data directory, by Message-ID, with the redacted IMAP
-//! transcript).
+//! transcript), beside the bounces matched to sent messages (by Message-ID and recipient).
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use profile::{MailboxFile, Problem, ReceivingMailbox};
-use protocol::VerifyReport;
+use protocol::{BounceView, VerifyReport};
 use rusqlite::{Connection, OptionalExtension as _, params};
 
 use super::write_atomic;
@@ -158,6 +159,12 @@ impl VerdictStore {
                      at_unix_ms INTEGER NOT NULL,
                      report TEXT NOT NULL,
                      PRIMARY KEY (message_id, mailbox)
+                 );
+                 CREATE TABLE IF NOT EXISTS bounces (
+                     message_id TEXT NOT NULL,
+                     recipient TEXT NOT NULL,
+                     bounce TEXT NOT NULL,
+                     PRIMARY KEY (message_id, recipient)
                  );",
             )
             .map_err(sqlite)?;
@@ -207,6 +214,57 @@ impl VerdictStore {
             }
         }
         Ok(reports)
+    }
+
+    /// Keeps a bounce matched to a sent message (a later report for the same recipient
+    /// replaces it: a delay followed by a failure shows the failure).
+    pub fn put_bounce(&self, bounce: &BounceView) -> Result<(), MailboxError> {
+        let json = serde_json::to_string(bounce).unwrap_or_default();
+        self.connection
+            .execute(
+                "INSERT OR REPLACE INTO bounces (message_id, recipient, bounce)
+                 VALUES (?1, ?2, ?3)",
+                params![
+                    bare(&bounce.message_id),
+                    bounce.recipient.to_ascii_lowercase(),
+                    json
+                ],
+            )
+            .map(|_| ())
+            .map_err(|error| MailboxError::Io {
+                action: "cannot store a bounce in",
+                path: PathBuf::from("verdicts.sqlite3"),
+                reason: error.to_string(),
+            })
+    }
+
+    /// The bounces kept for these Message-IDs, by bare Message-ID.
+    pub fn bounces_for<'a>(
+        &self,
+        message_ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<HashMap<String, Vec<BounceView>>, MailboxError> {
+        let io = |error: rusqlite::Error| MailboxError::Io {
+            action: "cannot read the bounces in",
+            path: PathBuf::from("verdicts.sqlite3"),
+            reason: error.to_string(),
+        };
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT bounce FROM bounces WHERE message_id = ?1 ORDER BY recipient")
+            .map_err(io)?;
+        let mut found: HashMap<String, Vec<BounceView>> = HashMap::new();
+        for id in message_ids {
+            let id = bare(id);
+            let rows = statement
+                .query_map([id], |row| row.get::<_, String>(0))
+                .map_err(io)?;
+            for row in rows {
+                if let Some(bounce) = row.ok().and_then(|json| serde_json::from_str(&json).ok()) {
+                    found.entry(id.to_owned()).or_default().push(bounce);
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// The newest verdict for a Message-ID at one mailbox.

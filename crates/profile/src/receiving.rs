@@ -21,7 +21,8 @@ pub enum ImapSecurity {
 #[serde(rename_all = "snake_case")]
 pub enum MailboxAuth {
     AppPassword,
-    /// `AUTHENTICATE XOAUTH2` with an access token.
+    /// `AUTHENTICATE XOAUTH2` (or OAUTHBEARER) with an access token: the OAuth profile's
+    /// (`oauth_profile`), refreshed as SMTP's is, or one pasted as the secret.
     OAuth2,
 }
 
@@ -140,6 +141,10 @@ pub struct ReceivingMailbox {
     /// A PEM CA certificate to trust beside the system's.
     #[serde(default)]
     pub extra_ca_pem: Option<String>,
+    /// The sending profile whose OAuth account this mailbox is: IMAP signs in with that
+    /// profile's access tokens (`auth` is then `o_auth2`), so nothing is pasted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_profile: Option<crate::ProfileId>,
 }
 
 impl ReceivingMailbox {
@@ -154,6 +159,7 @@ impl ReceivingMailbox {
             username: username.to_owned(),
             auth: preset.auth(),
             extra_ca_pem: None,
+            oauth_profile: None,
         }
     }
 
@@ -237,6 +243,22 @@ impl ReceivingMailbox {
                 "a provider's preset points at this machine",
                 "Use the Custom preset for a local server.",
             ));
+        }
+        if let Some(profile) = &self.oauth_profile {
+            if profile.0.trim().is_empty() {
+                problems.push(Problem::new(
+                    "oauth_profile",
+                    "the OAuth profile's id is empty",
+                    "Name the sending profile whose Google account this mailbox is, or leave \
+                     the field out.",
+                ));
+            } else if self.auth != MailboxAuth::OAuth2 {
+                problems.push(Problem::new(
+                    "auth",
+                    "a mailbox that signs in with an OAuth profile's tokens must use OAuth2",
+                    "Set auth to OAuth2, or remove oauth_profile to use an App Password.",
+                ));
+            }
         }
         if let Some(pem) = &self.extra_ca_pem
             && !pem.trim().is_empty()
@@ -344,6 +366,20 @@ mod tests {
         assert_eq!(
             paths,
             ["id", "name", "security", "username", "extra_ca_pem"]
+        );
+        let mut linked = ReceivingMailbox::from_preset(MailboxPreset::Gmail, "g", "G", "me@x.com");
+        linked.oauth_profile = Some(crate::ProfileId("gmail".into()));
+        let problems = linked
+            .validate()
+            .expect_err("App Password with an OAuth profile");
+        assert_eq!(problems[0].path, "auth");
+        assert!(problems[0].fix.contains("OAuth2"), "{problems:?}");
+        linked.auth = MailboxAuth::OAuth2;
+        assert_eq!(linked.validate(), Ok(()));
+        linked.oauth_profile = Some(crate::ProfileId(" ".into()));
+        assert_eq!(
+            linked.validate().expect_err("empty")[0].path,
+            "oauth_profile"
         );
     }
 

@@ -120,4 +120,14 @@ pub struct CampaignView {
     pub eta_seconds: Option<u64>,
     /// When the rest go, in words, when the daily limit holds them.
     pub schedule_summary: String,
+    /// Recipients whose bounce report was read (`ReadBounces`) after Gmail's 250, by row.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bounced: Vec<BouncedRow>,
+}
+
+/// A campaign's recipient that bounced: its row and the report matched to its message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BouncedRow {
+    pub row: u64,
+    pub bounce: crate::verify::BounceView,
 }

@@ -37,7 +37,8 @@ mod secret;
 mod verify;
 
 pub use campaign::{
-    CampaignCheck, CampaignSpec, CampaignState, CampaignView, DayShare, RowPreview, RowProblem,
+    BouncedRow, CampaignCheck, CampaignSpec, CampaignState, CampaignView, DayShare, RowPreview,
+    RowProblem,
 };
 pub use captured::{Attachment, CapturedMessage, Envelope, HeaderLine, MessageSummary};
 pub use codec::{

@@ -210,6 +210,13 @@ pub enum Operation {
         id: String,
         secret: Secret,
     },
+    /// The receiving mailboxes' definitions as a team file (`mailbridge-mailboxes`), never a
+    /// secret; answered with [`Outcome::Exported`].
+    ExportMailboxes,
+    /// Adds (or replaces, by id) the mailboxes of a team file; answered with the list.
+    ImportMailboxes {
+        json: String,
+    },
     /// Sends the draft (or, without one, a short test) through a profile to a receiving
     /// mailbox's address, then finds it there; `mailboxes` empty means every mailbox.
     SendAndVerify {
@@ -217,6 +224,16 @@ pub enum Operation {
         mailboxes: Vec<String>,
         #[serde(default)]
         draft: Option<Draft>,
+        #[serde(default)]
+        limit_seconds: Option<u64>,
+    },
+    /// An ordinary send of the draft, as composed, that also verifies where it landed at a
+    /// receiving mailbox ("verify at"). The draft's recipients must include the mailbox's
+    /// address; the result is one [`crate::verify::SentAndVerified`].
+    SendVerifyingAt {
+        profile: ProfileId,
+        draft: Draft,
+        mailbox: String,
         #[serde(default)]
         limit_seconds: Option<u64>,
     },

@@ -145,4 +145,7 @@ pub struct HistoryEntry {
     pub attempts: u32,
     pub outcome: HistoryOutcome,
     pub transcript: Vec<TranscriptLine>,
+    /// The bounce reports read for this message (`ReadBounces`), one per bounced recipient.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bounces: Vec<crate::verify::BounceView>,
 }

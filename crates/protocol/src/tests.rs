@@ -156,9 +156,12 @@ fn operation_index(operation: &Operation) -> usize {
         Operation::ReadBounces { .. } => 45,
         Operation::SetSandboxSpam { .. } => 46,
         Operation::ReadVerdicts { .. } => 47,
+        Operation::SendVerifyingAt { .. } => 48,
+        Operation::ExportMailboxes => 49,
+        Operation::ImportMailboxes { .. } => 50,
     }
 }
-const OPERATIONS: usize = 48;
+const OPERATIONS: usize = 51;
 
 fn outcome_index(outcome: &Outcome) -> usize {
     match outcome {
@@ -235,6 +238,19 @@ fn campaign() -> CampaignView {
         rate_per_minute: 20,
         eta_seconds: None,
         schedule_summary: "the other 4,588 go from 14:05 tomorrow".into(),
+        bounced: vec![crate::BouncedRow {
+            row: 2,
+            bounce: crate::BounceView {
+                recipient: "gone@example.com".into(),
+                action: "failed".into(),
+                status: "5.1.1".into(),
+                remote_text: None,
+                message_id: "2@x".into(),
+                history_id: 9,
+                diagnosis: None,
+                suppressed: true,
+            },
+        }],
     }
 }
 
@@ -449,6 +465,16 @@ fn operations() -> Vec<Operation> {
         Operation::SetSandboxSpam { next: 2 },
         Operation::ReadVerdicts {
             message_id: "<1@x>".into(),
+        },
+        Operation::SendVerifyingAt {
+            profile: id.clone(),
+            draft: draft(),
+            mailbox: "g".into(),
+            limit_seconds: Some(60),
+        },
+        Operation::ExportMailboxes,
+        Operation::ImportMailboxes {
+            json: "{\"format\":\"mailbridge-mailboxes\"}".into(),
         },
     ]
 }
@@ -738,6 +764,16 @@ fn outcomes() -> Vec<Outcome> {
                     diagnosis: diagnosis(),
                 },
                 transcript: vec![transcript()],
+                bounces: vec![crate::BounceView {
+                    recipient: "bob@example.com".into(),
+                    action: "failed".into(),
+                    status: "5.1.1".into(),
+                    remote_text: Some("550 5.1.1 no such user".into()),
+                    message_id: "1@x".into(),
+                    history_id: 4,
+                    diagnosis: Some(diagnosis()),
+                    suppressed: true,
+                }],
             }],
         },
         Outcome::Mailboxes {

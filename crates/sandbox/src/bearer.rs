@@ -1,6 +1,9 @@
 //! The two SASL messages that carry a bearer token: Google's XOAUTH2 and OAUTHBEARER
-//! (RFC 7628). Parsing only; whether the token is good is decided in `session` and
-//! `introspect`.
+//! (RFC 7628), and whether a token is good ([`check_token`]: the fixed token, then the issuer
+//! through `introspect`), for the SMTP and IMAP sides alike.
+
+use crate::introspect;
+use crate::session::Shared;
 
 /// Who logs in and with which token. It never derives `Debug`: the token must not reach a log.
 #[derive(PartialEq, Eq)]
@@ -70,6 +73,57 @@ fn saslname(text: &str) -> Option<String> {
     }
     out.push_str(rest);
     Some(out)
+}
+
+/// What became of a bearer token.
+pub(crate) enum TokenCheck {
+    Accepted,
+    Refused,
+    /// The issuer could not be asked.
+    Unavailable,
+}
+
+/// The fixed token first, then the issuer. `session` names the session in the debug log;
+/// neither the token nor the client secret is ever logged.
+pub(crate) async fn check_token(
+    shared: &Shared,
+    session: &str,
+    user: &str,
+    token: Option<&str>,
+) -> TokenCheck {
+    let config = &shared.config;
+    let Some(token) = token else {
+        return TokenCheck::Refused;
+    };
+    // One account, as everywhere in the sandbox: a token for anyone else is never good.
+    if !user.eq_ignore_ascii_case(&config.user) {
+        return TokenCheck::Refused;
+    }
+    if config.oauth_token.as_deref() == Some(token) {
+        return TokenCheck::Accepted;
+    }
+    let Some(introspector) = shared.introspector.clone() else {
+        return TokenCheck::Refused;
+    };
+    match introspector.check(token, user).await {
+        introspect::Verdict::Accepted => {
+            tracing::debug!(session, "the issuer vouched for a bearer token");
+            TokenCheck::Accepted
+        }
+        introspect::Verdict::Refused(why) => {
+            tracing::debug!(session, reason = why.as_str(), "bearer token refused");
+            TokenCheck::Refused
+        }
+        introspect::Verdict::Unavailable(error) => {
+            tracing::warn!(
+                session,
+                endpoint = %introspector.describe(),
+                %error,
+                "token introspection failed; the login gets a temporary failure"
+            );
+            TokenCheck::Unavailable
+        }
+    }
 }
 
 #[cfg(test)]

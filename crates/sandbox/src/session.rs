@@ -18,11 +18,11 @@ use tokio::sync::watch;
 use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 
-use crate::bearer::{Bearer, parse_oauthbearer, parse_xoauth2};
+use crate::bearer::{Bearer, TokenCheck, check_token, parse_oauthbearer, parse_xoauth2};
 use crate::budget::{Budget, Full, MessageBuffer};
 use crate::command::{Command, EnvelopeError, parse_mail_from, parse_rcpt_to};
 use crate::config::{Config, FaultHandle};
-use crate::introspect::{self, Introspector};
+use crate::introspect::Introspector;
 use crate::message::{self, Problem};
 use crate::reply;
 use crate::store::{DAY_MS, Envelope, NewMessage, Store, now_ms};
@@ -437,45 +437,12 @@ impl Session {
 
     /// The fixed token first, then the issuer. `None` means the sandbox is stopping.
     async fn check_bearer(&mut self, user: &str, token: Option<&str>) -> Option<TokenCheck> {
-        let config = &self.shared.config;
-        let Some(token) = token else {
-            return Some(TokenCheck::Refused);
-        };
-        // One account, as everywhere in the sandbox: a token for anyone else is never good.
-        if !user.eq_ignore_ascii_case(&config.user) {
-            return Some(TokenCheck::Refused);
-        }
-        if config.oauth_token.as_deref() == Some(token) {
-            return Some(TokenCheck::Accepted);
-        }
-        let Some(introspector) = self.shared.introspector.clone() else {
-            return Some(TokenCheck::Refused);
-        };
+        let shared = self.shared.clone();
         // An await like any other: only this session waits for the issuer.
-        let verdict = tokio::select! {
-            () = self.shutdown.wait() => return None,
-            verdict = introspector.check(token, user) => verdict,
-        };
-        // Neither the token nor the client secret is ever logged.
-        Some(match verdict {
-            introspect::Verdict::Accepted => {
-                tracing::debug!(session = %self.id, "the issuer vouched for a bearer token");
-                TokenCheck::Accepted
-            }
-            introspect::Verdict::Refused(why) => {
-                tracing::debug!(session = %self.id, reason = why.as_str(), "bearer token refused");
-                TokenCheck::Refused
-            }
-            introspect::Verdict::Unavailable(error) => {
-                tracing::warn!(
-                    session = %self.id,
-                    endpoint = %introspector.describe(),
-                    %error,
-                    "token introspection failed; the login gets a temporary failure"
-                );
-                TokenCheck::Unavailable
-            }
-        })
+        tokio::select! {
+            () = self.shutdown.wait() => None,
+            checked = check_token(&shared, &self.id, user, token) => Some(checked),
+        }
     }
 
     /// Answers a checked bearer token: 235; the error `challenge`, then 535 once the client
@@ -934,14 +901,6 @@ enum Verdict {
     Accepted,
     AppPasswordRequired,
     BadCredentials,
-}
-
-/// What became of a bearer token.
-enum TokenCheck {
-    Accepted,
-    Refused,
-    /// The issuer could not be asked.
-    Unavailable,
 }
 
 /// Reads up to and including the next LF, never holding more than `max` bytes.

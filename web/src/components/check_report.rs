@@ -230,6 +230,7 @@ mod tests {
             steps,
             transcript: vec![],
             result,
+            verified: None,
         }
     }
 

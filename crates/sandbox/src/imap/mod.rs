@@ -5,6 +5,10 @@
 //! certificate, offers SPECIAL-USE folders (`[Gmail]/All Mail` `\All`, `[Gmail]/Spam` `\Junk`,
 //! `[Gmail]/Trash` `\Trash`) and Gmail's X-GM-EXT-1 (`X-GM-RAW "rfc822msgid:..."`,
 //! `X-GM-LABELS`). Commands are parsed by imap-codec. UIDs are the capture store's ids.
+//! It signs in with `LOGIN` or `AUTHENTICATE PLAIN` and the App Password, or with
+//! `AUTHENTICATE XOAUTH2` / `OAUTHBEARER` and a bearer token checked as the SMTP side checks
+//! it (the fixed token, or one the issuer vouches for by introspection); a refused token gets
+//! Gmail's JSON challenge before the NO.
 //!
 //! Bounded against hostile clients: a command line holds at most [`LINE_MAX`] bytes, a
 //! literal at most [`LITERAL_MAX`] (the server is read-only, so clients have no big literal
@@ -25,7 +29,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use imap_codec::imap_types::auth::AuthMechanism;
 use imap_codec::imap_types::command::{Command, CommandBody};
 use imap_codec::imap_types::core::LiteralMode;
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
@@ -37,6 +40,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::timeout;
 use tokio_rustls::server::TlsStream;
 
+use crate::bearer::{Bearer, TokenCheck, check_token};
 use crate::session::{Shared, Shutdown};
 use folder::{Entry, Folder, View};
 
@@ -54,7 +58,8 @@ pub const MAX_BAD_COMMANDS: u32 = 5;
 /// Failed logins before the session is closed.
 const MAX_FAILED_LOGINS: u32 = 3;
 
-const CAPABILITIES: &str = "IMAP4rev1 SPECIAL-USE X-GM-EXT-1 SASL-IR AUTH=PLAIN";
+const CAPABILITIES: &str =
+    "IMAP4rev1 SPECIAL-USE X-GM-EXT-1 SASL-IR AUTH=PLAIN AUTH=XOAUTH2 AUTH=OAUTHBEARER";
 const CAPABILITIES_AUTHENTICATED: &str = "IMAP4rev1 SPECIAL-USE X-GM-EXT-1";
 const AUTH_FAILED: &str = "NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)";
 const READ_ONLY: &str = "NO [CANNOT] The sandbox's IMAP is read-only: it shows captured \
@@ -364,34 +369,39 @@ impl Session {
                 mechanism,
                 initial_response,
             } => {
-                if mechanism != AuthMechanism::Plain {
-                    format!(
-                        "NO [CANNOT] Unsupported AUTHENTICATE mechanism {mechanism}: \
-                         the sandbox's IMAP offers PLAIN (Failure)"
-                    )
-                } else {
-                    let response = match initial_response {
-                        Some(response) => Some(response.declassify().to_vec()),
-                        None => self.sasl_response().await?,
-                    };
-                    match response {
-                        None => "BAD Invalid SASL response: expected one base64 line (Failure)"
-                            .to_owned(),
-                        Some(response) => {
-                            let mut parts = response.split(|b| *b == 0);
-                            match (parts.next(), parts.next(), parts.next(), parts.next()) {
-                                (Some(authzid), Some(user), Some(secret), None)
-                                    if authzid.is_empty() || authzid.eq_ignore_ascii_case(user) =>
-                                {
-                                    return self.login(user, secret);
-                                }
-                                _ => {
-                                    return self.login(b"", b"");
-                                }
-                            }
-                        }
-                    }
+                let name = mechanism.to_string().to_ascii_uppercase();
+                let bearer = name == "XOAUTH2" || name == "OAUTHBEARER";
+                if name != "PLAIN" && !bearer {
+                    return Ok((
+                        format!(
+                            "NO [CANNOT] Unsupported AUTHENTICATE mechanism {mechanism}: \
+                             the sandbox's IMAP offers PLAIN, XOAUTH2 and OAUTHBEARER (Failure)"
+                        ),
+                        Flow::Continue,
+                    ));
                 }
+                let response = match initial_response {
+                    Some(response) => Some(response.declassify().to_vec()),
+                    None => self.sasl_response().await?,
+                };
+                let Some(response) = response else {
+                    return Ok((
+                        "BAD Invalid SASL response: expected one base64 line (Failure)".to_owned(),
+                        Flow::Continue,
+                    ));
+                };
+                if bearer {
+                    return self.bearer_login(&name, &response).await;
+                }
+                let mut parts = response.split(|b| *b == 0);
+                return match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                    (Some(authzid), Some(user), Some(secret), None)
+                        if authzid.is_empty() || authzid.eq_ignore_ascii_case(user) =>
+                    {
+                        self.login(user, secret)
+                    }
+                    _ => self.login(b"", b""),
+                };
             }
             _ if !authenticated => {
                 "BAD Command only valid in authenticated state: LOGIN first".to_owned()
@@ -490,6 +500,64 @@ impl Session {
             Flow::Continue
         };
         Ok((reply, flow))
+    }
+
+    /// XOAUTH2 or OAUTHBEARER, the token checked as the SMTP side checks it (the fixed token,
+    /// then the issuer). A refused token gets Gmail's JSON challenge; once the client has
+    /// answered it (an empty line, or `%x01`), the NO follows.
+    async fn bearer_login(
+        &mut self,
+        mechanism: &str,
+        response: &[u8],
+    ) -> io::Result<(String, Flow)> {
+        let (bearer, challenge) = if mechanism == "OAUTHBEARER" {
+            (
+                crate::bearer::parse_oauthbearer(response),
+                crate::reply::OAUTHBEARER_CHALLENGE,
+            )
+        } else {
+            (
+                Some(crate::bearer::parse_xoauth2(response)),
+                crate::reply::XOAUTH2_CHALLENGE,
+            )
+        };
+        let checked = match bearer {
+            // Without an authorization identity, OAUTHBEARER's token is the account's.
+            Some(Bearer { user, token }) => {
+                let user = user.unwrap_or_else(|| self.shared.config.user.clone());
+                check_token(&self.shared, "imap", &user, token.as_deref()).await
+            }
+            None => TokenCheck::Refused,
+        };
+        match checked {
+            TokenCheck::Accepted => {
+                self.state = State::Authenticated;
+                let reply = format!(
+                    "OK [CAPABILITY {CAPABILITIES_AUTHENTICATED}] {} authenticated (Success)",
+                    self.shared.config.user
+                );
+                Ok((reply, Flow::Continue))
+            }
+            TokenCheck::Unavailable => Ok((
+                "NO [UNAVAILABLE] Temporary authentication failure, try again later (Failure)"
+                    .to_owned(),
+                Flow::Continue,
+            )),
+            TokenCheck::Refused => {
+                self.write(format!("+ {challenge}\r\n").as_bytes()).await?;
+                // Whatever the client answers, the login has failed.
+                if let Line::Closed = self.read_line().await? {
+                    return Ok((AUTH_FAILED.to_owned(), Flow::Close));
+                }
+                self.failed_logins += 1;
+                let flow = if self.failed_logins >= MAX_FAILED_LOGINS {
+                    Flow::Close
+                } else {
+                    Flow::Continue
+                };
+                Ok((AUTH_FAILED.to_owned(), flow))
+            }
+        }
     }
 
     /// Asks for the SASL response with an empty challenge and reads one base64 line; `None`

@@ -682,6 +682,7 @@ mod tests {
             rate_per_minute: 0,
             eta_seconds: None,
             schedule_summary: String::new(),
+            bounced: Vec::new(),
         }
     }
 

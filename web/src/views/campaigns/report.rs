@@ -119,6 +119,24 @@ pub fn progress_of(campaign: &CampaignView) -> Html {
             if !campaign.schedule_summary.is_empty() {
                 <p class="hint">{ &campaign.schedule_summary }</p>
             }
+            if !campaign.bounced.is_empty() {
+                <table id="campaign-bounced" class="campaign-table">
+                    <caption>{ "Bounced after Gmail's 250 (read from the sending account's mailbox)" }</caption>
+                    <thead><tr><th scope="col">{ "Row" }</th><th scope="col">{ "Address" }</th><th scope="col">{ "Status" }</th><th scope="col">{ "Remote server" }</th><th scope="col">{ "Why" }</th></tr></thead>
+                    <tbody>
+                        { for campaign.bounced.iter().map(|b| html! {
+                            <tr data-row={b.row.to_string()}>
+                                <td>{ "row " }{ b.row }</td>
+                                <td>{ &b.bounce.recipient }</td>
+                                <td><span class="badge bad">{ "bounced" }</span>{ " " }<code>{ &b.bounce.status }</code></td>
+                                <td>{ b.bounce.remote_text.clone().unwrap_or_default() }</td>
+                                <td>{ b.bounce.diagnosis.as_ref().map(|d| d.title.clone()).unwrap_or_default() }
+                                    { if b.bounce.suppressed { " (suppressed)" } else { "" } }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            }
             <ul id="campaign-state-counts" class="outbox-counts" aria-label="Messages by state">
                 { for nonzero_counts(&campaign.counts).into_iter().map(|(state, count)| html! {
                     <li key={state.as_str()} data-state={state.as_str()}>

@@ -32,6 +32,23 @@ pub fn Compose() -> Html {
     let check_links = use_state(|| false);
     // Send was pressed on a draft whose check found a blocker: it asks again.
     let confirm = use_state(|| false);
+    // "Verify at": a receiving mailbox (its id) where the send is then looked for; "" is none.
+    let verify_at = use_state(String::new);
+    let mailboxes = use_state(Vec::<protocol::MailboxView>::new);
+    {
+        let bridge = bridge.clone();
+        let mailboxes = mailboxes.clone();
+        use_effect_with(bridge.is_connected(), move |connected| {
+            if *connected {
+                let answer = bridge.call(Operation::ListMailboxes);
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(Outcome::Mailboxes { mailboxes: list }) = answer.await {
+                        mailboxes.set(list);
+                    }
+                });
+            }
+        });
+    }
 
     use_effect_with((*form).clone(), |draft| draft.save());
 
@@ -73,11 +90,21 @@ pub fn Compose() -> Html {
         let form_error = form_error.clone();
         let draft = draft.clone();
         let confirm = confirm.clone();
+        let verify_at = (*verify_at).clone();
         Callback::from(move |()| match draft.clone() {
             Ok((profile, draft)) => {
                 form_error.set(None);
                 confirm.set(false);
-                bridge.request(Operation::Send { profile, draft });
+                if verify_at.is_empty() {
+                    bridge.request(Operation::Send { profile, draft });
+                } else {
+                    bridge.request(Operation::SendVerifyingAt {
+                        profile,
+                        draft,
+                        mailbox: verify_at.clone(),
+                        limit_seconds: None,
+                    });
+                }
             }
             Err(problem) => form_error.set(Some(problem)),
         })
@@ -375,6 +402,23 @@ pub fn Compose() -> Html {
                         disabled={!can_send || uploading}
                         aria-keyshortcuts="Control+Enter"
                         onclick={send.reform(|_: MouseEvent| ())}>{ send_label }</button>
+                    <label for="compose-verify-at">{ "Verify at" }</label>
+                    <select id="compose-verify-at" onchange={{
+                        let verify_at = verify_at.clone();
+                        Callback::from(move |event: Event| {
+                            verify_at.set(event.target_unchecked_into::<HtmlSelectElement>().value());
+                        })
+                    }}>
+                        <option value="" selected={verify_at.is_empty()}>{ "No mailbox (send only)" }</option>
+                        { for mailboxes.iter().map(|view| {
+                            let id = view.mailbox.id.clone();
+                            html! {
+                                <option value={id.clone()} selected={*verify_at == id}>
+                                    { format!("{} ({})", view.mailbox.name, view.mailbox.username) }
+                                </option>
+                            }
+                        }) }
+                    </select>
                     <button type="button" id="compose-send-test" disabled={!can_send} onclick={send_test}>{ test_label }</button>
                     <button type="button" id="compose-lint" disabled={!bridge.is_connected() || selected.is_none() || matches!(*lint, Lint::Running)}
                         onclick={run_lint}>{ if matches!(*lint, Lint::Running) { "Checking…" } else { "Check before sending" } }</button>

@@ -26,6 +26,9 @@ pub fn SendResult() -> Html {
             (None, ..) if run.is_test() => {
                 html! { <p class="busy">{ "Sending a test message…" }</p> }
             }
+            (None, ..) if matches!(run.operation, protocol::Operation::SendVerifyingAt { .. }) => {
+                html! { <p class="busy">{ "Sending, then searching the mailbox until the message arrives (at most 3 minutes)…" }</p> }
+            }
             (None, ..) => html! { <p class="busy">{ "Sending…" }</p> },
             (_, Some(report), _, _) => sent(report, run.is_test()),
             (_, _, Some(report), _) => queued(report, run.is_test()),
@@ -43,8 +46,13 @@ pub fn SendResult() -> Html {
             },
         },
     };
+    // "Verify at": the verdict card next to the send's result.
+    let verdict = send
+        .and_then(|run| run.verified.as_deref())
+        .map(super::verify::card)
+        .unwrap_or_default();
     html! {
-        <div id="send-result" class="result-region" aria-live="polite">{ body }</div>
+        <div id="send-result" class="result-region" aria-live="polite">{ body }{ verdict }</div>
     }
 }
 

@@ -191,8 +191,8 @@ fn seconds(ms: u64) -> String {
     format!("{} s", crate::format::one_decimal(ms, 1000))
 }
 
-/// One verdict, as a card.
-fn card(result: &SentAndVerified) -> Html {
+/// One verdict, as a card (also beside an ordinary send's result with "verify at").
+pub fn card(result: &SentAndVerified) -> Html {
     let report = &result.report;
     let Some(v) = &report.verdict else {
         return match &report.error {

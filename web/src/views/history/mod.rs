@@ -1,5 +1,6 @@
-//! The History view (`#/history`): past sends, newest first, each with its transcript and
-//! the delivery verdicts kept for it (`verdicts`).
+//! The History view (`#/history`): past sends, newest first, each with its transcript, the
+//! delivery verdicts kept for it (`verdicts`), and a "bounced" badge for each recipient whose
+//! bounce report was read ("Read bounce reports", over IMAP at a receiving mailbox).
 
 mod verdicts;
 
@@ -47,6 +48,34 @@ pub fn HistoryView() -> Html {
             open.set(next);
         })
     };
+    let bounce_mailbox = use_state(|| "sandbox".to_owned());
+    let bounce_note = use_state(|| None::<Result<String, protocol::OperationError>>);
+    let read_bounces = {
+        let bridge = bridge.clone();
+        let mailbox = bounce_mailbox.clone();
+        let note = bounce_note.clone();
+        Callback::from(move |_: MouseEvent| {
+            let answer = bridge.call(Operation::ReadBounces {
+                mailbox: (*mailbox).clone(),
+            });
+            let (bridge, note) = (bridge.clone(), note.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                note.set(Some(match answer.await {
+                    Ok(protocol::Outcome::Bounces(report)) => Ok(format!(
+                        "{} bounce(s) matched to sent messages, {} about other messages, {} look-alike(s) ignored.",
+                        report.matched.len(),
+                        report.unmatched,
+                        report.ignored
+                    )),
+                    Ok(_) => Ok(String::new()),
+                    Err(error) => Err(error),
+                }));
+                bridge.request(Operation::ReadHistory {
+                    limit: HISTORY_LIMIT,
+                });
+            });
+        })
+    };
     let body = match &bridge.history {
         Loadable::Idle | Loadable::Loading => {
             html! { <p class="quiet">{ "Loading the history…" }</p> }
@@ -66,6 +95,23 @@ pub fn HistoryView() -> Html {
             <section id="history" class="panel" aria-labelledby="history-heading">
                 <h2 id="history-heading" tabindex="-1">{ "History" }</h2>
                 <p class="hint">{ format!("The last {HISTORY_LIMIT} sends through the bridge, newest first.") }</p>
+                <div class="actions">
+                    <label for="history-bounce-mailbox">{ "Sending account's mailbox (id)" }</label>
+                    <input id="history-bounce-mailbox" value={(*bounce_mailbox).clone()} oninput={{
+                        let mailbox = bounce_mailbox.clone();
+                        Callback::from(move |event: InputEvent| {
+                            mailbox.set(event.target_unchecked_into::<web_sys::HtmlInputElement>().value());
+                        })
+                    }} />
+                    <button type="button" id="history-read-bounces" disabled={!bridge.is_connected()} onclick={read_bounces}>
+                        { "Read bounce reports" }
+                    </button>
+                </div>
+                { match &*bounce_note {
+                    None => html! {},
+                    Some(Ok(text)) => html! { <p id="history-bounce-note" class="hint">{ text }</p> },
+                    Some(Err(error)) => html! { <div id="history-bounce-note" class="result failed"><ErrorDetails error={error.clone()} /></div> },
+                } }
                 { body }
             </section>
         </div>
@@ -91,6 +137,25 @@ fn entry_view(entry: &HistoryEntry, open: bool, toggle: &Callback<u64>) -> Html 
                 <span class="subject">{ subject }</span>
                 <span class={classes!("history-result", if result_class == "sent" { "ok" } else { "bad" })}>{ result }</span>
             </div>
+            { for entry.bounces.iter().map(|bounce| html! {
+                <div class="history-bounce result failed" data-bounced={bounce.recipient.clone()}>
+                    <p>
+                        <span class="badge bad">{ "bounced" }</span>{ " " }
+                        <strong>{ &bounce.recipient }</strong>{ " " }
+                        <code class="bounce-status">{ &bounce.status }</code>
+                        if bounce.suppressed {
+                            { " (added to the suppression list)" }
+                        }
+                    </p>
+                    if let Some(text) = &bounce.remote_text {
+                        <p class="bounce-remote">{ "The remote server said: " }<code>{ text }</code></p>
+                    }
+                    if let Some(diagnosis) = &bounce.diagnosis {
+                        <p class="bounce-why"><strong>{ &diagnosis.title }</strong>{ ": " }{ &diagnosis.likely_cause }</p>
+                        <ul>{ for diagnosis.fix.iter().map(|step| html! { <li>{ step }</li> }) }</ul>
+                    }
+                </div>
+            }) }
             <dl class="facts">
                 <dt>{ "When" }</dt>
                 <dd>{ local_time(entry.at_unix_ms) }</dd>

@@ -1,8 +1,15 @@
 //! The Mailboxes view (`#/mailboxes`): the receiving mailboxes that delivery is verified at,
-//! each with whether its secret is stored (never the secret), and a form that adds one from
-//! a preset with its App Password rules in words.
+//! each with whether its secret is stored (never the secret), how it signs in (its App
+//! Password, or an OAuth profile's tokens when it is that account), a button that deletes it,
+//! a form that adds one from a preset with its App Password rules in words, and the team
+//! file's import and export (`io`).
+//!
+//! # Layout
+//! - `io`: import and export of the team file.
 
-use profile::{ImapSecurity, MailboxPreset, ReceivingMailbox};
+mod io;
+
+use profile::{ImapSecurity, MailboxAuth, MailboxPreset, ProfileId, ReceivingMailbox};
 use protocol::{MailboxView, Operation, OperationError, Outcome, Secret, SecretState};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -10,6 +17,7 @@ use yew::prelude::*;
 use crate::components::ErrorDetails;
 use crate::hooks::use_bridge;
 use crate::route::Route;
+use crate::state::Loadable;
 
 #[function_component]
 pub fn MailboxesView() -> Html {
@@ -52,6 +60,42 @@ pub fn MailboxesView() -> Html {
             }
         })
     };
+    // The profiles that sign in with OAuth: a mailbox that is one of their accounts reads its
+    // IMAP with that profile's tokens.
+    let oauth_profiles: Vec<(ProfileId, String)> = match &bridge.profiles {
+        Loadable::Ready(profiles) => profiles
+            .iter()
+            .filter(|view| view.profile.auth == profile::AuthMethod::OAuth2)
+            .map(|view| (view.profile.id.clone(), view.profile.name.clone()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let sign_in = {
+        let bridge = bridge.clone();
+        let answered = answered.clone();
+        Callback::from(move |(mut mailbox, chosen): (ReceivingMailbox, String)| {
+            if chosen.is_empty() {
+                mailbox.oauth_profile = None;
+                mailbox.auth = mailbox.preset.auth();
+            } else {
+                mailbox.oauth_profile = Some(ProfileId(chosen));
+                mailbox.auth = MailboxAuth::OAuth2;
+            }
+            let answer = bridge.call(Operation::SaveMailbox { mailbox });
+            let answered = answered.clone();
+            wasm_bindgen_futures::spawn_local(async move { answered(answer.await) });
+        })
+    };
+    let delete = {
+        let bridge = bridge.clone();
+        let answered = answered.clone();
+        Callback::from(move |id: String| {
+            let answer = bridge.call(Operation::DeleteMailbox { id });
+            let answered = answered.clone();
+            wasm_bindgen_futures::spawn_local(async move { answered(answer.await) });
+        })
+    };
+    let on_answer = Callback::from(answered.clone());
     let save = {
         let bridge = bridge.clone();
         let preset = *preset;
@@ -104,7 +148,7 @@ pub fn MailboxesView() -> Html {
             <h2 id={Route::Mailboxes.heading_id()} tabindex="-1">{ "Receiving mailboxes" }</h2>
             <p>{ "Where \"Send test and verify\" looks for a test over IMAP. Secrets stay in the bridge; a team file carries the definitions only." }</p>
             <table id="mailboxes-list">
-                <thead><tr><th>{ "Name" }</th><th>{ "Server" }</th><th>{ "Username" }</th><th>{ "Secret" }</th></tr></thead>
+                <thead><tr><th>{ "Name" }</th><th>{ "Server" }</th><th>{ "Username" }</th><th>{ "Signs in with" }</th><th>{ "Secret" }</th><th>{ "Actions" }</th></tr></thead>
                 <tbody>
                     { for mailboxes.iter().map(|view| {
                         let m = &view.mailbox;
@@ -114,7 +158,37 @@ pub fn MailboxesView() -> Html {
                             SecretState::Missing => "missing",
                             SecretState::NotNeeded => "not needed",
                         };
-                        html! { <tr><td>{ &m.name }</td><td>{ format!("{}:{} {security}", m.host, m.port) }</td><td>{ &m.username }</td><td>{ secret }</td></tr> }
+                        let linked = m.oauth_profile.as_ref().map(|p| p.0.clone()).unwrap_or_default();
+                        let select_id = format!("mailbox-signin-{}", m.id);
+                        let on_sign_in = {
+                            let (sign_in, mailbox) = (sign_in.clone(), m.clone());
+                            Callback::from(move |event: Event| {
+                                let chosen = event.target_unchecked_into::<HtmlSelectElement>().value();
+                                sign_in.emit((mailbox.clone(), chosen));
+                            })
+                        };
+                        let on_delete = {
+                            let (delete, id) = (delete.clone(), m.id.clone());
+                            Callback::from(move |_: MouseEvent| delete.emit(id.clone()))
+                        };
+                        html! {
+                            <tr data-mailbox={m.id.clone()}>
+                                <td>{ &m.name }</td>
+                                <td>{ format!("{}:{} {security}", m.host, m.port) }</td>
+                                <td>{ &m.username }</td>
+                                <td>
+                                    <label class="visually-hidden" for={select_id.clone()}>{ format!("How {} signs in", m.name) }</label>
+                                    <select id={select_id} class="mailbox-signin" onchange={on_sign_in}>
+                                        <option value="" selected={linked.is_empty()}>{ "App Password or pasted token" }</option>
+                                        { for oauth_profiles.iter().map(|(id, name)| html! {
+                                            <option value={id.0.clone()} selected={linked == id.0}>{ format!("OAuth tokens of profile {name}") }</option>
+                                        }) }
+                                    </select>
+                                </td>
+                                <td>{ secret }</td>
+                                <td><button type="button" class="mailbox-delete" onclick={on_delete}>{ format!("Delete {}", m.name) }</button></td>
+                            </tr>
+                        }
                     }) }
                 </tbody>
             </table>
@@ -150,8 +224,9 @@ pub fn MailboxesView() -> Html {
                 <button type="submit" class="primary" disabled={!bridge.is_connected()}>{ "Save the mailbox" }</button>
             </form>
             if let Some(error) = &*error {
-                <div class="result failed"><ErrorDetails error={error.clone()} /></div>
+                <div id="mailboxes-error" class="result failed"><ErrorDetails error={error.clone()} /></div>
             }
+            <io::MailboxIo {on_answer} />
         </section>
     }
 }
