@@ -143,7 +143,7 @@ pub struct ReceivingMailbox {
     pub extra_ca_pem: Option<String>,
     /// The sending profile whose OAuth account this mailbox is: IMAP signs in with that
     /// profile's access tokens (`auth` is then `o_auth2`), so nothing is pasted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub oauth_profile: Option<crate::ProfileId>,
 }
 

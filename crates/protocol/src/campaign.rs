@@ -121,7 +121,7 @@ pub struct CampaignView {
     /// When the rest go, in words, when the daily limit holds them.
     pub schedule_summary: String,
     /// Recipients whose bounce report was read (`ReadBounces`) after Gmail's 250, by row.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub bounced: Vec<BouncedRow>,
 }
 

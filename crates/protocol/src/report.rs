@@ -146,6 +146,6 @@ pub struct HistoryEntry {
     pub outcome: HistoryOutcome,
     pub transcript: Vec<TranscriptLine>,
     /// The bounce reports read for this message (`ReadBounces`), one per bounced recipient.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub bounces: Vec<crate::verify::BounceView>,
 }
