@@ -12,7 +12,27 @@ fn the_address_names_the_view_through_a_reload_and_back() {
         web.find("#compose-heading").await;
         web.find(r##"#nav-compose[aria-current="page"]"##).await;
 
+        // The Outbox is the page's second wasm module's, imported now; its heading takes the
+        // focus once it renders, as Compose's does, so a screen reader says where the user is.
         web.open_view("outbox").await;
+        web.eventually("the Outbox heading to have the focus", async || {
+            let focused = web
+                .js(
+                    "return document.activeElement && document.activeElement.id;",
+                    vec![],
+                )
+                .await;
+            if focused.as_str() == Some("outbox-heading") {
+                Ok(())
+            } else {
+                Err(focused.to_string())
+            }
+        })
+        .await;
+        assert_eq!(
+            web.js("return document.title;", vec![]).await.as_str(),
+            Some("Outbox · mailbridge")
+        );
         let url = web.url().await;
         assert!(url.ends_with("#/outbox"), "the address is {url}");
         web.find(r##"#nav-outbox[aria-current="page"]"##).await;

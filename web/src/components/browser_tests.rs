@@ -139,7 +139,13 @@ async fn the_address_names_the_view_and_back_returns() {
         .location()
         .set_hash("#/outbox")
         .expect("the hash changes");
-    wait_for(&root, "#outbox-heading").await;
+    // The Outbox belongs to the page's second module, which this test page does not have:
+    // the first module stands in for it (saying it opens the view, or why it could not) and
+    // shows the element the second module renders into. Its heading and focus are checked end
+    // to end in `tests/web/views.rs`.
+    wait_for(&root, "#main > .view-loading, #main > .alert").await;
+    let views_root = wait_for(&root, "#views-root").await;
+    assert!(!views_root.has_attribute("hidden"));
     assert!(
         root.query_selector("#compose-heading")
             .ok()
@@ -147,9 +153,7 @@ async fn the_address_names_the_view_and_back_returns() {
             .is_none()
     );
     assert_eq!(current_view(&root).as_deref(), Some("#/outbox"));
-    // The view says where the user is: its heading has the focus, the tab its name. (By id:
-    // the apps other tests rendered follow the address too.)
-    assert_eq!(focused_id().as_deref(), Some("outbox-heading"));
+    // The tab names the view.
     assert_eq!(document().title(), "Outbox · mailbridge");
 
     window.history().expect("history").back().expect("back");
