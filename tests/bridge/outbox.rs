@@ -537,14 +537,20 @@ fn a_damaged_or_locked_outbox_is_reported_and_never_overwritten() {
 
 /// A private Postfix on a free loopback port: its real `smtpd`, which offers PIPELINING and
 /// CHUNKING, refusing one recipient and discarding the rest; stopped when dropped.
-struct Postfix {
+pub(super) struct Postfix {
     dir: PathBuf,
-    port: u16,
+    pub(super) port: u16,
     log: PathBuf,
 }
 
 impl Postfix {
     fn start(dir: &Path) -> Postfix {
+        Postfix::start_with(dir, "", "")
+    }
+
+    /// The same Postfix with `main` appended to its main.cf (a later line wins over an
+    /// earlier one) and `master` to its master.cf.
+    pub(super) fn start_with(dir: &Path, main: &str, master: &str) -> Postfix {
         let dir = dir.join("postfix");
         for sub in ["conf", "queue", "data"] {
             std::fs::create_dir_all(dir.join(sub)).expect("postfix dirs");
@@ -565,7 +571,8 @@ impl Postfix {
              smtpd_relay_restrictions = permit_mynetworks, reject\n\
              smtpd_recipient_restrictions = check_recipient_access inline:{{ {{refused@example.com = REJECT no such user here}} {{gone@example.com = 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown}} }}, permit\n\
              maillog_file = {log}\n\
-             maillog_file_prefixes = {top}\n",
+             maillog_file_prefixes = {top}\n\
+             {main}",
             top = dir.display(),
             queue = dir.join("queue").display(),
             data = dir.join("data").display(),
@@ -589,7 +596,8 @@ impl Postfix {
              discard unix - - n - - discard\n\
              anvil unix - - n - 1 anvil\n\
              scache unix - - n - 1 scache\n\
-             postlog unix-dgram n - n - 1 postlogd\n"
+             postlog unix-dgram n - n - 1 postlogd\n\
+             {master}"
         );
         std::fs::write(dir.join("conf/master.cf"), master).expect("master.cf");
         // The master's lock lives in data_directory, which must belong to Postfix's user.
@@ -653,7 +661,7 @@ fn free_port() -> u16 {
 }
 
 /// A profile for a plain-text server on this machine (Postfix here).
-fn local_profile(port: u16) -> Profile {
+pub(super) fn local_profile(port: u16) -> Profile {
     let mut profile = Profile::from_preset(
         Preset::Custom,
         ProfileId("postfix".into()),

@@ -933,28 +933,7 @@ async fn bounces_come_back_matched_explained_and_suppressed() {
          Action: failed\r\nStatus: 5.1.1\r\nX-Original-Message-ID: {}\r\n--b--\r\n",
         sent.message_id
     );
-    let ca = Certificate::from_pem(running.sandbox().ca_cert_pem().as_bytes()).expect("CA");
-    let tls = TlsParameters::builder("localhost".to_owned())
-        .certificate_store(CertificateStore::None)
-        .add_root_certificate(ca)
-        .build_rustls()
-        .expect("TLS");
-    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(running.sandbox().tls_addr().port())
-        .tls(Tls::Wrapper(tls))
-        .credentials(Credentials::new(USER.to_owned(), PASSWORD.to_owned()))
-        .authentication(vec![Mechanism::Plain])
-        .build()
-        .send_raw(
-            &lettre::address::Envelope::new(
-                Some(USER.parse().expect("from")),
-                vec![USER.parse().expect("to")],
-            )
-            .expect("envelope"),
-            lookalike.as_bytes(),
-        )
-        .await
-        .expect("the look-alike is accepted");
+    into_the_senders_inbox(&running, lookalike.as_bytes()).await;
 
     let report = running
         .bridge
@@ -1010,6 +989,200 @@ async fn bounces_come_back_matched_explained_and_suppressed() {
         shown.remote_text.is_some() && shown.diagnosis.is_some(),
         "{shown:#?}"
     );
+    running.stop().await;
+}
+
+/// Puts a message into the sandbox account's own inbox, where Gmail leaves its reports, by
+/// submitting it there as the account.
+async fn into_the_senders_inbox(running: &super::harness::Running, message: &[u8]) {
+    let ca = Certificate::from_pem(running.sandbox().ca_cert_pem().as_bytes()).expect("CA");
+    let tls = TlsParameters::builder("localhost".to_owned())
+        .certificate_store(CertificateStore::None)
+        .add_root_certificate(ca)
+        .build_rustls()
+        .expect("TLS");
+    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(running.sandbox().tls_addr().port())
+        .tls(Tls::Wrapper(tls))
+        .credentials(Credentials::new(USER.to_owned(), PASSWORD.to_owned()))
+        .authentication(vec![Mechanism::Plain])
+        .build()
+        .send_raw(
+            &lettre::address::Envelope::new(
+                Some(USER.parse().expect("from")),
+                vec![USER.parse().expect("to")],
+            )
+            .expect("envelope"),
+            message,
+        )
+        .await
+        .expect("the sandbox takes the message");
+}
+
+/// Postfix's `smtp-sink`, writing each message it takes to a file in `dir`; stopped when
+/// dropped.
+struct SmtpSink {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl SmtpSink {
+    fn start(dir: &Path) -> SmtpSink {
+        let dir = dir.join("sink");
+        std::fs::create_dir_all(&dir).expect("sink dir");
+        // It drops to `nobody` (the tests run as root), which must be able to write there.
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let port = StdListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new("/usr/sbin/smtp-sink")
+            .args(["-u", "nobody", "-d"])
+            .arg(format!("{}/message.", dir.display()))
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("10")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("smtp-sink runs (Debian's postfix has it; cargo xtask test installs it)");
+        let deadline = Instant::now() + PATIENCE;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "smtp-sink did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SmtpSink { child, port, dir }
+    }
+
+    /// The first message taken whose text contains `needle`, as it came over SMTP: the
+    /// envelope lines smtp-sink writes first are left out, and the lines end in CRLF again.
+    fn wait_for(&self, needle: &str) -> Vec<u8> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            for entry in std::fs::read_dir(&self.dir).expect("sink dir").flatten() {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                if text.contains(needle) {
+                    let message: Vec<&str> = text
+                        .lines()
+                        .skip_while(|line| {
+                            ["X-Client-", "X-Helo-", "X-Mail-Args:", "X-Rcpt-Args:"]
+                                .iter()
+                                .any(|prefix| line.starts_with(prefix))
+                        })
+                        .collect();
+                    return format!("{}\r\n", message.join("\r\n")).into_bytes();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no message with {needle:?} reached smtp-sink in {PATIENCE:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A real delivery report rather than a sample: Postfix accepts the message for a dead
+/// address, its `error` transport fails it a moment later, and Postfix's bounce daemon writes
+/// the RFC 3464 report to the sender, which smtp-sink takes. Put into the sending account's
+/// inbox, as Gmail's would be, the report is matched to the send, explained, and the address
+/// suppressed; the live recipient is not.
+#[tokio::test]
+async fn a_report_postfix_writes_is_matched_explained_and_suppressed() {
+    let running = super::harness::start(
+        "verify-postfix-report",
+        |_| {},
+        mailbridge::server::ServeConfig::default(),
+    )
+    .await;
+    let sink = SmtpSink::start(running.dir.path());
+    let postfix = super::outbox::Postfix::start_with(
+        running.dir.path(),
+        &format!(
+            "default_transport = smtp\n\
+             relay_transport = smtp\n\
+             relayhost = [127.0.0.1]:{}\n\
+             transport_maps = inline:{{ {{dead.example.net = error:5.1.1 mailbox unavailable}} }}\n\
+             smtpd_reject_unlisted_recipient = no\n",
+            sink.port
+        ),
+        "smtp unix - - n - - smtp\n",
+    );
+    let mut client = super::harness::Client::connect(&running).await;
+    let protocol::Outcome::Saved { profile } = client
+        .ok(protocol::Operation::SaveProfile {
+            profile: super::outbox::local_profile(postfix.port),
+        })
+        .await
+    else {
+        panic!("the profile was not saved");
+    };
+    let outcome = client
+        .ok(protocol::Operation::Send {
+            profile: profile.profile.id.clone(),
+            draft: protocol::Draft {
+                to: vec![
+                    "gone@dead.example.net".into(),
+                    "ann@live.example.net".into(),
+                ],
+                subject: "to a dead address, through Postfix".into(),
+                text: Some("hello".into()),
+                ..protocol::Draft::default()
+            },
+        })
+        .await;
+    let protocol::Outcome::Sent(sent) = outcome else {
+        panic!("not sent: {outcome:?}");
+    };
+    // Postfix's own report, as it wrote it.
+    let report = sink.wait_for("report-type=delivery-status");
+    let text = String::from_utf8_lossy(&report);
+    assert!(
+        text.contains("MAILER-DAEMON@postfix.mailbridge.test")
+            && text.contains("Diagnostic-Code: X-Postfix; mailbox unavailable")
+            && text.contains(sent.message_id.as_str()),
+        "{text}"
+    );
+    into_the_senders_inbox(&running, &report).await;
+
+    let read = running
+        .bridge
+        .read_bounces(mailbridge::ops::SANDBOX_MAILBOX_ID)
+        .await
+        .expect("bounces read");
+    assert_eq!(read.matched.len(), 1, "{read:#?}\n{text}");
+    let bounce = &read.matched[0];
+    assert_eq!(bounce.recipient, "gone@dead.example.net");
+    assert_eq!(bounce.status, "5.1.1");
+    assert_eq!(format!("<{}>", bounce.message_id), sent.message_id);
+    assert_eq!(bounce.history_id, sent.history_id);
+    assert!(bounce.suppressed, "{bounce:#?}");
+    assert!(
+        bounce
+            .remote_text
+            .as_deref()
+            .is_some_and(|remote| remote.contains("mailbox unavailable")),
+        "{bounce:#?}"
+    );
+    assert!(bounce.diagnosis.is_some(), "{bounce:#?}");
+    let suppressed =
+        std::fs::read_to_string(running.dir.path().join("data").join("suppressed.csv"))
+            .expect("suppression list");
+    assert!(suppressed.contains("gone@dead.example.net"), "{suppressed}");
+    assert!(!suppressed.contains("ann@live.example.net"), "{suppressed}");
+    drop(postfix);
     running.stop().await;
 }
 

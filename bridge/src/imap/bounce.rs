@@ -249,7 +249,10 @@ mod tests {
     use super::*;
 
     const GMAIL: &[u8] = include_bytes!("../../../tests/bridge/dsn/gmail.eml");
+    /// Written by Debian's Postfix 3.7.11 itself (see `tests/bridge/dsn/README.md`).
     const POSTFIX: &[u8] = include_bytes!("../../../tests/bridge/dsn/postfix.eml");
+    const TWO_RECIPIENTS: &[u8] =
+        include_bytes!("../../../tests/bridge/dsn/postfix-two-recipients.eml");
     const MALFORMED: &[u8] = include_bytes!("../../../tests/bridge/dsn/malformed.eml");
     const LOOKALIKE: &[u8] = include_bytes!("../../../tests/bridge/dsn/lookalike.eml");
 
@@ -279,7 +282,16 @@ mod tests {
                 )]),
             ),
             (
-                POSTFIX,
+                        POSTFIX,
+                        Ok(vec![(
+                            "gone@dead.example.net".into(),
+                            "failed".into(),
+                            "5.1.1".into(),
+                            id("458af2f6052225cf0b02fac3815219d8@example.com"),
+                        )]),
+                    ),
+            (
+                TWO_RECIPIENTS,
                 Ok(vec![
                     (
                         "gone@example.net".into(),
@@ -335,7 +347,14 @@ mod tests {
         assert_eq!(bounce.reporting_mta.as_deref(), Some("googlemail.com"));
         let postfix = parse(POSTFIX).expect("postfix");
         assert!(postfix[0].is_hard());
-        assert!(!postfix[1].is_hard(), "a delay is not a hard bounce");
+        assert_eq!(
+            postfix[0].remote_text.as_deref(),
+            Some("mailbox unavailable")
+        );
+        assert!(postfix[0].diagnosis().is_some());
+        let two = parse(TWO_RECIPIENTS).expect("two recipients");
+        assert!(two[0].is_hard());
+        assert!(!two[1].is_hard(), "a delay is not a hard bounce");
         let malformed = parse(MALFORMED).expect("malformed");
         assert!(malformed[0].is_hard());
         assert!(
@@ -346,7 +365,7 @@ mod tests {
 
     #[test]
     fn only_what_was_sent_is_matched() {
-        let postfix = parse(POSTFIX).expect("postfix");
+        let postfix = parse(TWO_RECIPIENTS).expect("two recipients");
         let sent = [
             Sent {
                 message_id: "other@x".into(),
