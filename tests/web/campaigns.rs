@@ -13,11 +13,13 @@ use fantoccini::Locator;
 use super::harness::{click, run};
 use crate::support::mailbridge;
 
-/// `email,name` and 50 rows; row 7 is no address and row 30 repeats row 10 in capitals.
+/// `email,name` and 50 rows; row 7 is no address, row 30 repeats row 10 in capitals, and row
+/// 5 is an address the sandbox takes and then reports as bounced, as Gmail does a dead one.
 fn list() -> String {
     let mut csv = String::from("email,name\n");
     for i in 1..=50 {
         let email = match i {
+            5 => "bounce-5@example.com".to_owned(),
             7 => "not-an-address".to_owned(),
             30 => "PERSON10@Example.com".to_owned(),
             _ => format!("person{i}@example.com"),
@@ -172,6 +174,25 @@ fn a_list_with_a_bad_row_and_a_duplicate_sends_the_other_48() {
         assert!(
             said.contains("valid") && said.contains("person3@example.com"),
             "{said}"
+        );
+
+        // Row 5 bounced after the sandbox's 250: its report, read from the sending account's
+        // inbox in History, shows in the campaign's results with its code.
+        web.open_view("history").await;
+        web.click("#history-read-bounces").await;
+        let note = web.wait_text("#history-bounce-note", "matched").await;
+        assert!(note.starts_with("1 bounce(s) matched"), "{note}");
+        web.open_view("campaigns").await;
+        let show = web.find_with_text("#campaign-list button", "Show").await;
+        click(&show, "#campaign-list button").await;
+        let bounced = web
+            .wait_text("#campaign-bounced tr[data-row]", "bounce-5@example.com")
+            .await;
+        assert!(
+            bounced.contains("row 5")
+                && bounced.contains("5.1.1")
+                && bounced.contains("suppressed"),
+            "{bounced}"
         );
     });
 }

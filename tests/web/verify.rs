@@ -109,7 +109,7 @@ fn verify_at_on_send_bounces_in_history_and_the_mailboxes_team_file() {
             .await;
         super::compose::wait_chip(&web, "compose-cc", sandbox::DEFAULT_USER).await;
         web.click("#compose-send").await;
-        web.wait_text("#send-result #verdict-placement", "Inbox")
+        web.wait_text("#send-result #send-verdict-placement", "Inbox")
             .await;
         let result = web.text("#send-result").await;
         assert!(result.contains("Message sent"), "{result}");

@@ -49,7 +49,7 @@ pub fn SendResult() -> Html {
     // "Verify at": the verdict card next to the send's result.
     let verdict = send
         .and_then(|run| run.verified.as_deref())
-        .map(super::verify::card)
+        .map(|verified| super::verify::card(verified, "send-verdict"))
         .unwrap_or_default();
     html! {
         <div id="send-result" class="result-region" aria-live="polite">{ body }{ verdict }</div>

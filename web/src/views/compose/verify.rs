@@ -164,7 +164,7 @@ pub fn VerifyPanel(props: &Props) -> Html {
                     Run::Idle => html! {},
                     Run::Waiting => html! { <p class="busy">{ "Sending, then searching the mailbox until the message arrives (at most 3 minutes)…" }</p> },
                     Run::Failed(error) => html! { <div class="result failed"><ErrorDetails error={error.clone()} /></div> },
-                    Run::Done(results) if results.len() == 1 => card(&results[0]),
+                    Run::Done(results) if results.len() == 1 => card(&results[0], "verdict"),
                     Run::Done(results) => table(results),
                 } }
             </div>
@@ -191,13 +191,15 @@ fn seconds(ms: u64) -> String {
     format!("{} s", crate::format::one_decimal(ms, 1000))
 }
 
-/// One verdict, as a card (also beside an ordinary send's result with "verify at").
-pub fn card(result: &SentAndVerified) -> Html {
+/// One verdict, as a card (also beside an ordinary send's result with "verify at"). Its ids
+/// start with `prefix` (`verdict` in the verify panel, `send-verdict` in the send's result), so
+/// the two cards can be on the page at once.
+pub fn card(result: &SentAndVerified, prefix: &str) -> Html {
     let report = &result.report;
     let Some(v) = &report.verdict else {
         return match &report.error {
             Some(diagnosis) => {
-                html! { <div id="verdict-card"><DiagnosisCard diagnosis={diagnosis.clone()} /></div> }
+                html! { <div id={format!("{prefix}-card")}><DiagnosisCard diagnosis={diagnosis.clone()} /></div> }
             }
             None => html! {},
         };
@@ -208,13 +210,13 @@ pub fn card(result: &SentAndVerified) -> Html {
         _ => "result queued verdict",
     };
     html! {
-        <div id="verdict-card" class={class} data-placement={format!("{:?}", v.placement).to_lowercase()}>
-            <h3 id="verdict-placement">{ headline(v) }</h3>
-            <p id="verdict-summary">{ &v.summary }</p>
+        <div id={format!("{prefix}-card")} class={class} data-placement={format!("{:?}", v.placement).to_lowercase()}>
+            <h3 id={format!("{prefix}-placement")}>{ headline(v) }</h3>
+            <p id={format!("{prefix}-summary")}>{ &v.summary }</p>
             <dl>
                 if let Some(ms) = v.delivery_ms {
                     <dt>{ "Delivery time" }</dt>
-                    <dd id="verdict-delivery">{ format!("{} after the server's 250 ({})", seconds(ms), v.arrival_source.clone().unwrap_or_default()) }</dd>
+                    <dd id={format!("{prefix}-delivery")}>{ format!("{} after the server's 250 ({})", seconds(ms), v.arrival_source.clone().unwrap_or_default()) }</dd>
                 }
                 <dt>{ "Verified in" }</dt>
                 <dd>{ seconds(v.waited_ms) }</dd>
@@ -241,7 +243,7 @@ pub fn card(result: &SentAndVerified) -> Html {
             </dl>
             if !v.spam_causes.is_empty() {
                 <h4>{ "Why it is in Spam, most likely" }</h4>
-                <ul id="verdict-causes">{ for v.spam_causes.iter().map(|c| html! { <li>{ c }</li> }) }</ul>
+                <ul id={format!("{prefix}-causes")}>{ for v.spam_causes.iter().map(|c| html! { <li>{ c }</li> }) }</ul>
             }
             if !v.next_steps.is_empty() {
                 <h4>{ "What to check next" }</h4>

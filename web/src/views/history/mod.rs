@@ -48,6 +48,24 @@ pub fn HistoryView() -> Html {
             open.set(next);
         })
     };
+    // Reports come back to the sending account's own inbox: the user picks which receiving
+    // mailbox that is (the sandbox's until others are added).
+    let mailboxes = use_state(Vec::<protocol::MailboxView>::new);
+    let connected = bridge.is_connected();
+    use_effect_with(connected, {
+        let bridge = bridge.clone();
+        let mailboxes = mailboxes.clone();
+        move |connected| {
+            if *connected {
+                let answer = bridge.call(Operation::ListMailboxes);
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(protocol::Outcome::Mailboxes { mailboxes: list }) = answer.await {
+                        mailboxes.set(list);
+                    }
+                });
+            }
+        }
+    });
     let bounce_mailbox = use_state(|| "sandbox".to_owned());
     let bounce_note = use_state(|| None::<Result<String, protocol::OperationError>>);
     let read_bounces = {
@@ -96,13 +114,20 @@ pub fn HistoryView() -> Html {
                 <h2 id="history-heading" tabindex="-1">{ "History" }</h2>
                 <p class="hint">{ format!("The last {HISTORY_LIMIT} sends through the bridge, newest first.") }</p>
                 <div class="actions">
-                    <label for="history-bounce-mailbox">{ "Sending account's mailbox (id)" }</label>
-                    <input id="history-bounce-mailbox" value={(*bounce_mailbox).clone()} oninput={{
+                    <label for="history-bounce-mailbox">{ "The sending account's mailbox" }</label>
+                    <select id="history-bounce-mailbox" onchange={{
                         let mailbox = bounce_mailbox.clone();
-                        Callback::from(move |event: InputEvent| {
-                            mailbox.set(event.target_unchecked_into::<web_sys::HtmlInputElement>().value());
+                        Callback::from(move |event: Event| {
+                            mailbox.set(event.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
                         })
-                    }} />
+                    }}>
+                        { for mailboxes.iter().map(|view| html! {
+                            <option value={view.mailbox.id.clone()}
+                                selected={view.mailbox.id == *bounce_mailbox}>
+                                { format!("{} ({})", view.mailbox.name, view.mailbox.username) }
+                            </option>
+                        }) }
+                    </select>
                     <button type="button" id="history-read-bounces" disabled={!bridge.is_connected()} onclick={read_bounces}>
                         { "Read bounce reports" }
                     </button>
