@@ -109,6 +109,27 @@ fn connect_google_account_in_the_page_gives_a_healthy_token_the_sandbox_accepts(
         )
         .await;
 
+        // The sandbox's mailbox is the same account: set to sign in with this profile's
+        // tokens, "Send test and verify" reads its verdict over IMAP with them. It has no
+        // password or pasted token to fall back on, so an Inbox card means the tokens worked.
+        web.open_view("mailboxes").await;
+        web.select("#mailbox-signin-sandbox", "sandbox").await;
+        let stored = bridge.dir.path().join("config").join("mailboxes.json");
+        web.eventually("the mailbox linked to the profile", async || {
+            let text = std::fs::read_to_string(&stored).unwrap_or_default();
+            if text.contains("\"oauth_profile\": \"sandbox\"") {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        })
+        .await;
+        web.open_view("compose").await;
+        web.select("#compose-profile", "sandbox").await;
+        web.select("#verify-mailbox", "sandbox").await;
+        web.click("#compose-send-verify").await;
+        web.wait_text("#verdict-placement", "Inbox").await;
+
         if let Some(dir) = std::env::var_os("MAILBRIDGE_SCREENSHOT_DIR") {
             web.js(
                 "document.querySelector('#oauth-panel').scrollIntoView({block: 'center'}); return 0;",
