@@ -24,6 +24,28 @@ pub use sandbox::{
 /// hanging.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
+/// A loopback port nothing listens on now, for a server a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// Waits until something accepts connections on `port`, for at most [`PATIENCE`]; if nothing
+/// does, panics with `what` did not listen, and `details()` (a log, say).
+pub fn wait_listening(port: u16, what: &str, details: impl Fn() -> String) {
+    let deadline = Instant::now() + PATIENCE;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on {port} within {PATIENCE:?}\n{}",
+            details()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A fresh directory under the system temp dir, removed when dropped.
 #[derive(Debug)]
 pub struct TempDir(PathBuf);

@@ -2,7 +2,6 @@
 //! refused input and broken files, and `kill -9` in the middle of a 2,000-message batch.
 
 use std::collections::{HashMap, HashSet};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use profile::{Header, Limits, Preset, Profile, ProfileId, Security};
 use protocol::{Draft, EntryState, ErrorKind, Notice, Operation, OutboxSummary, Outcome};
 
 use super::harness::{Client, Running, serve_sending_to, start};
-use crate::support::{Serve, TempDir, mailbridge};
+use crate::support::{Serve, TempDir, free_port, mailbridge, wait_listening};
 
 fn draft(subject: &str) -> Draft {
     Draft {
@@ -619,14 +618,9 @@ impl Postfix {
             "postfix did not start: {status}; see {}",
             log.display()
         );
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "postfix did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_listening(port, "postfix", || {
+            std::fs::read_to_string(&log).unwrap_or_default()
+        });
         Postfix { dir, port, log }
     }
 
@@ -651,13 +645,6 @@ impl Drop for Postfix {
             .stderr(Stdio::null())
             .status();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
 }
 
 /// A profile for a plain-text server on this machine (Postfix here).
@@ -977,11 +964,7 @@ async fn smtp_sink_takes_a_pipelined_batch_over_data_without_chunking() {
         .stderr(Stdio::null())
         .spawn()
         .expect("smtp-sink runs (Debian's postfix; cargo xtask test installs it)");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "smtp-sink did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_listening(port, "smtp-sink", String::new);
     let mut client = Client::connect(&running).await;
     client
         .ok(Operation::SaveProfile {

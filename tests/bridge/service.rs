@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{TempDir, mailbridge};
+use crate::support::{TempDir, free_port, mailbridge};
 
 const SYSTEMD_ANALYZE: &str = "/usr/bin/systemd-analyze";
 
@@ -262,13 +262,6 @@ fn unquote(line: &str) -> Vec<String> {
         words.push(word);
     }
     words
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
 /// Waits until a mailbridge bridge answers `GET /` on the port.

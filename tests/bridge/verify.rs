@@ -3,7 +3,7 @@
 //! test CA, a passwd-file user, a SPECIAL-USE Junk folder, messages put there by Python's
 //! imaplib with the bytes the sandbox captured), and hand-made hostile servers.
 
-use std::net::{SocketAddr, TcpListener as StdListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -23,7 +23,9 @@ use rustls::pki_types::pem::PemObject as _;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::support::{Fixture, PASSWORD, PATIENCE, PyRun, TempDir, USER, run_driver, start};
+use crate::support::{
+    Fixture, PASSWORD, PATIENCE, PyRun, TempDir, USER, free_port, run_driver, start, wait_listening,
+};
 
 /// A fresh Message-ID per call.
 fn message_id(what: &str) -> String {
@@ -289,13 +291,6 @@ fn test_ca(dir: &Path) -> (String, PathBuf, PathBuf) {
     (ca_pem, cert_path, key_path)
 }
 
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// A private Dovecot on 127.0.0.1: its own config, run and state directories, one
 /// passwd-file user, INBOX, Junk (`\Junk`) and Trash (`\Trash`). Stopped when dropped.
 struct Dovecot {
@@ -382,13 +377,7 @@ impl Dovecot {
             imap,
             ca_pem,
         };
-        let deadline = Instant::now() + PATIENCE;
-        while std::net::TcpStream::connect(("127.0.0.1", imap)).is_err() {
-            if Instant::now() > deadline {
-                panic!("Dovecot did not listen on {imap}:\n{}", dovecot.log());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_listening(imap, "Dovecot", || dovecot.log());
         dovecot
     }
 
@@ -1034,10 +1023,7 @@ impl SmtpSink {
         // It drops to `nobody` (the tests run as root), which must be able to write there.
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
-        let port = StdListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let child = Command::new("/usr/sbin/smtp-sink")
             .args(["-u", "nobody", "-d"])
             .arg(format!("{}/message.", dir.display()))
@@ -1048,14 +1034,7 @@ impl SmtpSink {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("smtp-sink runs (Debian's postfix has it; cargo xtask test installs it)");
-        let deadline = Instant::now() + PATIENCE;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "smtp-sink did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_listening(port, "smtp-sink", String::new);
         SmtpSink { child, port, dir }
     }
 

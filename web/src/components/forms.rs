@@ -25,11 +25,16 @@ pub fn from_serde_name<T: DeserializeOwned>(name: &str) -> Option<T> {
 /// [`serde_name`] needs, at a fraction of the wasm a JSON serializer costs the page.
 struct VariantName;
 
+/// What [`VariantName`] answers for anything but a unit variant or a string.
+fn refused<T>() -> Result<T, ValueError> {
+    Err(serde::ser::Error::custom("not a unit variant"))
+}
+
 /// Declares the serializer methods [`VariantName`] refuses.
 macro_rules! refuse {
     ($($method:ident($($argument:ty),*)),* $(,)?) => {
         $(fn $method(self $(, _: $argument)*) -> Result<String, ValueError> {
-            Err(serde::ser::Error::custom("not a unit variant"))
+            refused()
         })*
     };
 }
@@ -78,7 +83,7 @@ impl serde::Serializer for VariantName {
     );
 
     fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<String, ValueError> {
-        Err(serde::ser::Error::custom("not a unit variant"))
+        refused()
     }
 
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
@@ -86,7 +91,7 @@ impl serde::Serializer for VariantName {
         _: &'static str,
         _: &T,
     ) -> Result<String, ValueError> {
-        Err(serde::ser::Error::custom("not a unit variant"))
+        refused()
     }
 
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
@@ -96,15 +101,15 @@ impl serde::Serializer for VariantName {
         _: &'static str,
         _: &T,
     ) -> Result<String, ValueError> {
-        Err(serde::ser::Error::custom("not a unit variant"))
+        refused()
     }
 
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, ValueError> {
-        Err(serde::ser::Error::custom("not a unit variant"))
+        refused()
     }
 
     fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, ValueError> {
-        Err(serde::ser::Error::custom("not a unit variant"))
+        refused()
     }
 
     fn serialize_tuple_struct(
@@ -112,7 +117,7 @@ impl serde::Serializer for VariantName {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleStruct, ValueError> {
-        Err(serde::ser::Error::custom("not a unit variant"))
+        refused()
     }
 
     fn serialize_tuple_variant(
@@ -122,11 +127,11 @@ impl serde::Serializer for VariantName {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleVariant, ValueError> {
-        Err(serde::ser::Error::custom("not a unit variant"))
+        refused()
     }
 
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, ValueError> {
-        Err(serde::ser::Error::custom("not a unit variant"))
+        refused()
     }
 
     fn serialize_struct(
@@ -134,7 +139,7 @@ impl serde::Serializer for VariantName {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStruct, ValueError> {
-        Err(serde::ser::Error::custom("not a unit variant"))
+        refused()
     }
 
     fn serialize_struct_variant(
@@ -144,7 +149,7 @@ impl serde::Serializer for VariantName {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStructVariant, ValueError> {
-        Err(serde::ser::Error::custom("not a unit variant"))
+        refused()
     }
 }
 
