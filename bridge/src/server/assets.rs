@@ -36,13 +36,7 @@ pub async fn file(Path(name): Path<String>) -> Response {
 }
 
 fn respond(name: &str, file: rust_embed::EmbeddedFile) -> Response {
-    let cache = if name == "index.html" || name.starts_with("views/") {
-        // The page names its scripts by content hash, so only the page itself must be fresh,
-        // and the module it imports for the other views (`views/views.js`), whose name stays.
-        "no-cache"
-    } else {
-        "public, max-age=31536000, immutable"
-    };
+    let cache = cache_control(name);
     (
         [
             (
@@ -58,6 +52,18 @@ fn respond(name: &str, file: rust_embed::EmbeddedFile) -> Response {
         file.data,
     )
         .into_response()
+}
+
+/// How long a browser may keep a file. The page names its scripts by content hash, so those
+/// never change and only the page itself must be fresh; so must what keeps its name from build
+/// to build: the module it imports for the other views (`views/views.js`, `views_bg.wasm`) and
+/// wasm-bindgen's snippets, named after the crate.
+fn cache_control(name: &str) -> &'static str {
+    if name == "index.html" || name.starts_with("views/") || name.starts_with("snippets/") {
+        "no-cache"
+    } else {
+        "public, max-age=31536000, immutable"
+    }
 }
 
 /// The content type by extension, for the kinds of file Trunk writes.
@@ -90,7 +96,26 @@ source folder.</p>
 
 #[cfg(test)]
 mod tests {
-    use super::content_type;
+    use super::{cache_control, content_type};
+
+    #[test]
+    fn only_files_named_by_their_content_are_kept() {
+        for name in [
+            "index.html",
+            "views/views.js",
+            "views/views_bg.wasm",
+            "snippets/web-67aca56aae793faf/inline0.js",
+        ] {
+            assert_eq!(cache_control(name), "no-cache", "{name}");
+        }
+        for name in ["web-3f2a.js", "web-3f2a_bg.wasm", "style-9c1d.css"] {
+            assert_eq!(
+                cache_control(name),
+                "public, max-age=31536000, immutable",
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn trunk_output_gets_its_content_type() {
