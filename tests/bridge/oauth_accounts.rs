@@ -746,15 +746,6 @@ pub(super) async fn link_sandbox_mailbox(client: &mut Client, profile: &ProfileI
     assert_eq!(view.secret, protocol::SecretState::NotNeeded, "{view:?}");
 }
 
-fn imap_transcript(report: &protocol::VerifyReport) -> String {
-    report
-        .transcript
-        .iter()
-        .map(|line| format!("{:?} {}", line.direction, line.text))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Issue 12: a receiving mailbox that is an OAuth profile's own account reads its IMAP with
 /// that profile's tokens: an expired one refreshed, one the server refuses refreshed once and
 /// tried again on the same connection (XOAUTH2, then OAUTHBEARER), and a second refusal
@@ -833,7 +824,7 @@ async fn verification_signs_in_to_imap_with_the_oauth_profiles_refreshed_token()
     let Outcome::Verified(report) = client.ok(verify(10)).await else {
         panic!("no report");
     };
-    let text = imap_transcript(&report);
+    let text = super::verify::transcript(&report);
     let verdict = report
         .verdict
         .as_ref()
@@ -879,7 +870,7 @@ async fn verification_signs_in_to_imap_with_the_oauth_profiles_refreshed_token()
     let Outcome::Verified(report) = client.ok(verify(10)).await else {
         panic!("no report");
     };
-    let text = imap_transcript(&report);
+    let text = super::verify::transcript(&report);
     assert!(
         report
             .verdict

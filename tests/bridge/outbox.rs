@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mailbridge::outbox::Bounds;
@@ -13,7 +13,7 @@ use profile::{Header, Limits, Preset, Profile, ProfileId, Security};
 use protocol::{Draft, EntryState, ErrorKind, Notice, Operation, OutboxSummary, Outcome};
 
 use super::harness::{Client, Running, serve_sending_to, start};
-use crate::support::{Serve, TempDir, free_port, mailbridge, wait_listening};
+use crate::support::{PATIENCE, Serve, TempDir, free_port, mailbridge, wait_listening};
 
 fn draft(subject: &str) -> Draft {
     Draft {
@@ -647,6 +647,80 @@ impl Drop for Postfix {
     }
 }
 
+/// Postfix's `smtp-sink`, writing each message it takes to a file in `dir`; stopped when
+/// dropped.
+pub(super) struct SmtpSink {
+    child: Child,
+    pub(super) port: u16,
+    dir: PathBuf,
+}
+
+impl SmtpSink {
+    pub(super) fn start(dir: &Path) -> SmtpSink {
+        let dir = dir.join("sink");
+        std::fs::create_dir_all(&dir).expect("sink dir");
+        // It drops to `nobody` (the tests run as root), which must be able to write there.
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let port = free_port();
+        let child = Command::new("/usr/sbin/smtp-sink")
+            .args(["-u", "nobody", "-d"])
+            .arg(format!("{}/message.", dir.display()))
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("64")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("smtp-sink runs (Debian's postfix has it; cargo xtask test installs it)");
+        wait_listening(port, "smtp-sink", String::new);
+        SmtpSink { child, port, dir }
+    }
+
+    /// Everything it has taken so far, as it wrote it.
+    pub(super) fn dumped(&self) -> String {
+        let mut dumped = String::new();
+        for file in std::fs::read_dir(&self.dir).expect("sink dir").flatten() {
+            dumped.push_str(&std::fs::read_to_string(file.path()).unwrap_or_default());
+        }
+        dumped
+    }
+
+    /// The first message taken whose text contains `needle`, as it came over SMTP: the
+    /// envelope lines smtp-sink writes first are left out, and the lines end in CRLF again.
+    pub(super) fn wait_for(&self, needle: &str) -> Vec<u8> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            for entry in std::fs::read_dir(&self.dir).expect("sink dir").flatten() {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                if text.contains(needle) {
+                    let message: Vec<&str> = text
+                        .lines()
+                        .skip_while(|line| {
+                            ["X-Client-", "X-Helo-", "X-Mail-Args:", "X-Rcpt-Args:"]
+                                .iter()
+                                .any(|prefix| line.starts_with(prefix))
+                        })
+                        .collect();
+                    return format!("{}\r\n", message.join("\r\n")).into_bytes();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no message with {needle:?} reached smtp-sink in {PATIENCE:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A profile for a plain-text server on this machine (Postfix here).
 pub(super) fn local_profile(port: u16) -> Profile {
     let mut profile = Profile::from_preset(
@@ -950,21 +1024,8 @@ async fn kill_9_in_a_2000_message_batch_loses_nothing_and_duplicates_only_ambigu
 #[tokio::test]
 async fn smtp_sink_takes_a_pipelined_batch_over_data_without_chunking() {
     let running = start("outbox-sink", |_| {}, ServeConfig::default()).await;
-    let dumps = running.dir.path().join("sink");
-    std::fs::create_dir_all(&dumps).expect("dump dir");
-    // smtp-sink drops root for `nobody`, who must be able to write the dumps.
-    let _ = Command::new("chmod").arg("777").arg(&dumps).status();
-    let port = free_port();
-    let mut sink = Command::new("/usr/sbin/smtp-sink")
-        .args(["-u", "nobody", "-d"])
-        .arg(format!("{}/%M.", dumps.display()))
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("64")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("smtp-sink runs (Debian's postfix; cargo xtask test installs it)");
-    wait_listening(port, "smtp-sink", String::new);
+    let sink = SmtpSink::start(running.dir.path());
+    let port = sink.port;
     let mut client = Client::connect(&running).await;
     client
         .ok(Operation::SaveProfile {
@@ -989,11 +1050,7 @@ async fn smtp_sink_takes_a_pipelined_batch_over_data_without_chunking() {
         })
         .await
         .into_entries();
-    let mut dumped = String::new();
-    for file in std::fs::read_dir(&dumps).expect("dumps") {
-        let path = file.expect("entry").path();
-        dumped.push_str(&std::fs::read_to_string(path).unwrap_or_default());
-    }
+    let dumped = sink.dumped();
     for entry in &entries {
         assert_eq!(
             dumped.matches(&bare(&entry.message_id)).count(),
@@ -1002,7 +1059,6 @@ async fn smtp_sink_takes_a_pipelined_batch_over_data_without_chunking() {
             entry.id
         );
     }
-    let _ = sink.kill();
-    let _ = sink.wait();
+    drop(sink);
     running.stop().await;
 }

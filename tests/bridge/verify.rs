@@ -121,7 +121,8 @@ fn verdict(report: &VerifyReport) -> &protocol::DeliveryVerdict {
     }
 }
 
-fn transcript(report: &VerifyReport) -> String {
+/// A verify report's IMAP transcript, a line each, for failure messages.
+pub(super) fn transcript(report: &VerifyReport) -> String {
     report
         .transcript
         .iter()
@@ -1008,71 +1009,6 @@ async fn into_the_senders_inbox(running: &super::harness::Running, message: &[u8
         .expect("the sandbox takes the message");
 }
 
-/// Postfix's `smtp-sink`, writing each message it takes to a file in `dir`; stopped when
-/// dropped.
-struct SmtpSink {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl SmtpSink {
-    fn start(dir: &Path) -> SmtpSink {
-        let dir = dir.join("sink");
-        std::fs::create_dir_all(&dir).expect("sink dir");
-        // It drops to `nobody` (the tests run as root), which must be able to write there.
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
-        let port = free_port();
-        let child = Command::new("/usr/sbin/smtp-sink")
-            .args(["-u", "nobody", "-d"])
-            .arg(format!("{}/message.", dir.display()))
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("10")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("smtp-sink runs (Debian's postfix has it; cargo xtask test installs it)");
-        wait_listening(port, "smtp-sink", String::new);
-        SmtpSink { child, port, dir }
-    }
-
-    /// The first message taken whose text contains `needle`, as it came over SMTP: the
-    /// envelope lines smtp-sink writes first are left out, and the lines end in CRLF again.
-    fn wait_for(&self, needle: &str) -> Vec<u8> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            for entry in std::fs::read_dir(&self.dir).expect("sink dir").flatten() {
-                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                if text.contains(needle) {
-                    let message: Vec<&str> = text
-                        .lines()
-                        .skip_while(|line| {
-                            ["X-Client-", "X-Helo-", "X-Mail-Args:", "X-Rcpt-Args:"]
-                                .iter()
-                                .any(|prefix| line.starts_with(prefix))
-                        })
-                        .collect();
-                    return format!("{}\r\n", message.join("\r\n")).into_bytes();
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no message with {needle:?} reached smtp-sink in {PATIENCE:?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A real delivery report rather than a sample: Postfix accepts the message for a dead
 /// address, its `error` transport fails it a moment later, and Postfix's bounce daemon writes
 /// the RFC 3464 report to the sender, which smtp-sink takes. Put into the sending account's
@@ -1086,7 +1022,7 @@ async fn a_report_postfix_writes_is_matched_explained_and_suppressed() {
         mailbridge::server::ServeConfig::default(),
     )
     .await;
-    let sink = SmtpSink::start(running.dir.path());
+    let sink = super::outbox::SmtpSink::start(running.dir.path());
     let postfix = super::outbox::Postfix::start_with(
         running.dir.path(),
         &format!(

@@ -61,7 +61,7 @@ pub fn lint(root: &Path, dist_ext: &Path) -> Result<()> {
 /// without the manifest's `key`: the store refuses an upload that has one, and gives the
 /// published extension its own ID. Returns the zip's path.
 pub fn pack(root: &Path, dist_ext: &Path) -> Result<PathBuf> {
-    let work = target_dir(root).join("extension");
+    let work = tools::target_dir(root).join("extension");
     let store = work.join("store");
     if store.exists() {
         std::fs::remove_dir_all(&store).with_context(|| format!("removing {}", store.display()))?;
@@ -158,12 +158,6 @@ fn copy_tree(from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool) -> Result<()> 
         }
     }
     Ok(())
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
 }
 
 #[cfg(test)]

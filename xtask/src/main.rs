@@ -244,7 +244,7 @@ fn run(extra: &[String]) -> Result<()> {
     // The bridge embeds dist/; a new fingerprint makes cargo rebuild it with the new files.
     build.env("MAILBRIDGE_WEB_BUILD", web::fingerprint(&dist)?);
     step("build", build)?;
-    let binary = target_dir(&root).join("release/mailbridge");
+    let binary = tools::target_dir(&root).join("release/mailbridge");
     let mut command = Command::new(&binary);
     if extra.is_empty() {
         command.arg("serve");
@@ -264,7 +264,7 @@ fn run(extra: &[String]) -> Result<()> {
     let spamd = if std::env::var_os("MAILBRIDGE_SPAMD").is_none() {
         // Without it mailbridge still runs; the checks before sending then say how to get a
         // spam score.
-        tools::start_spamd(&target_dir(&root).join("spamd")).unwrap_or_else(|error| {
+        tools::start_spamd(&tools::target_dir(&root).join("spamd")).unwrap_or_else(|error| {
             println!("==> spamd could not be started ({error:#}); no spam score");
             None
         })
@@ -304,7 +304,7 @@ fn bench() -> Result<()> {
     let mut build = cargo(&root, &["build", "--release", "-p", "mailbridge"]);
     build.env("MAILBRIDGE_WEB_BUILD", &fingerprint);
     step("build", build)?;
-    bench::run(&root, &target_dir(&root).join("release"))?;
+    bench::run(&root, &tools::target_dir(&root).join("release"))?;
 
     // The outbox against Postfix's smtp-sink, next to nodemailer and smtp-source, and its
     // memory with 100,000 messages queued.
@@ -385,12 +385,6 @@ fn project_root() -> PathBuf {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
 }
 
 #[cfg(test)]

@@ -132,10 +132,7 @@ fn build_views(root: &Path, dist: &Path, path: &OsString) -> Result<()> {
             .args(["--target", "wasm32-unknown-unknown"]),
     )
     .context("building the views module (web/src/bin/views.rs)")?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let wasm = target.join("wasm32-unknown-unknown/web-release/views.wasm");
+    let wasm = tools::target_dir(root).join("wasm32-unknown-unknown/web-release/views.wasm");
     let out = dist.join(VIEWS_DIR);
     tools::run(
         Command::new("wasm-bindgen")

@@ -55,9 +55,18 @@ pub enum Tab {
 }
 
 impl Tab {
+    pub const ALL: [Tab; 5] = [
+        Tab::Primary,
+        Tab::Promotions,
+        Tab::Social,
+        Tab::Updates,
+        Tab::Forums,
+    ];
+
     /// The tabs other than Primary, as Gmail's search names them (`category:promotions`).
     pub const SEARCHABLE: [Tab; 4] = [Tab::Promotions, Tab::Social, Tab::Updates, Tab::Forums];
 
+    /// The name Gmail's search uses (`category:promotions`).
     pub fn name(self) -> &'static str {
         match self {
             Tab::Primary => "primary",
@@ -66,6 +75,15 @@ impl Tab {
             Tab::Updates => "updates",
             Tab::Forums => "forums",
         }
+    }
+
+    /// The tab a name gives (any case; Gmail's older `personal` is Primary).
+    pub fn from_name(name: &str) -> Option<Tab> {
+        let name = name.trim().to_ascii_lowercase();
+        if name == "personal" {
+            return Some(Tab::Primary);
+        }
+        Tab::ALL.into_iter().find(|tab| tab.name() == name)
     }
 }
 

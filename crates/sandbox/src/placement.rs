@@ -24,45 +24,8 @@ pub const SPAM_THRESHOLD: u32 = 5;
 /// SpamAssassin's Generic Test for Unsolicited Bulk Email.
 pub const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
 
-/// Gmail's tabs in the Inbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Tab {
-    Primary,
-    Promotions,
-    Social,
-    Updates,
-    Forums,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 5] = [
-        Tab::Primary,
-        Tab::Promotions,
-        Tab::Social,
-        Tab::Updates,
-        Tab::Forums,
-    ];
-
-    /// The name Gmail's search uses (`category:promotions`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Tab::Primary => "primary",
-            Tab::Promotions => "promotions",
-            Tab::Social => "social",
-            Tab::Updates => "updates",
-            Tab::Forums => "forums",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Tab> {
-        let name = name.trim().to_ascii_lowercase();
-        if name == "personal" {
-            return Some(Tab::Primary);
-        }
-        Tab::ALL.into_iter().find(|tab| tab.name() == name)
-    }
-}
+/// Gmail's tabs in the Inbox: the protocol's, which the bridge reports in its verdicts.
+pub use protocol::Tab;
 
 /// Where a message went, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -47,40 +47,40 @@ thread_local! {
 /// has.
 #[function_component]
 pub fn Loader() -> Html {
-    let load = use_state(|| LOAD.with_borrow(Load::clone));
-    use_effect_with((), {
-        let load = load.clone();
-        move |()| {
-            let start = LOAD.with_borrow_mut(|current| {
-                let start = *current == Load::NotStarted;
-                if start {
-                    *current = Load::Loading;
-                }
-                start
-            });
+    // The import's progress lives in `LOAD`, which outlives this component; it re-renders when
+    // the import ends.
+    let update = use_force_update();
+    use_effect_with((), move |()| {
+        let start = LOAD.with_borrow_mut(|current| {
+            let start = *current == Load::NotStarted;
             if start {
-                load.set(Load::Loading);
-                wasm_bindgen_futures::spawn_local(async move {
-                    let outcome = match JsFuture::from(import_views(MODULE)).await {
-                        Ok(_) => Load::Loaded,
-                        Err(error) => Load::Failed(
-                            error
-                                .as_string()
-                                .or_else(|| {
-                                    error
-                                        .dyn_ref::<js_sys::Error>()
-                                        .map(|error| error.message().into())
-                                })
-                                .unwrap_or_else(|| "the browser gave no reason".to_owned()),
-                        ),
-                    };
-                    LOAD.with_borrow_mut(|current| *current = outcome.clone());
-                    load.set(outcome);
-                });
+                *current = Load::Loading;
             }
+            start
+        });
+        // Not started and loading look the same, so only the end re-renders.
+        if start {
+            wasm_bindgen_futures::spawn_local(async move {
+                let outcome = match JsFuture::from(import_views(MODULE)).await {
+                    Ok(_) => Load::Loaded,
+                    Err(error) => Load::Failed(
+                        error
+                            .as_string()
+                            .or_else(|| {
+                                error
+                                    .dyn_ref::<js_sys::Error>()
+                                    .map(|error| error.message().into())
+                            })
+                            .unwrap_or_else(|| "the browser gave no reason".to_owned()),
+                    ),
+                };
+                LOAD.with_borrow_mut(|current| *current = outcome);
+                update.force_update();
+            });
         }
     });
-    match &*load {
+    let load = LOAD.with_borrow(Load::clone);
+    match &load {
         Load::NotStarted | Load::Loading => html! {
             <p class="view-loading" role="status">{ "Opening the view…" }</p>
         },
